@@ -1,1 +1,33 @@
-"""Package."""
+"""Configuration: pydantic models of the YAML files and the loader that validates them."""
+
+from dataprep.config.loading import ConfigError, deep_merge, load_config, parse_overrides, read_yaml
+from dataprep.config.models import (
+    AlignSpec,
+    CameraSpec,
+    ConvertConfig,
+    FeatureSpec,
+    InputSpec,
+    PartSpec,
+    PipelineConfig,
+    TimelineSpec,
+    Transform,
+    VideoSpec,
+)
+
+__all__ = [
+    "AlignSpec",
+    "CameraSpec",
+    "ConfigError",
+    "ConvertConfig",
+    "FeatureSpec",
+    "InputSpec",
+    "PartSpec",
+    "PipelineConfig",
+    "TimelineSpec",
+    "Transform",
+    "VideoSpec",
+    "deep_merge",
+    "load_config",
+    "parse_overrides",
+    "read_yaml",
+]

@@ -1,0 +1,199 @@
+"""Pydantic models of the YAML configuration.
+
+The models are strict (`extra="forbid"`) so a misspelled key is an error that names it, instead of a setting
+that is silently ignored on a ten-hour conversion.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_SLICE = re.compile(r"^\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(-?\d+)\s*)?$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AlignSpec(_Model):
+    """How one topic is sampled at a frame tick.
+
+    `nearest`: the message closest to the tick within `tolerance_s` on either side.
+    `asof`: the latest message at or before the tick, at most `tolerance_s` old.
+    `hold`: the latest message at or before the tick, however old (for topics published only on change).
+    A tolerance of None means half a frame period for `nearest` and one frame period for `asof`.
+    """
+
+    policy: Literal["nearest", "asof", "hold"] = "nearest"
+    tolerance_s: float | None = Field(default=None, gt=0)
+
+
+class Transform(_Model):
+    """One element-wise step applied to a part's values, in the order listed.
+
+    Written in YAML as `deg2rad`, `{scale: 0.01}`, `{offset: -1.0}` or `{threshold: 50}` (1.0 where the value
+    is >= the threshold, else 0.0).
+    """
+
+    kind: Literal["deg2rad", "scale", "offset", "threshold"]
+    value: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"kind": data}
+        if isinstance(data, dict) and "kind" not in data and len(data) == 1:
+            ((kind, value),) = data.items()
+            return {"kind": kind, "value": value}
+        return data
+
+    @model_validator(mode="after")
+    def _check_value(self) -> Transform:
+        if self.kind == "deg2rad" and self.value is not None:
+            raise ValueError("deg2rad takes no value")
+        if self.kind != "deg2rad" and self.value is None:
+            raise ValueError(f"{self.kind} needs a value, e.g. {{{self.kind}: 0.01}}")
+        return self
+
+
+class PartSpec(_Model):
+    """A slice of one message field that becomes part of an output vector."""
+
+    topic: str
+    field: str = Field(min_length=1, description="dotted path in the message, e.g. joint_data.joint_q")
+    index: int | str | None = Field(default=None, description="an element (3) or a slice ('12:19')")
+    transforms: tuple[Transform, ...] = ()
+    align: AlignSpec | None = Field(default=None, description="overrides the feature's alignment")
+    default: tuple[float, ...] | None = Field(
+        default=None,
+        description="values used while the topic has sent nothing yet (or is absent); makes the topic optional",
+    )
+
+    @field_validator("index")
+    @classmethod
+    def _check_index(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, str) and not _SLICE.match(value):
+            raise ValueError(f"{value!r} is not an index or a 'start:stop[:step]' slice")
+        return value
+
+    def selector(self) -> int | slice | None:
+        """The index or slice applied to the field's values."""
+        if self.index is None or isinstance(self.index, int):
+            return self.index
+        start, stop, step = _SLICE.match(self.index).groups()  # type: ignore[union-attr]
+        return slice(*(int(x) if x else None for x in (start, stop, step)))
+
+
+class FeatureSpec(_Model):
+    """An output vector feature, concatenated from its parts in order."""
+
+    parts: tuple[PartSpec, ...] = Field(min_length=1)
+    align: AlignSpec = AlignSpec()
+    names: tuple[str, ...] | None = None
+    dtype: Literal["float32", "float64"] = "float32"
+
+
+class CameraSpec(_Model):
+    """A camera topic (sensor_msgs/Image or CompressedImage) written as `observation.images.<name>`."""
+
+    topic: str
+    resize: tuple[int, int] | None = Field(default=None, description="(height, width)")
+    align: AlignSpec = AlignSpec()
+
+    @field_validator("resize")
+    @classmethod
+    def _check_resize(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and (min(value) <= 0 or value[0] % 2 or value[1] % 2):
+            raise ValueError(f"resize {list(value)} must be two positive even numbers (height, width)")
+        return value
+
+
+class TimelineSpec(_Model):
+    """Where the frame grid comes from and how much is cut at its ends."""
+
+    main_camera: str | None = Field(
+        default=None, description="camera whose first frame starts the grid; None: a fixed-rate grid"
+    )
+    sample_drop: int = Field(default=0, ge=0, description="frames dropped at each end of every bag")
+
+
+class VideoSpec(_Model):
+    """Encoder settings; None takes the codec's default (lerobot's for libsvtav1)."""
+
+    codec: Literal["libsvtav1", "h264"] = "libsvtav1"
+    crf: int | None = Field(default=None, ge=0, le=63)
+    preset: int | str | None = None
+    g: int = Field(default=2, ge=1)
+
+
+class InputSpec(_Model):
+    """Which bags to convert: files, rosbag2 folders, folders holding them, or glob patterns."""
+
+    bags: tuple[str, ...] = Field(min_length=1)
+    generate_sample_if_missing: bool = Field(
+        default=False, description="write the bundled Kuavo-like sample at the single bag path if it is absent"
+    )
+
+    @field_validator("bags", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+
+class ConvertConfig(_Model):
+    """One ROS bag -> LeRobot v3.0 conversion."""
+
+    input: InputSpec
+    output_root: Path = Path("outputs")
+    repo_id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$")
+    fps: int = Field(gt=0, le=1000)
+    robot_type: str = "unknown"
+    task: str = Field(min_length=1)
+    chunk_size: int = Field(default=300, ge=1, description="frames per chunk: flush, gc, memory snapshot")
+    max_episode_frames: int | None = Field(default=None, ge=1, description="split long bags (off: one bag, one episode)")
+    camera_storage: Literal["video", "image"] = "video"
+    video: VideoSpec = VideoSpec()
+    timeline: TimelineSpec = TimelineSpec()
+    features: dict[str, FeatureSpec] = Field(default_factory=dict)
+    cameras: dict[str, CameraSpec] = Field(default_factory=dict)
+
+    @field_validator("features", "cameras")
+    @classmethod
+    def _check_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not _FEATURE_NAME.match(name):
+                raise ValueError(f"name {name!r} may only hold letters, digits, '_', '.', '-' (no '/')")
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> ConvertConfig:
+        if not self.features and not self.cameras:
+            raise ValueError("configure at least one feature or camera")
+        main = self.timeline.main_camera
+        if main is not None and main not in self.cameras:
+            raise ValueError(f"timeline.main_camera {main!r} is not one of the cameras {sorted(self.cameras)}")
+        for name in self.cameras:
+            if self.camera_key(name) in self.features:
+                raise ValueError(f"feature {self.camera_key(name)!r} collides with camera {name!r}")
+        return self
+
+    @property
+    def dataset_root(self) -> Path:
+        """Where the finished dataset lives: `<output_root>/<repo_id>`."""
+        return self.output_root / self.repo_id
+
+    @staticmethod
+    def camera_key(name: str) -> str:
+        return f"observation.images.{name}"
+
+
+class PipelineConfig(_Model):
+    """What `python -m flows.convert_all` runs: one section per stage, absent stages are skipped."""
+
+    rosbag_to_lerobot: ConvertConfig | None = None

@@ -1,0 +1,107 @@
+"""Building a typestore from the definitions a bag carries, mending two faults seen in real recordings.
+
+1. Lowercase constants (`int8 kError = -1` in Leju Kuavo's `kuavo_msgs/lejuClawState`) are parsed by rosbags
+   as fields, so the computed md5 differs from the recorded one. Such lines are taken out of the text and
+   registered as constants; the wire format is unchanged and the md5 then matches.
+2. Old ROS1 definitions can lack dependent types; types the bag does not define come from the distribution's
+   standard typestore (Noetic for ROS1, Humble for ROS2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rosbags.interfaces import Connection, MessageDefinitionFormat
+from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
+from rosbags.typesys.base import TypesysError
+from rosbags.typesys.store import Typestore
+
+from dataprep.rosbag.errors import BagError
+
+_SECTION = re.compile(r"^={80}\nMSG: (\S+)\n", re.MULTILINE)
+_LOWER_CONSTANT = re.compile(r"^[ \t]*([A-Za-z_][\w/]*)[ \t]+([a-z]\w*)[ \t]*=[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+_INTEGER_TYPES = {"bool", "byte", "char", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"}
+
+
+def _constant_value(typ: str, raw: str) -> object:
+    if typ == "string":
+        return raw
+    value = raw.split("#", 1)[0].strip()
+    return int(value, 0) if typ in _INTEGER_TYPES else float(value)
+
+
+def _split_sections(text: str, msgtype: str) -> list[tuple[str, str]]:
+    """(type name, definition) for the main type and every embedded `MSG:` section."""
+    parts = _SECTION.split(text)
+    sections = [(msgtype, parts[0])]
+    sections += [(name, body) for name, body in zip(parts[1::2], parts[2::2])]
+    return sections
+
+
+def _normalize(name: str) -> str:
+    return name if "/msg/" in name else name.replace("/", "/msg/")
+
+
+def types_from_msg_keeping_lowercase_constants(text: str, msgtype: str) -> dict:
+    """Parse a ROS1 definition, registering `type lowerName = value` lines as constants, not fields."""
+    constants: dict[str, tuple[str, list[tuple[str, str, object]]]] = {}
+    for name, body in _split_sections(text, msgtype):
+        found = [
+            (const, typ, _constant_value(typ, raw)) for typ, const, raw in _LOWER_CONSTANT.findall(body)
+        ]
+        if found:
+            constants[_normalize(name)] = (body, found)
+    types = get_types_from_msg(_LOWER_CONSTANT.sub("", text), msgtype)
+    for name, (body, extra) in constants.items():
+        if name in types:
+            consts, fields = types[name]
+            # the md5 lists constants in the order they were written
+            ordered = sorted([*consts, *extra], key=lambda const: re.search(rf"\b{const[0]}\s*=", body).start())
+            types[name] = (ordered, fields)
+    return types
+
+
+def _parse(connection: Connection) -> dict:
+    data = connection.msgdef.data
+    if connection.msgdef.format == MessageDefinitionFormat.MSG:
+        return types_from_msg_keeping_lowercase_constants(data, connection.msgtype)
+    separator = "=" * 80 + "\n"
+    if data.startswith(f"{separator}IDL: "):
+        types: dict = {}
+        for chunk in data.split(separator)[1:]:
+            types.update(get_types_from_idl(chunk.split("\n", 1)[1]))
+        return types
+    return get_types_from_idl(data)
+
+
+def build_typestore(connections: Sequence[Connection], is_ros2: bool, bag: str) -> Typestore:
+    """A typestore for `connections`, checked against the digests the bag recorded."""
+    fallback = get_typestore(Stores.ROS2_HUMBLE if is_ros2 else Stores.ROS1_NOETIC)
+    defined: dict = {}
+    digests: dict[str, tuple[str, str]] = {}
+    for connection in connections:
+        if connection.msgdef.format == MessageDefinitionFormat.NONE:
+            continue
+        try:
+            defined.update(_parse(connection))
+        except (TypesysError, ValueError) as err:
+            raise BagError(f"{bag}: cannot parse the definition of {connection.msgtype} "
+                           f"(topic {connection.topic}): {err}") from err
+        if connection.digest:
+            digests[connection.msgtype] = (connection.digest, connection.topic)
+    types = {name: fields for name, fields in fallback.fielddefs.items() if name not in defined}
+    types.update(defined)
+    typestore = get_typestore(Stores.EMPTY)
+    try:
+        typestore.register(types)
+    except TypesysError as err:
+        raise BagError(f"{bag}: cannot register the bag's message types: {err}") from err
+    for msgtype, (digest, topic) in digests.items():
+        have = typestore.hash_rihs01(msgtype) if is_ros2 else typestore.generate_msgdef(msgtype)[1]
+        if have != digest:
+            raise BagError(
+                f"{bag}: topic {topic}: the definition of {msgtype} does not match its recorded hash "
+                f"({have} != {digest}); the bag's message definitions are inconsistent"
+            )
+    return typestore
