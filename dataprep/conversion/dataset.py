@@ -1,0 +1,68 @@
+"""A whole conversion without Prefect: plan the bags, convert each in turn, assemble the dataset.
+
+The Prefect flow calls the same three steps as tasks; this module is what scripts and tests use directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataprep.config import ConvertConfig
+from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema, convert_bag
+from dataprep.conversion.staging import BagConversion, staging_root
+from dataprep.errors import DataprepError
+from dataprep.lerobot.episode_writer import StagedEpisode
+from dataprep.lerobot.finalize import DatasetSummary, finalize_dataset
+from dataprep.rosbag import find_bags
+from dataprep.sample.kuavo_bag import ensure_kuavo_sample
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConversionPlan:
+    """The bags to convert, in episode order, and where the result goes."""
+
+    bags: tuple[Path, ...]
+    staging: Path
+    root: Path
+
+
+def plan_conversion(config: ConvertConfig) -> ConversionPlan:
+    """Resolve the configured bags (writing the bundled sample first when configured so)."""
+    if config.input.generate_sample_if_missing:
+        if len(config.input.bags) != 1:
+            raise DataprepError("input.generate_sample_if_missing needs exactly one bag path in input.bags")
+        sample = Path(config.input.bags[0])
+        if not sample.exists():
+            logger.info("writing the bundled sample recording to %s", sample)
+            ensure_kuavo_sample(sample)
+    bags = tuple(find_bags(config.input.bags))
+    return ConversionPlan(bags=bags, staging=staging_root(config), root=config.dataset_root)
+
+
+def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversion]) -> DatasetSummary:
+    """Assemble the staged episodes, bag by bag in plan order, into the dataset at `config.dataset_root`."""
+    if not conversions:
+        raise DataprepError(f"{config.repo_id}: no bag was converted, nothing to assemble")
+    first = conversions[0]
+    for conversion in conversions[1:]:
+        if conversion.dims != first.dims:
+            raise DataprepError(f"bags {first.bag} and {conversion.bag} give different feature lengths: "
+                                f"{first.dims} vs {conversion.dims}")
+    staged = [
+        StagedEpisode.load(staging_root(config) / conversion.key / episode.folder)
+        for conversion in conversions
+        for episode in conversion.episodes
+    ]
+    return finalize_dataset(staged, config.dataset_root, config.repo_id, build_schema(config, first.dims))
+
+
+def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None) -> DatasetSummary:
+    """Plan, convert every bag, finalize: the whole conversion in this process."""
+    plan = plan_conversion(config)
+    conversions = [convert_bag(config, bag, on_chunk) for bag in plan.bags]
+    return finalize_conversion(config, conversions)

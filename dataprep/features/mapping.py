@@ -1,0 +1,144 @@
+"""From configuration to alignment channels, and from aligned frames to feature vectors and images.
+
+Every feature part and every camera is one alignment channel. Messages travel through the aligner as they
+were deserialized; fields are extracted and images decoded only for frames that are emitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dataprep.config import AlignSpec, ConvertConfig, PartSpec
+from dataprep.errors import DataprepError
+from dataprep.features.images import IMAGE_TYPES, decode_image
+from dataprep.features.transforms import apply_transforms
+from dataprep.rosbag import BagReader, BagError, check_field_path, extract_values, parse_field_path
+from dataprep.timeline import NS_PER_S, AlignedFrame, AlignmentReport, Channel
+
+
+@dataclass(frozen=True)
+class _Part:
+    feature: str
+    spec: PartSpec
+    steps: tuple[str | int, ...]
+    channel: int
+
+
+@dataclass(frozen=True)
+class _Camera:
+    key: str
+    topic: str
+    resize: tuple[int, int] | None
+    channel: int
+
+
+def _tolerance_ns(align: AlignSpec, fps: int) -> int | None:
+    if align.tolerance_s is not None:
+        return round(align.tolerance_s * NS_PER_S)
+    if align.policy == "nearest":
+        return NS_PER_S // (2 * fps)
+    return NS_PER_S // fps if align.policy == "asof" else None
+
+
+class FeatureMapper:
+    """The configured features of one conversion, checked against one bag at a time."""
+
+    def __init__(self, config: ConvertConfig) -> None:
+        self.config = config
+        channels: list[Channel] = []
+        self._cameras: list[_Camera] = []
+        self._parts: list[_Part] = []
+        for name, camera in config.cameras.items():
+            key = config.camera_key(name)
+            self._cameras.append(_Camera(key, camera.topic, camera.resize, len(channels)))
+            channels.append(Channel(key, camera.topic, camera.align.policy, _tolerance_ns(camera.align, config.fps)))
+        for feature, spec in config.features.items():
+            for number, part in enumerate(spec.parts):
+                align = part.align or spec.align
+                default = np.asarray(part.default, dtype=np.float64) if part.default is not None else None
+                key = f"{feature}[{number}] {part.topic}:{part.field}"
+                self._parts.append(_Part(feature, part, parse_field_path(part.field), len(channels)))
+                channels.append(Channel(key, part.topic, align.policy, _tolerance_ns(align, config.fps), default))
+        self.channels = tuple(channels)
+        self._msgtypes: dict[str, str] = {}
+        self._bag = ""
+
+    @property
+    def clock_topic(self) -> str | None:
+        main = self.config.timeline.main_camera
+        return self.config.cameras[main].topic if main else None
+
+    @property
+    def topics(self) -> frozenset[str]:
+        return frozenset(c.topic for c in self.channels)
+
+    def bind(self, reader: BagReader) -> None:
+        """Check the bag offers every required topic, image types and field paths, before anything is written."""
+        self._bag = str(reader.path)
+        reader.require_topics({c.topic for c in self.channels if c.required})
+        topics = reader.topics
+        self._msgtypes = {topic: info.msgtype for topic, info in topics.items()}
+        for camera in self._cameras:
+            if self._msgtypes[camera.topic] not in IMAGE_TYPES:
+                raise BagError(f"bag {self._bag}: camera topic {camera.topic} has type "
+                               f"{self._msgtypes[camera.topic]}, not an image type ({', '.join(sorted(IMAGE_TYPES))})")
+        for part in self._parts:
+            if part.spec.topic in self._msgtypes:
+                check_field_path(reader.typestore, self._msgtypes[part.spec.topic], part.spec.field,
+                                 part.spec.topic, self._bag)
+
+    def _part_values(self, part: _Part, payload: Any, is_default: bool) -> np.ndarray:
+        if is_default:
+            return payload
+        where = f"bag {self._bag}: topic {part.spec.topic}: field {part.spec.field!r}"
+        values = extract_values(payload, part.steps)
+        selector = part.spec.selector()
+        if selector is not None:
+            try:
+                values = np.atleast_1d(values[selector])
+            except IndexError as err:
+                raise DataprepError(f"{where}: index {part.spec.index} is out of range for "
+                                    f"{values.size} values") from err
+            if values.size == 0:
+                raise DataprepError(f"{where}: slice {part.spec.index!r} selects nothing of {values.size} values")
+        return apply_transforms(values, part.spec.transforms)
+
+    def vectors(self, frame: AlignedFrame) -> dict[str, np.ndarray]:
+        """Feature key -> concatenated parts, in the feature's dtype."""
+        pieces: dict[str, list[np.ndarray]] = {feature: [] for feature in self.config.features}
+        for part in self._parts:
+            is_default = frame.offsets_ns[part.channel] is None
+            pieces[part.feature].append(self._part_values(part, frame.values[part.channel], is_default))
+        return {
+            feature: np.concatenate(parts).astype(self.config.features[feature].dtype)
+            for feature, parts in pieces.items()
+        }
+
+    def images(self, frame: AlignedFrame) -> dict[str, np.ndarray]:
+        """Camera key -> RGB uint8 image, decoded (and resized) now that the frame is kept."""
+        return {
+            camera.key: decode_image(frame.values[camera.channel], self._msgtypes[camera.topic],
+                                     f"bag {self._bag}: topic {camera.topic}", camera.resize)
+            for camera in self._cameras
+        }
+
+    def max_offsets_ms(self, report: AlignmentReport) -> dict[str, float]:
+        """The largest |message time - tick| per output feature, over all its parts."""
+        owner = {c.key: c.key for c in self.channels}
+        owner.update({self.channels[p.channel].key: p.feature for p in self._parts})
+        offsets: dict[str, float] = {}
+        for key, offset_ns in report.max_offset_ns.items():
+            offsets[owner[key]] = max(offsets.get(owner[key], 0.0), offset_ns / 1e6)
+        return offsets
+
+    def validate_names(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Configured names must match the vector length the bag actually produces."""
+        for feature, values in vectors.items():
+            names = self.config.features[feature].names
+            if names is not None and len(names) != values.size:
+                raise DataprepError(f"bag {self._bag}: feature {feature!r} has {values.size} values but "
+                                    f"{len(names)} names are configured")

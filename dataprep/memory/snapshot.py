@@ -1,0 +1,42 @@
+"""Process and system memory, read the same way for artifacts, logs and memory planning."""
+
+from __future__ import annotations
+
+import resource
+import sys
+from dataclasses import dataclass
+
+import psutil
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MemorySnapshot:
+    """Resident memory now, the process's peak so far, and what the system still has available (bytes)."""
+
+    rss: int
+    peak_rss: int
+    available: int
+
+    def as_row(self) -> dict[str, float]:
+        """Megabytes, rounded, for tables."""
+        return {
+            "rss_mb": round(self.rss / MB, 1),
+            "peak_rss_mb": round(self.peak_rss / MB, 1),
+            "available_mb": round(self.available / MB, 1),
+        }
+
+
+def peak_rss() -> int:
+    """The high-water mark of this process's resident memory (bytes); psutil does not expose it."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def take_snapshot() -> MemorySnapshot:
+    return MemorySnapshot(
+        rss=psutil.Process().memory_info().rss,
+        peak_rss=peak_rss(),
+        available=psutil.virtual_memory().available,
+    )
