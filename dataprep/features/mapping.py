@@ -57,10 +57,11 @@ class FeatureMapper:
             self._cameras.append(_Camera(key, camera.topic, camera.resize, len(channels)))
             channels.append(Channel(key, camera.topic, camera.align.policy, _tolerance_ns(camera.align, config.fps)))
         for feature, spec in config.features.items():
-            for number, part in enumerate(spec.parts):
+            for part in spec.parts:
                 align = part.align or spec.align
                 default = np.asarray(part.default, dtype=np.float64) if part.default is not None else None
-                key = f"{feature}[{number}] {part.topic}:{part.field}"
+                index = "" if part.index is None else f"[{part.index}]"
+                key = f"{feature} <- {part.topic} {part.field}{index}"
                 self._parts.append(_Part(feature, part, parse_field_path(part.field), len(channels)))
                 channels.append(Channel(key, part.topic, align.policy, _tolerance_ns(align, config.fps), default))
         self.channels = tuple(channels)
@@ -127,13 +128,8 @@ class FeatureMapper:
         }
 
     def max_offsets_ms(self, report: AlignmentReport) -> dict[str, float]:
-        """The largest |message time - tick| per output feature, over all its parts."""
-        owner = {c.key: c.key for c in self.channels}
-        owner.update({self.channels[p.channel].key: p.feature for p in self._parts})
-        offsets: dict[str, float] = {}
-        for key, offset_ns in report.max_offset_ns.items():
-            offsets[owner[key]] = max(offsets.get(owner[key], 0.0), offset_ns / 1e6)
-        return offsets
+        """The largest |message time - tick| per camera and per feature part (a held part is expected to lag)."""
+        return {key: offset_ns / 1e6 for key, offset_ns in report.max_offset_ns.items()}
 
     def validate_names(self, vectors: Mapping[str, np.ndarray]) -> None:
         """Configured names must match the vector length the bag actually produces."""
