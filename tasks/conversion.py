@@ -1,0 +1,100 @@
+"""Prefect tasks around `dataprep.conversion`: each wraps one library call and adds artifacts.
+
+Finished bags are skipped by the library's own staging markers, which work with and without Prefect, so
+the tasks use no Prefect cache. A `DataprepError` (bad input) is never retried; other failures (I/O) once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.cache_policies import NO_CACHE
+
+from dataprep.config import ConvertConfig
+from dataprep.conversion import (
+    BagConversion,
+    ChunkReport,
+    ConversionPlan,
+    convert_bag,
+    finalize_conversion,
+    plan_conversion,
+)
+from dataprep.errors import DataprepError
+from dataprep.lerobot.finalize import DatasetSummary
+from dataprep.memory import take_snapshot
+from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
+
+
+def _retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
+    try:
+        state.result()
+    except DataprepError:
+        return False
+    except Exception:
+        return True
+    return False
+
+
+@task(name="plan-conversion", cache_policy=NO_CACHE)
+def plan_conversion_task(config: ConvertConfig) -> ConversionPlan:
+    plan = plan_conversion(config)
+    record_memory("plan", config.repo_id)
+    record_markdown(
+        f"# Plan for `{config.repo_id}`\n\n{len(plan.bags)} bag(s) into `{plan.root}`\n\n"
+        + "".join(f"- `{bag}`\n" for bag in plan.bags),
+        key=artifact_key("plan", config.repo_id),
+        description="Bags to convert",
+    )
+    return plan
+
+
+def episode_markdown(conversion: BagConversion, fps: int) -> str:
+    """The per-episode summary: frames, duration, drops and their reasons, largest offsets."""
+    lines = [f"# `{Path(conversion.bag).name}`", "", f"- bag: `{conversion.bag}`",
+             f"- kept span: {conversion.span_s[0]:.3f} s to {conversion.span_s[1]:.3f} s after the bag's start",
+             f"- episodes: {len(conversion.episodes)} at {fps} fps", ""]
+    lines.append(markdown_table([{"episode": e.folder, "frames": e.frames, "duration_s": round(e.duration_s, 3)}
+                                 for e in conversion.episodes]))
+    lines += ["## Frames dropped (could not be filled)", "",
+              markdown_table([{"reason": r, "frames": n} for r, n in conversion.dropped.items()])]
+    lines += ["## Frames trimmed (outside the span or sample_drop)", "",
+              markdown_table([{"reason": r, "frames": n} for r, n in conversion.trimmed.items()])]
+    if conversion.filled_by_default:
+        lines += ["## Filled with the configured default", "",
+                  markdown_table([{"part": k, "frames": n} for k, n in conversion.filled_by_default.items()])]
+    lines += ["## Largest alignment offset", "",
+              markdown_table([{"feature": k, "max_offset_ms": round(v, 3)} for k, v in conversion.max_offset_ms.items()])]
+    return "\n".join(lines)
+
+
+@task(name="convert-bag", task_run_name="convert-{bag.name}", cache_policy=NO_CACHE, retries=1,
+      retry_condition_fn=_retry_unless_bad_input)
+def convert_bag_task(config: ConvertConfig, bag: Path) -> BagConversion:
+    """Convert one bag; record a memory row and a progress update per chunk, and a summary at the end."""
+    progress_id = create_progress_artifact(0.0, key=artifact_key("progress", config.repo_id, bag.name),
+                                           description=f"Reading {bag}")
+    rows: list[dict[str, Any]] = []
+
+    def on_chunk(report: ChunkReport) -> None:
+        rows.append({"chunk": report.chunk, "frames": report.frames, **report.memory.as_row()})
+        update_progress_artifact(progress_id, round(100 * report.progress, 1))
+
+    conversion = convert_bag(config, bag, on_chunk)
+    update_progress_artifact(progress_id, 100.0)
+    if conversion.reused:  # staged by an earlier run: nothing was read, record where memory stands
+        rows.append({"chunk": 0, "frames": conversion.frames, **take_snapshot().as_row()})
+    create_table_artifact(rows, key=artifact_key("memory", config.repo_id, bag.name),
+                          description=f"Memory per chunk of {config.chunk_size} frames while converting {bag}")
+    record_markdown(episode_markdown(conversion, config.fps), key=artifact_key("episode", config.repo_id, bag.name),
+                    description=f"Episode summary for {bag}")
+    return conversion
+
+
+@task(name="finalize-dataset", cache_policy=NO_CACHE)
+def finalize_dataset_task(config: ConvertConfig, conversions: list[BagConversion]) -> DatasetSummary:
+    summary = finalize_conversion(config, conversions)
+    record_memory("finalize", config.repo_id)
+    return summary
