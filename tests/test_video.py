@@ -1,0 +1,243 @@
+"""Streaming video encoder: round trip quality, exact timestamps, no partial files, errors that name the file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from dataprep.errors import DataprepError
+from dataprep.lerobot.video import (
+    VideoEncoder,
+    VideoEncodingError,
+    VideoInfo,
+    VideoSettings,
+    count_video_frames,
+    psnr,
+    read_video_frames,
+)
+
+FPS = 30
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def synthetic_clip(width: int, height: int, frames: int) -> list[np.ndarray]:
+    """Smooth gradients plus a moving block: content a codec compresses like a camera image, unlike noise."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
+    size = 2 * max(2, height // 10)  # even size and position: block edges fall on 4:2:0 chroma samples
+    clip = []
+    for k in range(frames):
+        wave = 128 + 60 * np.sin((xx + 2 * yy + 3 * k) / (width / 4))
+        image = np.stack([40 + 170 * xx / width, 40 + 170 * yy / height, wave], axis=-1).astype(np.uint8)
+        x0, y0 = (2 * k) % (width - size), 2 * (height // 6)
+        image[y0 : y0 + size, x0 : x0 + size] = (220, 220, 200)
+        clip.append(image)
+    return clip
+
+
+def encode(path: Path, clip: list[np.ndarray], settings: VideoSettings, queue_frames: int = 8) -> VideoInfo:
+    height, width = clip[0].shape[:2]
+    with VideoEncoder(path, FPS, width, height, settings, queue_frames=queue_frames) as encoder:
+        for frame in clip:
+            encoder.write(frame)
+    return encoder.close()
+
+
+@pytest.mark.parametrize("codec,stream_codec", [("libsvtav1", "av1"), ("h264", "h264")])
+@pytest.mark.parametrize("width,height", [(64, 48), (320, 240)])
+def test_round_trip_keeps_every_frame_at_its_timestamp(
+    tmp_path: Path, codec: str, stream_codec: str, width: int, height: int
+) -> None:
+    clip = synthetic_clip(width, height, 24)
+    path = tmp_path / "episode.mp4"
+
+    info = encode(path, clip, VideoSettings(codec=codec), queue_frames=2)  # type: ignore[arg-type]
+
+    assert info.frames == len(clip) and info.codec_name == stream_codec
+    assert (info.width, info.height, info.fps) == (width, height, FPS)
+    assert count_video_frames(path) == len(clip)
+    decoded = list(read_video_frames(path))
+    assert len(decoded) == len(clip)
+    assert min(psnr(a, b) for a, b in zip(clip, decoded)) > 30.0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.codec.canonical_name == stream_codec
+        times = [frame.time for frame in container.decode(stream)]
+    assert times == pytest.approx([k / FPS for k in range(len(clip))], abs=1e-4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["episode.mp4"]
+
+
+def test_info_dict_carries_resolved_codec_defaults(tmp_path: Path) -> None:
+    info = encode(tmp_path / "a.mp4", synthetic_clip(64, 48, 3), VideoSettings())
+
+    block = info.to_info_dict()
+
+    assert block["video.codec"] == "av1" and block["video.crf"] == 30 and block["video.preset"] == 12
+    assert block["video.g"] == 2 and block["video.pix_fmt"] == "yuv420p"
+    assert (block["video.height"], block["video.width"], block["video.channels"]) == (48, 64, 3)
+    assert block["has_audio"] is False and block["video.is_depth_map"] is False
+    h264 = VideoSettings(codec="h264", crf=20)
+    assert (h264.resolved_crf(), h264.resolved_preset()) == (20, "veryfast")
+
+
+def test_nothing_appears_at_path_before_close(tmp_path: Path) -> None:
+    path = tmp_path / "episode.mp4"
+    encoder = VideoEncoder(path, FPS, 64, 48, VideoSettings())
+    for frame in synthetic_clip(64, 48, 5):
+        encoder.write(frame)
+
+    assert not path.exists()
+    encoder.close()
+    assert path.exists() and count_video_frames(path) == 5
+
+
+def test_abort_leaves_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "episode.mp4"
+    encoder = VideoEncoder(path, FPS, 64, 48, VideoSettings(codec="h264"), queue_frames=1)
+    for frame in synthetic_clip(64, 48, 6):
+        encoder.write(frame)
+
+    encoder.abort()
+
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(DataprepError, match="aborted"):
+        encoder.write(synthetic_clip(64, 48, 1)[0])
+
+
+def test_exception_in_with_block_aborts(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="reader failed"):
+        with VideoEncoder(tmp_path / "episode.mp4", FPS, 64, 48, VideoSettings()) as encoder:
+            encoder.write(synthetic_clip(64, 48, 1)[0])
+            raise RuntimeError("reader failed")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wrong_frame_shape_names_file_and_shapes(tmp_path: Path) -> None:
+    path = tmp_path / "cam.mp4"
+    with pytest.raises(DataprepError, match=r"cam\.mp4.*\(48, 64, 3\).*\(48, 63, 3\)"):
+        with VideoEncoder(path, FPS, 64, 48, VideoSettings()) as encoder:
+            encoder.write(np.zeros((48, 63, 3), np.uint8))
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wrong_dtype_rejected(tmp_path: Path) -> None:
+    with pytest.raises(DataprepError, match="float32"):
+        with VideoEncoder(tmp_path / "cam.mp4", FPS, 64, 48, VideoSettings()) as encoder:
+            encoder.write(np.zeros((48, 64, 3), np.float32))
+
+
+class _FailingStream:
+    """Wraps the real stream and fails on the third frame, as a codec error inside the thread would."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream, self._calls = stream, 0
+
+    @property
+    def codec_context(self) -> Any:
+        return self._stream.codec_context
+
+    def encode(self, frame: Any) -> Any:
+        self._calls += 1
+        if self._calls == 3:
+            raise RuntimeError("codec exploded")
+        return self._stream.encode(frame)
+
+
+def test_encoder_thread_error_is_reraised_with_file_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_open = VideoEncoder._open
+
+    def failing_open(self: VideoEncoder, encoder: str, settings: VideoSettings) -> Any:
+        container = real_open(self, encoder, settings)
+        self._stream = _FailingStream(self._stream)  # type: ignore[assignment]
+        return container
+
+    monkeypatch.setattr(VideoEncoder, "_open", failing_open)
+    path = tmp_path / "cam.mp4"
+
+    with pytest.raises(VideoEncodingError, match=r"cam\.mp4.*codec exploded") as caught:
+        with VideoEncoder(path, FPS, 64, 48, VideoSettings(), queue_frames=1) as encoder:
+            for frame in synthetic_clip(64, 48, 30):
+                encoder.write(frame)
+
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("width,height", [(63, 48), (64, 47)])
+def test_odd_size_rejected_for_yuv420p(tmp_path: Path, width: int, height: int) -> None:
+    with pytest.raises(DataprepError, match=rf"cam\.mp4.*{width}x{height}"):
+        VideoEncoder(tmp_path / "cam.mp4", FPS, width, height, VideoSettings())
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_folder_rejected(tmp_path: Path) -> None:
+    with pytest.raises(DataprepError, match="does not exist"):
+        VideoEncoder(tmp_path / "nope" / "cam.mp4", FPS, 64, 48, VideoSettings())
+
+
+def test_psnr_is_infinite_for_identical_images() -> None:
+    image = synthetic_clip(16, 16, 1)[0]
+    assert psnr(image, image) == float("inf")
+    assert psnr(image, 255 - image) < 10.0
+
+
+def _encode_in_subprocess(tmp_path: Path, svt_log: str | None) -> str:
+    script = textwrap.dedent(
+        f"""
+        import numpy as np
+        from pathlib import Path
+        from dataprep.lerobot.video import VideoEncoder, VideoSettings
+        with VideoEncoder(Path({str(tmp_path / "q.mp4")!r}), 30, 64, 48, VideoSettings()) as encoder:
+            for k in range(3):
+                encoder.write(np.full((48, 64, 3), 40 * k, np.uint8))
+        """
+    )
+    env = {key: value for key, value in os.environ.items() if key != "SVT_LOG"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    if svt_log is not None:
+        env["SVT_LOG"] = svt_log
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+def test_encoder_is_silent_on_stderr(tmp_path: Path) -> None:
+    assert "Svt[info]" in _encode_in_subprocess(tmp_path, svt_log="3")  # the check can see chatter
+
+    stderr = _encode_in_subprocess(tmp_path, svt_log=None)
+
+    assert "Svt[info]" not in stderr
+    assert "Svt[" not in stderr  # nor warnings, nor the "deinit without EOS" error
+
+
+def test_bad_encoder_setting_fails_at_construction(tmp_path: Path) -> None:
+    with pytest.raises(DataprepError, match=r"cam\.mp4.*cannot open libsvtav1"):
+        VideoEncoder(tmp_path / "cam.mp4", FPS, 64, 48, VideoSettings(preset=99))
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_closing_without_frames_is_an_error(tmp_path: Path) -> None:
+    encoder = VideoEncoder(tmp_path / "cam.mp4", FPS, 64, 48, VideoSettings())
+
+    with pytest.raises(DataprepError, match=r"cam\.mp4.*no frames"):
+        encoder.close()
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_codec_rejected() -> None:
+    with pytest.raises(DataprepError, match="unsupported video codec 'vp9'"):
+        VideoSettings(codec="vp9")  # type: ignore[arg-type]
