@@ -1,1 +1,26 @@
-"""Package."""
+"""Writing LeRobot v3.0 datasets: per-episode staging while frames stream in, then atomic assembly."""
+
+from dataprep.lerobot.episode_writer import EpisodeWriter, StagedEpisode
+from dataprep.lerobot.finalize import DatasetSummary, finalize_dataset
+from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature
+from dataprep.lerobot.stats import FeatureStats, ImageStats, RunningStats, aggregate_stats
+from dataprep.lerobot.video import VideoEncoder, VideoInfo, VideoSettings, count_video_frames, read_video_frames
+
+__all__ = [
+    "CameraFeature",
+    "DatasetSchema",
+    "DatasetSummary",
+    "EpisodeWriter",
+    "FeatureStats",
+    "ImageStats",
+    "RunningStats",
+    "StagedEpisode",
+    "VectorFeature",
+    "VideoEncoder",
+    "VideoInfo",
+    "VideoSettings",
+    "aggregate_stats",
+    "count_video_frames",
+    "finalize_dataset",
+    "read_video_frames",
+]

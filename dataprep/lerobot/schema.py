@@ -1,0 +1,181 @@
+"""Feature schema of a LeRobot dataset, and its three renderings: info.json, HF `datasets.Features`, arrow.
+
+The schema is declared once by the caller (which vectors, which cameras, how cameras are stored); the
+camera image size is only known from the data, so the info.json rendering takes it from the episodes.
+Mirrors lerobot 0.6.1's `get_hf_features_from_features`: a vector is a fixed-length list, a feature of
+shape [1] a plain scalar, an image feature `datasets.Image()`, and video features have no column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import datasets
+import pyarrow as pa
+
+from dataprep.errors import DataprepError
+from dataprep.lerobot.layout import (
+    CAMERA_AXIS_NAMES,
+    DATASET_GLOBAL_FEATURES,
+    DEFAULT_FEATURES,
+    EPISODE_LOCAL_FEATURES,
+)
+from dataprep.lerobot.video import VideoInfo, VideoSettings
+
+VectorDtype = Literal["float32", "float64", "int64"]
+CameraStorage = Literal["video", "image"]
+_VECTOR_DTYPES = ("float32", "float64", "int64")
+_CAMERA_STORAGES = ("video", "image")
+
+
+def _check_key(key: str, what: str) -> None:
+    if not isinstance(key, str) or not key:
+        raise DataprepError(f"{what} key must be a non-empty string, got {key!r}")
+    if "/" in key:
+        raise DataprepError(
+            f"{what} key {key!r} contains '/', which lerobot forbids in feature names "
+            f"(map topic names to dotted names, e.g. {key.strip('/').replace('/', '_')!r})"
+        )
+    if key in DEFAULT_FEATURES:
+        raise DataprepError(f"{what} key {key!r} is reserved for lerobot's default feature of that name")
+
+
+@dataclass(frozen=True)
+class VectorFeature:
+    """A numeric vector per frame (state, action, ...), stored as one parquet column."""
+
+    key: str  # e.g. "observation.state"; must not contain "/"
+    dim: int
+    dtype: VectorDtype = "float32"
+    names: tuple[str, ...] | None = None  # one per element, recorded in info.json
+
+    def __post_init__(self) -> None:
+        _check_key(self.key, "vector feature")
+        if not isinstance(self.dim, int) or self.dim < 1:
+            raise DataprepError(f"vector feature {self.key!r}: dim must be a positive int, got {self.dim!r}")
+        if self.dtype not in _VECTOR_DTYPES:
+            raise DataprepError(f"vector feature {self.key!r}: dtype must be one of {_VECTOR_DTYPES}")
+        if self.names is not None:
+            object.__setattr__(self, "names", tuple(self.names))
+            if len(self.names) != self.dim:
+                raise DataprepError(
+                    f"vector feature {self.key!r}: {len(self.names)} names for dim {self.dim}"
+                )
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.dim,)
+
+
+@dataclass(frozen=True)
+class CameraFeature:
+    """An RGB camera; its image size comes from the first frame of each episode."""
+
+    key: str  # "observation.images.<name>"
+
+    def __post_init__(self) -> None:
+        _check_key(self.key, "camera feature")
+
+
+@dataclass(frozen=True)
+class DatasetSchema:
+    """Everything about a dataset's features that is fixed before any data is seen."""
+
+    fps: int
+    robot_type: str
+    vectors: tuple[VectorFeature, ...]
+    cameras: tuple[CameraFeature, ...]
+    camera_storage: CameraStorage = "video"  # "image": PNG bytes in parquet, dtype "image"
+    video: VideoSettings = field(default_factory=VideoSettings)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "vectors", tuple(self.vectors))
+        object.__setattr__(self, "cameras", tuple(self.cameras))
+        if not isinstance(self.fps, int) or self.fps <= 0:
+            raise DataprepError(f"dataset fps must be a positive int, got {self.fps!r}")
+        if self.camera_storage not in _CAMERA_STORAGES:
+            raise DataprepError(
+                f"camera_storage must be one of {_CAMERA_STORAGES}, got {self.camera_storage!r}"
+            )
+        keys = [v.key for v in self.vectors] + [c.key for c in self.cameras]
+        duplicates = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicates:
+            raise DataprepError(f"feature keys declared more than once: {duplicates}")
+        if not keys:
+            raise DataprepError("a dataset needs at least one vector or camera feature")
+
+    @property
+    def vector_keys(self) -> tuple[str, ...]:
+        return tuple(v.key for v in self.vectors)
+
+    @property
+    def camera_keys(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.cameras)
+
+    @property
+    def uses_video(self) -> bool:
+        """True when cameras are mp4 files (and info.json's `video_path` is set)."""
+        return self.camera_storage == "video" and bool(self.cameras)
+
+    @property
+    def camera_dtype(self) -> str:
+        return self.camera_storage  # lerobot's feature dtype is literally "video" or "image"
+
+
+def info_features(
+    schema: DatasetSchema,
+    camera_shapes: Mapping[str, tuple[int, int, int]],
+    videos: Mapping[str, VideoInfo],
+) -> dict[str, dict[str, Any]]:
+    """The `features` block of info.json: user features in declaration order, then the five defaults."""
+    features: dict[str, dict[str, Any]] = {}
+    for vec in schema.vectors:
+        names = list(vec.names) if vec.names is not None else None
+        features[vec.key] = {"dtype": vec.dtype, "shape": [vec.dim], "names": names}
+    for cam in schema.cameras:
+        if cam.key not in camera_shapes:
+            raise DataprepError(f"camera feature {cam.key!r}: no image size known (no frame was written)")
+        entry: dict[str, Any] = {
+            "dtype": schema.camera_dtype,
+            "shape": list(camera_shapes[cam.key]),
+            "names": list(CAMERA_AXIS_NAMES),
+        }
+        if schema.camera_storage == "video":
+            if cam.key not in videos:
+                raise DataprepError(f"camera feature {cam.key!r}: no video was written")
+            entry["info"] = videos[cam.key].to_info_dict()
+        features[cam.key] = entry
+    for key, dtype in DEFAULT_FEATURES.items():
+        features[key] = {"dtype": dtype, "shape": [1], "names": None}
+    return features
+
+
+def _vector_hf_feature(vec: VectorFeature) -> datasets.Value | datasets.List:
+    if vec.dim == 1:
+        return datasets.Value(vec.dtype)  # lerobot stores shape [1] as a plain scalar column
+    return datasets.List(datasets.Value(vec.dtype), length=vec.dim)
+
+
+def _hf_features(schema: DatasetSchema, defaults: tuple[str, ...]) -> datasets.Features:
+    columns: dict[str, Any] = {vec.key: _vector_hf_feature(vec) for vec in schema.vectors}
+    if schema.camera_storage == "image":
+        columns.update({cam.key: datasets.Image() for cam in schema.cameras})
+    columns.update({key: datasets.Value(DEFAULT_FEATURES[key]) for key in defaults})
+    return datasets.Features(columns)
+
+
+def staged_hf_features(schema: DatasetSchema) -> datasets.Features:
+    """Columns of a staged episode: user features (+ images in image mode), timestamp, frame_index."""
+    return _hf_features(schema, EPISODE_LOCAL_FEATURES)
+
+
+def dataset_hf_features(schema: DatasetSchema) -> datasets.Features:
+    """Columns of the final data parquet, in lerobot's order; what `datasets` reads back."""
+    return _hf_features(schema, EPISODE_LOCAL_FEATURES + DATASET_GLOBAL_FEATURES)
+
+
+def arrow_schema(features: datasets.Features) -> pa.Schema:
+    """The arrow schema of `features`, carrying the `huggingface` metadata `datasets` restores types from."""
+    return features.arrow_schema
