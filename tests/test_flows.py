@@ -1,0 +1,84 @@
+"""The Prefect layer against a real Prefect test server: flows run, artifacts recorded and read back."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from dataprep.config import ConvertConfig, load_config
+from dataprep.sample import KuavoBagSpec, write_kuavo_bag
+from flows.convert_all import main
+from flows.rosbag_to_lerobot import rosbag_to_lerobot
+from tasks.artifacts import artifact_key
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def read_artifact(key: str) -> object:
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    assert found, f"no artifact {key}"
+    return found[0]
+
+
+def test_artifact_keys_are_valid() -> None:
+    assert artifact_key("memory", "Local/Kuavo_Sample", "demo 1.bag") == "memory-local-kuavo-sample-demo-1-bag"
+    assert len(artifact_key("x" * 300)) <= 100
+
+
+def test_flow_records_memory_per_chunk_progress_and_episode_summary(prefect_server: None, tmp_path: Path) -> None:
+    bag = write_kuavo_bag(tmp_path / "demo.bag", KuavoBagSpec(duration_s=5.0, width=160, height=120,
+                                                               dropped_frames={"cam_l": tuple(range(40, 48))}))
+    config = load_config(ConvertConfig, PROJECT / "configs/kuavo.yaml",
+                         [f"input.bags={bag}", f"output_root={tmp_path}/out", "repo_id=test/flow", "chunk_size=10"])
+    summary = rosbag_to_lerobot(config)
+    assert summary.frames > 30 and (summary.root / "meta/info.json").is_file()
+
+    memory = read_artifact(artifact_key("memory", "test/flow", "demo.bag"))
+    rows = json.loads(memory.data)
+    assert len(rows) == -(-summary.frames // 10)  # one row per chunk, the last one partial
+    assert [r["frames"] for r in rows][-1] == summary.frames
+    assert set(rows[0]) == {"chunk", "frames", "rss_mb", "peak_rss_mb", "available_mb"}
+    assert all(r["rss_mb"] > 0 and r["available_mb"] > 0 for r in rows)
+
+    progress = read_artifact(artifact_key("progress", "test/flow", "demo.bag"))
+    assert progress.type == "progress" and float(progress.data) == 100.0
+
+    episode = read_artifact(artifact_key("episode", "test/flow", "demo.bag")).data
+    assert f"| episode-0000 | {summary.frames} | {summary.frames / 10}" in episode
+    assert "no /cam_l/color/image_raw/compressed message within 40 ms (nearest)" in episode
+    assert "observation.state <- /sensors_data_raw joint_data.joint_q[12:19]" in episode
+
+    for stage in ("plan", "finalize"):
+        row = json.loads(read_artifact(artifact_key("memory", "test/flow", stage)).data)[0]
+        assert row["stage"] == stage and row["peak_rss_mb"] > 0
+
+
+def test_convert_all_with_no_arguments_converts_the_bundled_sample(prefect_server: None, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the default configuration writes under ./outputs
+    assert main([]) == 0
+    printed = capsys.readouterr().out
+    root = tmp_path / "outputs/local/kuavo_sample"
+    assert f"dataset local/kuavo_sample at {root}" in printed
+    assert "observation.images.head_cam_h: video [240, 320, 3]" in printed
+    info = json.loads((root / "meta/info.json").read_text())
+    assert info["total_frames"] > 50 and info["robot_type"] == "kuavo_4pro"
+    assert (tmp_path / "outputs/sample/kuavo_sample.bag").is_file()
+
+
+def test_deployment_parameters_are_valid_for_their_flows() -> None:
+    spec = yaml.safe_load((PROJECT / "deployments/prefect.yaml").read_text())
+    assert spec["deployments"]
+    for deployment in spec["deployments"]:
+        module_path, name = deployment["entrypoint"].split(":")
+        flow = getattr(importlib.import_module(module_path.removesuffix(".py").replace("/", ".")), name)
+        parameters = flow.validate_parameters(deployment["parameters"])
+        assert (PROJECT / parameters["config_path"]).is_file()
