@@ -23,7 +23,6 @@ from dataprep.sample.kuavo_bag import (
     CLAW_COMMAND_TOPIC,
     CLAW_STATE_TOPIC,
     JOINT_CMD_TOPIC,
-    KUAVO_MSG_DEFINITIONS,
     SENSORS_TOPIC,
     KuavoBagSpec,
     camera_frame,
@@ -33,6 +32,7 @@ from dataprep.sample.kuavo_bag import (
     joint_positions,
     write_kuavo_bag,
 )
+from dataprep.sample.kuavo_msgs import KUAVO_MSG_DEFINITIONS
 from dataprep.sample.ros2_bag import (
     CMD_VEL_TOPIC,
     IMAGE_TOPIC,
