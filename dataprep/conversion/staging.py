@@ -27,10 +27,10 @@ def staging_root(config: ConvertConfig) -> Path:
 
 def bag_key(bag: Path, config: ConvertConfig) -> str:
     """Stable for the same bag file and the same content-shaping settings; new when either changes."""
-    stat = bag.stat() if bag.is_file() else max((p.stat() for p in bag.rglob("*") if p.is_file()),
-                                                 key=lambda s: s.st_mtime_ns)
+    files = [bag] if bag.is_file() else sorted(p for p in bag.rglob("*") if p.is_file())
+    stamps = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files]
     settings = config.model_dump_json(exclude={"input", "output_root", "repo_id"})
-    identity = f"{bag.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{settings}"
+    identity = "|".join([str(bag.resolve()), *stamps, settings])
     return f"{bag.name.replace('.', '_')}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
 
 
