@@ -451,3 +451,28 @@ def test_add_frame_names_feature_source_and_frame_on_bad_input(tmp_path: Path) -
 def test_schema_rejects_slash_in_feature_names() -> None:
     with pytest.raises(DataprepError, match="contains '/'"):
         CameraFeature("observation/images/head")
+
+
+@pytest.mark.parametrize("storage", ["video", "image"])
+def test_staged_arrow_schema_is_the_hf_schema_without_the_global_columns(storage: str) -> None:
+    from dataprep.lerobot.schema import dataset_arrow_schema, staged_arrow_schema
+
+    schema = DatasetSchema(fps=10, robot_type="r", camera_storage=storage,
+                           vectors=(VectorFeature("a", 1), VectorFeature("b", 7, "float64"), VectorFeature("c", 3, "int64")),
+                           cameras=(CameraFeature("observation.images.x"),))
+    staged = staged_arrow_schema(schema)
+    hf = dataset_arrow_schema(schema).remove_metadata()
+    assert staged.equals(pa.schema([hf.field(name) for name in staged.names]))
+    assert hf.names[len(staged.names):] == ["episode_index", "index", "task_index"]
+
+
+def test_converting_does_not_import_datasets_or_pandas() -> None:
+    """Each costs ~50 MB of RSS next to three video encoders; only finalize needs them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, dataprep.conversion, dataprep.lerobot; "
+            "print(sorted(m for m in ('datasets', 'pandas') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.stdout.strip() == "[]"

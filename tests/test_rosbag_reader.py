@@ -72,3 +72,25 @@ def test_unreadable_bag_is_named(tmp_path: Path) -> None:
     broken.write_bytes(b"#ROSBAG V2.0\n" + b"\0" * 64)
     with pytest.raises(BagError, match=f"cannot open bag {broken}"), BagReader(broken):
         pass
+
+
+def test_definition_without_its_dependencies_is_completed_from_noetic(tmp_path: Path) -> None:
+    """Old ROS1 bags can carry `Header header` without the Header definition; Noetic's fills the gap."""
+    from rosbags.rosbag1 import Writer
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+    store = get_typestore(Stores.ROS1_NOETIC)
+    store.register(get_types_from_msg("Header header\nfloat64 value\n", "my_msgs/msg/Stamped"))
+    msgdef, md5 = store.generate_msgdef("my_msgs/msg/Stamped")
+    bag = tmp_path / "old.bag"
+    with Writer(bag) as writer:
+        connection = writer.add_connection("/value", "my_msgs/msg/Stamped", msgdef="Header header\nfloat64 value\n",
+                                           md5sum=md5, typestore=store)
+        Stamped, Header, Time = (store.types[n] for n in ("my_msgs/msg/Stamped", "std_msgs/msg/Header",
+                                                         "builtin_interfaces/msg/Time"))
+        for i in range(3):
+            msg = Stamped(Header(i, Time(1, 0), "f"), float(i) / 2)
+            writer.write(connection, 10**9 + i, store.serialize_ros1(msg, "my_msgs/msg/Stamped"))
+    assert "MSG: std_msgs/Header" in msgdef  # what a complete bag would have carried
+    with BagReader(bag) as reader:
+        assert [m.msg.value for m in reader.messages({"/value"})] == [0.0, 0.5, 1.0]

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
 from dataprep.lerobot.layout import EPISODE_LOCAL_FEATURES
-from dataprep.lerobot.schema import DatasetSchema, VectorFeature, arrow_schema, staged_hf_features
+from dataprep.lerobot.schema import DatasetSchema, VectorFeature, staged_arrow_schema
 from dataprep.lerobot.stats import FeatureStats, ImageStats, RunningStats
 from dataprep.lerobot.video import VideoEncoder, VideoInfo, count_video_frames
 
@@ -195,7 +195,7 @@ class EpisodeWriter:
         self.task = task
         self.source = source
         self.chunk_size = chunk_size
-        self._arrow_schema = arrow_schema(staged_hf_features(schema))
+        self._arrow_schema = staged_arrow_schema(schema)
         self._buffer = _RowBuffer(schema, chunk_size)
         self._frames = 0
         self._camera_shapes: dict[str, tuple[int, int, int]] = {}

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -43,13 +42,7 @@ from dataprep.lerobot.layout import (
     episodes_file,
     video_file,
 )
-from dataprep.lerobot.schema import (
-    DatasetSchema,
-    arrow_schema,
-    dataset_hf_features,
-    info_features,
-    staged_hf_features,
-)
+from dataprep.lerobot.schema import DatasetSchema, dataset_arrow_schema, info_features, staged_arrow_schema
 from dataprep.lerobot.stats import FeatureStats, RunningStats, aggregate_stats
 from dataprep.lerobot.video import VideoInfo
 
@@ -126,7 +119,9 @@ def _check_replaceable(root: Path) -> None:
 
 def _check_episodes(staged: Sequence[StagedEpisode], schema: DatasetSchema) -> None:
     """All episodes must fit the schema and agree with the first one; messages name both sources."""
-    expected = arrow_schema(staged_hf_features(schema)).remove_metadata()
+    target = dataset_arrow_schema(schema).remove_metadata()
+    staged_columns = staged_arrow_schema(schema).names
+    expected = pa.schema([target.field(name) for name in staged_columns])
     first = staged[0]
     for ep in staged:
         cameras = set(ep.camera_shapes)
@@ -207,7 +202,7 @@ def _check_videos(ep: StagedEpisode, first: StagedEpisode, schema: DatasetSchema
 def _write_episodes(
     out: Path, staged: Sequence[StagedEpisode], schema: DatasetSchema, task_index: dict[str, int]
 ) -> list[_Placed]:
-    target = arrow_schema(dataset_hf_features(schema))
+    target = dataset_arrow_schema(schema)
     placed: list[_Placed] = []
     first_frame = 0
     for i, ep in enumerate(staged):
@@ -320,6 +315,8 @@ def _write_episodes_meta(
 
 def _write_tasks(out: Path, tasks: list[str]) -> None:
     """The task text must be the pandas index named "task"; as a plain column lerobot reads ints as tasks."""
+    import pandas as pd  # ~40 MB of RSS: imported only here, at the very end
+
     frame = pd.DataFrame(
         {"task_index": np.arange(len(tasks), dtype=np.int64)}, index=pd.Index(tasks, name=TASKS_INDEX_NAME)
     )

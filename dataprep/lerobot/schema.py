@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import datasets
 import pyarrow as pa
 
 from dataprep.errors import DataprepError
@@ -23,6 +22,9 @@ from dataprep.lerobot.layout import (
     EPISODE_LOCAL_FEATURES,
 )
 from dataprep.lerobot.video import VideoInfo, VideoSettings
+
+if TYPE_CHECKING:
+    import datasets
 
 VectorDtype = Literal["float32", "float64", "int64"]
 CameraStorage = Literal["video", "image"]
@@ -153,29 +155,48 @@ def info_features(
 
 
 def _vector_hf_feature(vec: VectorFeature) -> datasets.Value | datasets.List:
+    import datasets
+
     if vec.dim == 1:
         return datasets.Value(vec.dtype)  # lerobot stores shape [1] as a plain scalar column
     return datasets.List(datasets.Value(vec.dtype), length=vec.dim)
 
 
-def _hf_features(schema: DatasetSchema, defaults: tuple[str, ...]) -> datasets.Features:
+def dataset_hf_features(schema: DatasetSchema) -> datasets.Features:
+    """Columns of the final data parquet, in lerobot's order; what `datasets` reads back.
+
+    `datasets` is imported here, not at module level: it costs ~50 MB of RSS, and only the final assembly
+    needs it, not the conversion that runs three video encoders at once.
+    """
+    import datasets
+
     columns: dict[str, Any] = {vec.key: _vector_hf_feature(vec) for vec in schema.vectors}
     if schema.camera_storage == "image":
         columns.update({cam.key: datasets.Image() for cam in schema.cameras})
-    columns.update({key: datasets.Value(DEFAULT_FEATURES[key]) for key in defaults})
+    columns.update({key: datasets.Value(DEFAULT_FEATURES[key]) for key in EPISODE_LOCAL_FEATURES + DATASET_GLOBAL_FEATURES})
     return datasets.Features(columns)
 
 
-def staged_hf_features(schema: DatasetSchema) -> datasets.Features:
-    """Columns of a staged episode: user features (+ images in image mode), timestamp, frame_index."""
-    return _hf_features(schema, EPISODE_LOCAL_FEATURES)
+def dataset_arrow_schema(schema: DatasetSchema) -> pa.Schema:
+    """The final data parquet's arrow schema, carrying the `huggingface` metadata `datasets` restores types from."""
+    return dataset_hf_features(schema).arrow_schema
 
 
-def dataset_hf_features(schema: DatasetSchema) -> datasets.Features:
-    """Columns of the final data parquet, in lerobot's order; what `datasets` reads back."""
-    return _hf_features(schema, EPISODE_LOCAL_FEATURES + DATASET_GLOBAL_FEATURES)
+_PA_TYPES = {"float32": pa.float32(), "float64": pa.float64(), "int64": pa.int64()}
+_IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])  # what datasets.Image() stores
 
 
-def arrow_schema(features: datasets.Features) -> pa.Schema:
-    """The arrow schema of `features`, carrying the `huggingface` metadata `datasets` restores types from."""
-    return features.arrow_schema
+def staged_arrow_schema(schema: DatasetSchema) -> pa.Schema:
+    """Columns of a staged episode: user features (+ images in image mode), timestamp, frame_index.
+
+    Built with pyarrow alone so a conversion never imports `datasets`; finalize checks every staged file
+    against `dataset_arrow_schema`, so the two cannot drift apart unnoticed.
+    """
+    fields = [
+        pa.field(vec.key, _PA_TYPES[vec.dtype] if vec.dim == 1 else pa.list_(_PA_TYPES[vec.dtype], vec.dim))
+        for vec in schema.vectors
+    ]
+    if schema.camera_storage == "image":
+        fields += [pa.field(cam.key, _IMAGE_TYPE) for cam in schema.cameras]
+    fields += [pa.field(key, _PA_TYPES[DEFAULT_FEATURES[key]]) for key in EPISODE_LOCAL_FEATURES]
+    return pa.schema(fields)

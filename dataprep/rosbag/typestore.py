@@ -21,6 +21,7 @@ from dataprep.rosbag.errors import BagError
 
 _SECTION = re.compile(r"^={80}\nMSG: (\S+)\n", re.MULTILINE)
 _LOWER_CONSTANT = re.compile(r"^[ \t]*([A-Za-z_][\w/]*)[ \t]+([a-z]\w*)[ \t]*=[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+_NAME, _ARRAY, _SEQUENCE = 2, 3, 4  # rosbags' Nodetype values
 _INTEGER_TYPES = {"bool", "byte", "char", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"}
 
 
@@ -75,6 +76,30 @@ def _parse(connection: Connection) -> dict:
     return get_types_from_idl(data)
 
 
+def _named_types(node: tuple) -> list[str]:
+    """Message type names a field definition refers to (through arrays and sequences)."""
+    kind, detail = node
+    if kind == _NAME:
+        return [detail]
+    return _named_types(detail[0]) if kind in (_ARRAY, _SEQUENCE) else []
+
+
+def _references(types: dict) -> set[str]:
+    return {name for _, fields in types.values() for _, node in fields for name in _named_types(node)}
+
+
+def _with_dependencies(names: set[str], available: dict) -> dict:
+    """`names` and every type they use, taken from `available` (unknown names are left for register to report)."""
+    found: dict = {}
+    pending = [name for name in names if name in available]
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found[name] = available[name]
+            pending += [dep for dep in _references({name: available[name]}) if dep in available]
+    return found
+
+
 def build_typestore(connections: Sequence[Connection], is_ros2: bool, bag: str) -> Typestore:
     """A typestore for `connections`, checked against the digests the bag recorded."""
     fallback = get_typestore(Stores.ROS2_HUMBLE if is_ros2 else Stores.ROS1_NOETIC)
@@ -90,8 +115,8 @@ def build_typestore(connections: Sequence[Connection], is_ros2: bool, bag: str) 
                            f"(topic {connection.topic}): {err}") from err
         if connection.digest:
             digests[connection.msgtype] = (connection.digest, connection.topic)
-    types = {name: fields for name, fields in fallback.fielddefs.items() if name not in defined}
-    types.update(defined)
+    undefined = {c.msgtype for c in connections if c.msgtype not in defined} | _references(defined)
+    types = {**_with_dependencies(undefined - defined.keys(), fallback.fielddefs), **defined}
     typestore = get_typestore(Stores.EMPTY)
     try:
         typestore.register(types)
