@@ -12,7 +12,6 @@ memory.
 
 from __future__ import annotations
 
-import heapq
 import math
 import os
 from collections.abc import Iterator, Mapping
@@ -26,6 +25,7 @@ from rosbags.rosbag1 import Writer
 from rosbags.typesys.store import Typestore
 
 from dataprep.errors import DataprepError
+from dataprep.sample.streams import merge_by_time
 from dataprep.sample.kuavo_msgs import KUAVO_MSG_DEFINITIONS, full_text, kuavo_typestore
 
 CAMERA_TOPICS: dict[str, str] = {
@@ -267,10 +267,6 @@ class _Messages:
             ))
 
 
-def _tagged(index: int, stream: Stream) -> Iterator[tuple[int, int, bytes]]:
-    """Tag a stream with its connection index; ties in time then merge by index, never by payload."""
-    for t_ns, data in stream:
-        yield t_ns, index, data
 
 
 def write_kuavo_bag(path: Path, spec: KuavoBagSpec = KuavoBagSpec()) -> Path:  # noqa: B008
@@ -301,8 +297,7 @@ def write_kuavo_bag(path: Path, spec: KuavoBagSpec = KuavoBagSpec()) -> Path:  #
                 if (ros1_name := msgtype.replace("/msg/", "/")) in KUAVO_MSG_DEFINITIONS:
                     msgdef = full_text(ros1_name)  # verbatim text with comments, as `rosbag record` stores it
                 conns.append(writer.add_connection(topic, msgtype, msgdef=msgdef, md5sum=md5))
-            tagged = [_tagged(index, stream) for index, (_, _, stream) in enumerate(streams)]
-            for t_ns, index, data in heapq.merge(*tagged):
+            for t_ns, index, data in merge_by_time(stream for _, _, stream in streams):
                 writer.write(conns[index], t_ns, data)
         os.replace(tmp, path)
     finally:

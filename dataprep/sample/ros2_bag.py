@@ -7,7 +7,6 @@ functions of the frame number and joints of time, so a reader can be checked byt
 
 from __future__ import annotations
 
-import heapq
 import math
 import os
 import shutil
@@ -22,6 +21,7 @@ from rosbags.typesys import Stores, get_typestore
 from rosbags.typesys.store import Typestore
 
 from dataprep.errors import DataprepError
+from dataprep.sample.streams import merge_by_time
 
 IMAGE_TOPIC = "/camera/image_raw"
 JOINT_TOPIC = "/joint_states"
@@ -114,10 +114,6 @@ class _Messages:
             ))
 
 
-def _tagged(index: int, stream: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, int, bytes]]:
-    """Tag a stream with its connection index; ties in time then merge by index, never by payload."""
-    for t_ns, data in stream:
-        yield t_ns, index, data
 
 
 def write_ros2_bag(path: Path, spec: Ros2BagSpec = Ros2BagSpec()) -> Path:  # noqa: B008
@@ -143,8 +139,7 @@ def write_ros2_bag(path: Path, spec: Ros2BagSpec = Ros2BagSpec()) -> Path:  # no
         plugin = _STORAGE[spec.storage]
         with Writer(staging / path.name, version=ROSBAG2_VERSION, storage_plugin=plugin) as writer:
             conns = [writer.add_connection(topic, msgtype, typestore=store) for topic, msgtype, _ in streams]
-            tagged = [_tagged(index, gen) for index, (_, _, gen) in enumerate(streams)]
-            for t_ns, index, data in heapq.merge(*tagged):
+            for t_ns, index, data in merge_by_time(gen for _, _, gen in streams):
                 writer.write(conns[index], t_ns, data)
         os.replace(staging / path.name, path)
     finally:
