@@ -14,30 +14,35 @@ from prefect import flow
 
 from dataprep.config import PipelineConfig, load_config
 from dataprep.errors import DataprepError
-from dataprep.lerobot.finalize import DatasetSummary
+from dataprep.conversion import ConversionReport
 from flows.rosbag_to_lerobot import rosbag_to_lerobot
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
 
 
 @flow(name="convert_all")
-def convert_all(config_path: str = str(DEFAULT_CONFIG), overrides: list[str] | None = None) -> dict[str, DatasetSummary]:
+def convert_all(config_path: str = str(DEFAULT_CONFIG), overrides: list[str] | None = None) -> dict[str, ConversionReport]:
     """Load the pipeline configuration and run each configured stage as a subflow."""
     config = load_config(PipelineConfig, Path(config_path), overrides or [])
-    results: dict[str, DatasetSummary] = {}
+    results: dict[str, ConversionReport] = {}
     if config.rosbag_to_lerobot is not None:
         results["rosbag_to_lerobot"] = rosbag_to_lerobot(config.rosbag_to_lerobot)
     return results
 
 
-def describe(summary: DatasetSummary) -> str:
-    """What a user wants to see after a run: where the dataset is and what it holds."""
+def describe(report: ConversionReport) -> str:
+    """What a user wants to see after a run: where the dataset is, what it holds, and what was dropped."""
+    summary = report.dataset
     info = json.loads((summary.root / "meta" / "info.json").read_text())
     lines = [f"dataset {summary.repo_id} at {summary.root.resolve()}",
              f"  {summary.episodes} episode(s), {summary.frames} frames at {summary.fps} fps "
              f"({summary.frames / summary.fps:.1f} s), {len(summary.tasks)} task(s)"]
     for key, feature in info["features"].items():
         lines.append(f"  {key}: {feature['dtype']} {feature['shape']}")
+    for bag in report.bags:
+        reused = ", staged by an earlier run" if bag.reused else ""
+        lines.append(f"  {bag.bag}: {bag.frames} frames kept, {sum(bag.dropped.values())} dropped{reused}")
+        lines += [f"    dropped {count}: {reason}" for reason, count in bag.dropped.items()]
     return "\n".join(lines)
 
 
@@ -54,8 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if not results:
         print(f"{args.config} configures no stage; nothing to do")
-    for summary in results.values():
-        print(describe(summary))
+    for report in results.values():
+        print(describe(report))
     return 0
 
 

@@ -7,12 +7,12 @@ thread, one encoder thread per camera), and memory stays that of one bag.
 from prefect import flow
 
 from dataprep.config import ConvertConfig
-from dataprep.lerobot.finalize import DatasetSummary
+from dataprep.conversion import ConversionReport
 from tasks.conversion import convert_bag_task, finalize_dataset_task, plan_conversion_task
 
 
 @flow(name="rosbag_to_lerobot")
-def rosbag_to_lerobot(config: ConvertConfig) -> DatasetSummary:
+def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
     plan = plan_conversion_task(config)
     conversions = [convert_bag_task(config, bag) for bag in plan.bags]
-    return finalize_dataset_task(config, conversions)
+    return ConversionReport(finalize_dataset_task(config, conversions), tuple(conversions))

@@ -37,8 +37,9 @@ def test_flow_records_memory_per_chunk_progress_and_episode_summary(prefect_serv
                                                                dropped_frames={"cam_l": tuple(range(40, 48))}))
     config = load_config(ConvertConfig, PROJECT / "configs/kuavo.yaml",
                          [f"input.bags={bag}", f"output_root={tmp_path}/out", "repo_id=test/flow", "chunk_size=10"])
-    summary = rosbag_to_lerobot(config)
-    assert summary.frames > 30 and (summary.root / "meta/info.json").is_file()
+    report = rosbag_to_lerobot(config)
+    summary = report.dataset
+    assert summary.frames > 30 and report.bags[0].frames == summary.frames and (summary.root / "meta/info.json").is_file()
 
     memory = read_artifact(artifact_key("memory", "test/flow", "demo.bag"))
     rows = json.loads(memory.data)
@@ -69,6 +70,7 @@ def test_convert_all_with_no_arguments_converts_the_bundled_sample(prefect_serve
     root = tmp_path / "outputs/local/kuavo_sample"
     assert f"dataset local/kuavo_sample at {root}" in printed
     assert "observation.images.head_cam_h: video [240, 320, 3]" in printed
+    assert "outputs/sample/kuavo_sample.bag: " in printed and " frames kept, " in printed
     info = json.loads((root / "meta/info.json").read_text())
     assert info["total_frames"] > 50 and info["robot_type"] == "kuavo_4pro"
     assert (tmp_path / "outputs/sample/kuavo_sample.bag").is_file()

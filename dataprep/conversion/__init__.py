@@ -1,13 +1,20 @@
 """ROS bags to LeRobot v3.0: the one-pass bag conversion, staging, and dataset assembly."""
 
 from dataprep.conversion.bag_to_episodes import ChunkReport, build_schema, convert_bag
-from dataprep.conversion.dataset import ConversionPlan, convert_dataset, finalize_conversion, plan_conversion
+from dataprep.conversion.dataset import (
+    ConversionPlan,
+    ConversionReport,
+    convert_dataset,
+    finalize_conversion,
+    plan_conversion,
+)
 from dataprep.conversion.staging import BagConversion, EpisodeReport, bag_key, staging_root
 
 __all__ = [
     "BagConversion",
     "ChunkReport",
     "ConversionPlan",
+    "ConversionReport",
     "EpisodeReport",
     "bag_key",
     "build_schema",

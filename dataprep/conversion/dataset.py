@@ -31,6 +31,14 @@ class ConversionPlan:
     root: Path
 
 
+@dataclass(frozen=True)
+class ConversionReport:
+    """A finished conversion: the dataset, and how each bag went (drops and their reasons included)."""
+
+    dataset: DatasetSummary
+    bags: tuple[BagConversion, ...]
+
+
 def plan_conversion(config: ConvertConfig) -> ConversionPlan:
     """Resolve the configured bags (writing the bundled sample first when configured so)."""
     if config.input.generate_sample_if_missing:
