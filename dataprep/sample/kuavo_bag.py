@@ -61,10 +61,12 @@ class KuavoBagSpec:
     jpeg_quality: int = 90
 
 
-# The bundled sample: small enough to generate in a second, with both camera traps present.
+# The bundled sample: small enough to generate in a second, with both camera traps present. The wrist
+# camera loses 8 frames (~270 ms) once, more than the preset's 40 ms tolerance absorbs, so a first run shows
+# frames dropped and counted by reason; its other gaps are single frames the tolerance covers.
 SAMPLE_SPEC = KuavoBagSpec(
     duration_s=8.0, width=320, height=240, late_camera="cam_r", late_start_s=0.4,
-    dropped_frames=MappingProxyType({"cam_l": (40, 41, 150), "cam_h": (200,)}),
+    dropped_frames=MappingProxyType({"cam_l": (40, 41, *range(120, 128), 190), "cam_h": (200,)}),
 )
 
 
