@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,9 +16,15 @@ MAX_KEY_LENGTH = 100
 
 
 def artifact_key(*parts: object) -> str:
-    """A key Prefect accepts (`^[a-z0-9-]*$`) built from free text such as repo ids and bag names."""
-    key = "-".join(_INVALID.sub("-", str(part).lower()).strip("-") for part in parts)
-    return re.sub(r"-{2,}", "-", key)[:MAX_KEY_LENGTH].strip("-")
+    """A key Prefect accepts (`^[a-z0-9-]*$`) built from free text such as repo ids and bag names.
+
+    A key too long to keep whole is cut and ends with a digest of the whole, so distinct keys stay distinct.
+    """
+    key = re.sub(r"-{2,}", "-", "-".join(_INVALID.sub("-", str(part).lower()).strip("-") for part in parts))
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return f"{key[: MAX_KEY_LENGTH - len(digest) - 1].strip('-')}-{digest}"
 
 
 def record_memory(stage: str, *key_parts: object) -> None:

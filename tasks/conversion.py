@@ -18,6 +18,7 @@ from dataprep.conversion import (
     BagConversion,
     ChunkReport,
     ConversionPlan,
+    bag_key,
     convert_bag,
     finalize_conversion,
     plan_conversion,
@@ -73,8 +74,13 @@ def episode_markdown(conversion: BagConversion, fps: int) -> str:
 @task(name="convert-bag", task_run_name="convert-{bag.name}", cache_policy=NO_CACHE, retries=1,
       retry_condition_fn=_retry_unless_bad_input)
 def convert_bag_task(config: ConvertConfig, bag: Path) -> BagConversion:
-    """Convert one bag; record a memory row and a progress update per chunk, and a summary at the end."""
-    progress_id = create_progress_artifact(0.0, key=artifact_key("progress", config.repo_id, bag.name),
+    """Convert one bag; record a memory row and a progress update per chunk, and a summary at the end.
+
+    Artifacts are keyed by the bag's staging key (its name and a hash of its path, size, mtime and the
+    settings), so two bags of the same name never share one, and reruns of a bag add versions to the same.
+    """
+    key = bag_key(bag, config)
+    progress_id = create_progress_artifact(0.0, key=artifact_key("progress", config.repo_id, key),
                                            description=f"Reading {bag}")
     rows: list[dict[str, Any]] = []
 
@@ -86,9 +92,9 @@ def convert_bag_task(config: ConvertConfig, bag: Path) -> BagConversion:
     update_progress_artifact(progress_id, 100.0)
     if conversion.reused:  # staged by an earlier run: nothing was read, record where memory stands
         rows.append({"chunk": 0, "frames": conversion.frames, **take_snapshot().as_row()})
-    create_table_artifact(rows, key=artifact_key("memory", config.repo_id, bag.name),
+    create_table_artifact(rows, key=artifact_key("memory", config.repo_id, key),
                           description=f"Memory per chunk of {config.chunk_size} frames while converting {bag}")
-    record_markdown(episode_markdown(conversion, config.fps), key=artifact_key("episode", config.repo_id, bag.name),
+    record_markdown(episode_markdown(conversion, config.fps), key=artifact_key("episode", config.repo_id, key),
                     description=f"Episode summary for {bag}")
     return conversion
 

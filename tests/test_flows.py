@@ -12,6 +12,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from dataprep.config import ConvertConfig, load_config
+from dataprep.conversion import bag_key
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from flows.convert_all import main
 from flows.rosbag_to_lerobot import rosbag_to_lerobot
@@ -27,9 +28,11 @@ def read_artifact(key: str) -> object:
     return found[0]
 
 
-def test_artifact_keys_are_valid() -> None:
+def test_artifact_keys_are_valid_and_stay_distinct_when_cut() -> None:
     assert artifact_key("memory", "Local/Kuavo_Sample", "demo 1.bag") == "memory-local-kuavo-sample-demo-1-bag"
-    assert len(artifact_key("x" * 300)) <= 100
+    long_a, long_b = artifact_key("x" * 300, "a"), artifact_key("x" * 300, "b")
+    assert len(long_a) == len(long_b) == 100 and long_a != long_b
+    assert all(c.isalnum() and c.islower() or c.isdigit() or c == "-" for c in long_a)
 
 
 def test_flow_records_memory_per_chunk_progress_and_episode_summary(prefect_server: None, tmp_path: Path) -> None:
@@ -41,17 +44,18 @@ def test_flow_records_memory_per_chunk_progress_and_episode_summary(prefect_serv
     summary = report.dataset
     assert summary.frames > 30 and report.bags[0].frames == summary.frames and (summary.root / "meta/info.json").is_file()
 
-    memory = read_artifact(artifact_key("memory", "test/flow", "demo.bag"))
+    key = bag_key(bag, config)
+    memory = read_artifact(artifact_key("memory", "test/flow", key))
     rows = json.loads(memory.data)
     assert len(rows) == -(-summary.frames // 10)  # one row per chunk, the last one partial
     assert [r["frames"] for r in rows][-1] == summary.frames
     assert set(rows[0]) == {"chunk", "frames", "rss_mb", "peak_rss_mb", "available_mb"}
     assert all(r["rss_mb"] > 0 and r["available_mb"] > 0 for r in rows)
 
-    progress = read_artifact(artifact_key("progress", "test/flow", "demo.bag"))
+    progress = read_artifact(artifact_key("progress", "test/flow", key))
     assert progress.type == "progress" and float(progress.data) == 100.0
 
-    episode = read_artifact(artifact_key("episode", "test/flow", "demo.bag")).data
+    episode = read_artifact(artifact_key("episode", "test/flow", key)).data
     assert f"| episode-0000 | {summary.frames} | {summary.frames / 10}" in episode
     assert "no /cam_l/color/image_raw/compressed message within 40 ms (nearest)" in episode
     assert "observation.state <- /sensors_data_raw joint_data.joint_q[12:19]" in episode
