@@ -94,7 +94,7 @@ def work_convert(args: argparse.Namespace) -> dict[str, Any]:
     cpu0, t0 = _cpu_s(), time.perf_counter()
     if profiler:
         profiler.enable()
-    summary = convert_dataset(config)
+    summary = convert_dataset(config).dataset
     if profiler:
         profiler.disable()
     wall, cpu, peak = time.perf_counter() - t0, _cpu_s() - cpu0, peak_rss()

@@ -7,12 +7,24 @@ thread, one encoder thread per camera), and memory stays that of one bag.
 from prefect import flow
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion import ConversionReport
+from dataprep.conversion import BagConversion, BagFailure, ConversionReport
+from dataprep.errors import DataprepError
 from tasks.conversion import convert_bag_task, finalize_dataset_task, plan_conversion_task
 
 
 @flow(name="rosbag_to_lerobot")
 def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
+    """Every bag is attempted; a bag with bad input is reported by finalize, anything else fails the run."""
     plan = plan_conversion_task(config)
-    conversions = [convert_bag_task(config, bag) for bag in plan.bags]
-    return ConversionReport(finalize_dataset_task(config, conversions), tuple(conversions))
+    conversions: list[BagConversion] = []
+    failures: list[BagFailure] = []
+    for bag in plan.bags:
+        state = convert_bag_task(config, bag, return_state=True)
+        if state.is_completed():
+            conversions.append(state.result())
+            continue
+        error = state.result(raise_on_failure=False)
+        if not isinstance(error, DataprepError):
+            raise error
+        failures.append(BagFailure(str(bag), str(error)))
+    return finalize_dataset_task(config, conversions, failures)

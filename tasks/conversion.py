@@ -16,15 +16,16 @@ from prefect.cache_policies import NO_CACHE
 from dataprep.config import ConvertConfig
 from dataprep.conversion import (
     BagConversion,
+    BagFailure,
     ChunkReport,
     ConversionPlan,
+    ConversionReport,
     bag_key,
+    conclude_conversion,
     convert_bag,
-    finalize_conversion,
     plan_conversion,
 )
 from dataprep.errors import DataprepError
-from dataprep.lerobot.finalize import DatasetSummary
 from dataprep.memory import take_snapshot
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
 
@@ -100,7 +101,8 @@ def convert_bag_task(config: ConvertConfig, bag: Path) -> BagConversion:
 
 
 @task(name="finalize-dataset", cache_policy=NO_CACHE)
-def finalize_dataset_task(config: ConvertConfig, conversions: list[BagConversion]) -> DatasetSummary:
-    summary = finalize_conversion(config, conversions)
+def finalize_dataset_task(config: ConvertConfig, conversions: list[BagConversion],
+                          failures: list[BagFailure]) -> ConversionReport:
+    report = conclude_conversion(config, conversions, failures)
     record_memory("finalize", config.repo_id)
-    return summary
+    return report

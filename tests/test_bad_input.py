@@ -9,9 +9,8 @@ import pytest
 import yaml
 
 from dataprep.config import ConfigError, ConvertConfig, PipelineConfig, load_config
-from dataprep.conversion import convert_dataset, staging_root
+from dataprep.conversion import BagConversion, convert_dataset, staging_root
 from dataprep.errors import DataprepError
-from dataprep.rosbag import BagError
 from dataprep.sample import Ros2BagSpec, write_ros2_bag
 from flows.convert_all import main
 
@@ -40,22 +39,22 @@ def assert_no_dataset_left(config: ConvertConfig) -> None:
 
 def test_missing_bag_folder_is_named(tmp_path: Path) -> None:
     config = config_for(tmp_path / "no-such-folder", tmp_path / "out")
-    with pytest.raises(BagError, match="no-such-folder does not exist"):
+    with pytest.raises(DataprepError, match="no-such-folder does not exist"):
         convert_dataset(config)
     assert_no_dataset_left(config)
 
 
 def test_folder_without_bags_and_glob_without_match(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(BagError, match="holds no bag"):
+    with pytest.raises(DataprepError, match="holds no bag"):
         convert_dataset(config_for(tmp_path / "empty", tmp_path / "out"))
-    with pytest.raises(BagError, match="no bag matches"):
+    with pytest.raises(DataprepError, match="no bag matches"):
         convert_dataset(config_for(f"{tmp_path}/*.bag", tmp_path / "out"))
 
 
 def test_topic_the_bag_lacks_names_bag_and_topic(ros2_bag: Path, tmp_path: Path) -> None:
     config = config_for(ros2_bag, tmp_path / "out", cameras={"front": {"topic": "/camera/missing"}})
-    with pytest.raises(BagError, match=rf"bag {ros2_bag} has no topic /camera/missing; it has: .*/joint_states"):
+    with pytest.raises(DataprepError, match=rf"bag {ros2_bag} has no topic /camera/missing; it has: .*/joint_states"):
         convert_dataset(config)
     assert_no_dataset_left(config)
 
@@ -63,7 +62,7 @@ def test_topic_the_bag_lacks_names_bag_and_topic(ros2_bag: Path, tmp_path: Path)
 def test_field_path_that_does_not_exist_names_topic_and_field(ros2_bag: Path, tmp_path: Path) -> None:
     config = config_for(ros2_bag, tmp_path / "out", features={
         "observation.state": {"parts": [{"topic": "/joint_states", "field": "positions"}]}})
-    with pytest.raises(BagError, match=r"topic /joint_states: sensor_msgs/msg/JointState has no field 'positions'.*"
+    with pytest.raises(DataprepError, match=r"topic /joint_states: sensor_msgs/msg/JointState has no field 'positions'.*"
                                        r"its fields are: header, name, position"):
         convert_dataset(config)
     assert_no_dataset_left(config)
@@ -72,7 +71,7 @@ def test_field_path_that_does_not_exist_names_topic_and_field(ros2_bag: Path, tm
 def test_field_that_is_not_numeric(ros2_bag: Path, tmp_path: Path) -> None:
     config = config_for(ros2_bag, tmp_path / "out", features={
         "observation.state": {"parts": [{"topic": "/joint_states", "field": "header.frame_id"}]}})
-    with pytest.raises(BagError, match="field 'header.frame_id' is not numeric"):
+    with pytest.raises(DataprepError, match="field 'header.frame_id' is not numeric"):
         convert_dataset(config)
 
 
@@ -86,7 +85,7 @@ def test_index_out_of_range_names_field_and_index(ros2_bag: Path, tmp_path: Path
 
 def test_camera_topic_that_is_not_an_image(ros2_bag: Path, tmp_path: Path) -> None:
     config = config_for(ros2_bag, tmp_path / "out", cameras={"front": {"topic": "/joint_states"}})
-    with pytest.raises(BagError, match="camera topic /joint_states has type sensor_msgs/msg/JointState"):
+    with pytest.raises(DataprepError, match="camera topic /joint_states has type sensor_msgs/msg/JointState"):
         convert_dataset(config)
 
 
@@ -107,17 +106,17 @@ def test_declared_message_count_mismatch_is_an_error(ros2_bag: Path, tmp_path: P
             topic["message_count"] += 5
     (bag / "metadata.yaml").write_text(yaml.safe_dump(metadata))
     config = config_for(bag, tmp_path / "out")
-    with pytest.raises(BagError, match=r"message counts differ .*/joint_states: read \d+ of \d+"):
+    with pytest.raises(DataprepError, match=r"message counts differ .*/joint_states: read \d+ of \d+"):
         convert_dataset(config)
     assert_no_dataset_left(config)
 
 
 def test_a_failing_rerun_keeps_the_existing_dataset(ros2_bag: Path, tmp_path: Path) -> None:
     good = config_for(ros2_bag, tmp_path / "out")
-    summary = convert_dataset(good)
+    summary = convert_dataset(good).dataset
     info = (summary.root / "meta/info.json").read_text()
     bad = config_for(ros2_bag, tmp_path / "out", cameras={"front": {"topic": "/camera/missing"}})
-    with pytest.raises(BagError):
+    with pytest.raises(DataprepError):
         convert_dataset(bad)
     assert (summary.root / "meta/info.json").read_text() == info
     assert (summary.root / "data/chunk-000/file-000.parquet").is_file()
@@ -146,3 +145,24 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path: Path, capsys: pytes
                  "--set", f"rosbag_to_lerobot.output_root={tmp_path}/out"])
     assert code == 2
     assert f"error: bag path {tmp_path}/absent.bag does not exist" in capsys.readouterr().err
+
+
+def test_every_bag_is_attempted_and_failures_are_listed_together(ros2_bag: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "bags"
+    for name in ("a", "b"):
+        shutil.copytree(ros2_bag, folder / name)
+    (folder / "c.mcap").write_bytes(b"not an mcap file")
+    (folder / "d.mcap").write_bytes(b"not one either")
+    failing = config_for(folder, tmp_path / "out")
+    with pytest.raises(DataprepError, match=r"2 of 4 bag\(s\) failed, so .* was not written") as err:
+        convert_dataset(failing)
+    assert "c.mcap: cannot open bag" in str(err.value) and "d.mcap: cannot open bag" in str(err.value)
+    assert not failing.dataset_root.exists()
+    staged = sorted(p.name.split("-")[0] for p in staging_root(failing).iterdir())
+    assert staged == ["a", "b"]  # the good bags are kept for the rerun
+
+    report = convert_dataset(config_for(folder, tmp_path / "out", on_bag_error="skip"))
+    assert report.dataset.episodes == 2
+    assert [f.bag for f in report.skipped] == [str(folder / "c.mcap"), str(folder / "d.mcap")]
+    assert all(bag.reused for bag in report.bags)
+    assert all(BagConversion.load(p).reused for p in staging_root(failing).iterdir())

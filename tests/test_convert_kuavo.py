@@ -45,7 +45,7 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> dict:
     bag = write_kuavo_bag(tmp / "demo.bag", SPEC)
     config = kuavo_config(bag, tmp / "out")
     chunks: list = []
-    summary = convert_dataset(config, on_chunk=chunks.append)
+    summary = convert_dataset(config, on_chunk=chunks.append).dataset
     (record,) = [BagConversion.load(p) for p in staging_root(config).iterdir()]
     topics = read_topics(bag, [r.topic for r in RULES])
     expected = expected_frames({t: v[0] for t, v in topics.items()}, RULES, config.fps,
@@ -164,7 +164,7 @@ def test_memory_is_reported_every_chunk(converted: dict) -> None:
 
 def test_a_rerun_reuses_the_staged_bag(converted: dict) -> None:
     config = converted["config"]
-    again = convert_dataset(config)
+    again = convert_dataset(config).dataset
     assert again.frames == converted["summary"].frames
     (record,) = [BagConversion.load(p) for p in staging_root(config).iterdir()]
     assert record.reused
@@ -173,7 +173,7 @@ def test_a_rerun_reuses_the_staged_bag(converted: dict) -> None:
 def test_max_episode_frames_splits_one_bag_into_several_episodes(converted: dict, tmp_path: Path) -> None:
     config = kuavo_config(Path(converted["config"].input.bags[0]), tmp_path, "max_episode_frames=20",
                           "video.codec=h264")
-    summary = convert_dataset(config)
+    summary = convert_dataset(config).dataset
     assert summary.frames == converted["summary"].frames
     lengths = [e["length"] for e in pq.read_table(summary.root / "meta/episodes/chunk-000/file-000.parquet").to_pylist()]
     assert lengths == [20, 20, summary.frames - 40]

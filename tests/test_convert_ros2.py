@@ -41,7 +41,7 @@ def ros2_config(bag: Path, out: Path, **changes: object) -> ConvertConfig:
 def test_raw_images_become_video_frames(tmp_path: Path, storage: str, encoding: str) -> None:
     spec = Ros2BagSpec(duration_s=3.0, storage=storage, encoding=encoding)
     bag = write_ros2_bag(tmp_path / "bag", spec)
-    summary = convert_dataset(ros2_config(bag, tmp_path / "out"))
+    summary = convert_dataset(ros2_config(bag, tmp_path / "out")).dataset
     topics = read_topics(bag, [r.topic for r in RULES])
     expected = expected_frames({t: v[0] for t, v in topics.items()}, RULES, FPS, None, 0)
     assert summary.frames == len(expected.ticks) >= 13
@@ -62,7 +62,7 @@ def test_raw_images_become_video_frames(tmp_path: Path, storage: str, encoding: 
 def test_image_mode_stores_the_exact_pixels_as_png(tmp_path: Path) -> None:
     spec = Ros2BagSpec(duration_s=2.0)
     bag = write_ros2_bag(tmp_path / "bag", spec)
-    summary = convert_dataset(ros2_config(bag, tmp_path / "out", camera_storage="image"))
+    summary = convert_dataset(ros2_config(bag, tmp_path / "out", camera_storage="image")).dataset
     assert not (summary.root / "videos").exists()
     table = pq.read_table(summary.root / "data/chunk-000/file-000.parquet")
     assert table.schema.field("observation.images.front").type.names == ["bytes", "path"]
@@ -80,6 +80,6 @@ def test_resize_and_h264(tmp_path: Path) -> None:
     bag = write_ros2_bag(tmp_path / "bag", Ros2BagSpec(duration_s=2.0))
     config = ros2_config(bag, tmp_path / "out", cameras={"front": {"topic": "/camera/image_raw", "resize": [64, 96]}},
                          video={"codec": "h264"})
-    summary = convert_dataset(config)
+    summary = convert_dataset(config).dataset
     frames = list(read_video_frames(summary.root / "videos/observation.images.front/chunk-000/file-000.mp4"))
     assert len(frames) == summary.frames and frames[0].shape == (64, 96, 3)

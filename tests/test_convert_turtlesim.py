@@ -34,7 +34,7 @@ def turtle_config(bag: Path, out: Path) -> ConvertConfig:
 @pytest.mark.parametrize("name", ["rosbagjs-example.bag", "rosbagjs-example-lz4.bag"])
 def test_turtlesim_state_and_action_equal_the_recorded_messages(fixture_bags: Path, tmp_path: Path, name: str) -> None:
     bag = fixture_bags / name
-    summary = convert_dataset(turtle_config(bag, tmp_path))
+    summary = convert_dataset(turtle_config(bag, tmp_path)).dataset
     topics = read_topics(bag, [r.topic for r in RULES])
     expected = expected_frames({t: v[0] for t, v in topics.items()}, RULES, 10, None, 0)
     # cmd_vel starts 1.5 s in and pose ends at 21.7 s: about 20 s of frames

@@ -88,3 +88,19 @@ def test_deployment_parameters_are_valid_for_their_flows() -> None:
         flow = getattr(importlib.import_module(module_path.removesuffix(".py").replace("/", ".")), name)
         parameters = flow.validate_parameters(deployment["parameters"])
         assert (PROJECT / parameters["config_path"]).is_file()
+
+
+def test_flow_skips_a_bad_bag_when_asked_and_says_so(prefect_server: None, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "bags"
+    write_kuavo_bag(folder / "good.bag", KuavoBagSpec(duration_s=2.0, width=64, height=48))
+    (folder / "broken.bag").write_bytes(b"#ROSBAG V2.0\n")
+    overrides = ["--set", f"rosbag_to_lerobot.input.bags={folder}",
+                 "--set", f"rosbag_to_lerobot.output_root={tmp_path}/out",
+                 "--set", "rosbag_to_lerobot.input.generate_sample_if_missing=false"]
+    assert main(overrides) == 2
+    assert "1 of 2 bag(s) failed" in capsys.readouterr().err
+    assert main([*overrides, "--set", "rosbag_to_lerobot.on_bag_error=skip"]) == 0
+    printed = capsys.readouterr().out
+    assert "1 episode(s)" in printed
+    assert f"{folder / 'broken.bag'}: SKIPPED (on_bag_error: skip): cannot open bag" in printed

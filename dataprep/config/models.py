@@ -157,6 +157,11 @@ class ConvertConfig(_Model):
     task: str = Field(min_length=1)
     chunk_size: int = Field(default=300, ge=1, description="frames per chunk: flush, gc, memory snapshot")
     max_episode_frames: int | None = Field(default=None, ge=1, description="split long bags (off: one bag, one episode)")
+    on_bag_error: Literal["fail", "skip"] = Field(
+        default="fail",
+        description="every bag is attempted either way; fail: assemble nothing and list the failures; "
+        "skip: assemble the bags that converted and list the ones left out",
+    )
     camera_storage: Literal["video", "image"] = "video"
     video: VideoSpec = VideoSpec()
     timeline: TimelineSpec = TimelineSpec()

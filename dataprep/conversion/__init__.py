@@ -2,8 +2,10 @@
 
 from dataprep.conversion.bag_to_episodes import ChunkReport, build_schema, convert_bag
 from dataprep.conversion.dataset import (
+    BagFailure,
     ConversionPlan,
     ConversionReport,
+    conclude_conversion,
     convert_dataset,
     finalize_conversion,
     plan_conversion,
@@ -12,12 +14,14 @@ from dataprep.conversion.staging import BagConversion, EpisodeReport, bag_key, s
 
 __all__ = [
     "BagConversion",
+    "BagFailure",
     "ChunkReport",
     "ConversionPlan",
     "ConversionReport",
     "EpisodeReport",
     "bag_key",
     "build_schema",
+    "conclude_conversion",
     "convert_bag",
     "convert_dataset",
     "finalize_conversion",

@@ -32,11 +32,20 @@ class ConversionPlan:
 
 
 @dataclass(frozen=True)
+class BagFailure:
+    """A bag that could not be converted, and why (the message names the bag, topic or field)."""
+
+    bag: str
+    error: str
+
+
+@dataclass(frozen=True)
 class ConversionReport:
-    """A finished conversion: the dataset, and how each bag went (drops and their reasons included)."""
+    """A finished conversion: the dataset, how each bag went (drops and their reasons), what was skipped."""
 
     dataset: DatasetSummary
     bags: tuple[BagConversion, ...]
+    skipped: tuple[BagFailure, ...] = ()
 
 
 def plan_conversion(config: ConvertConfig) -> ConversionPlan:
@@ -69,8 +78,32 @@ def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
     return finalize_dataset(staged, config.dataset_root, config.repo_id, build_schema(config, first.dims))
 
 
-def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None) -> DatasetSummary:
-    """Plan, convert every bag, finalize: the whole conversion in this process."""
+def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversion],
+                        failures: Sequence[BagFailure]) -> ConversionReport:
+    """Assemble the dataset, unless a bag failed and `on_bag_error` is `fail`: then list every failure.
+
+    Every bag has been attempted by now, so one run reports all bad bags at once, and the bags that did
+    convert stay staged: the rerun after a fix reads only what failed.
+    """
+    if failures and (config.on_bag_error == "fail" or not conversions):
+        listing = "\n".join(f"- {failure.bag}: {failure.error}" for failure in failures)
+        raise DataprepError(
+            f"{len(failures)} of {len(failures) + len(conversions)} bag(s) failed, so {config.dataset_root} "
+            f"was not written (set on_bag_error: skip to assemble the others):\n{listing}"
+        )
+    for failure in failures:
+        logger.warning("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)
+    return ConversionReport(finalize_conversion(config, conversions), tuple(conversions), tuple(failures))
+
+
+def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None) -> ConversionReport:
+    """Plan, convert every bag, conclude: the whole conversion in this process."""
     plan = plan_conversion(config)
-    conversions = [convert_bag(config, bag, on_chunk) for bag in plan.bags]
-    return finalize_conversion(config, conversions)
+    conversions: list[BagConversion] = []
+    failures: list[BagFailure] = []
+    for bag in plan.bags:
+        try:
+            conversions.append(convert_bag(config, bag, on_chunk))
+        except DataprepError as err:
+            failures.append(BagFailure(str(bag), str(err)))
+    return conclude_conversion(config, conversions, failures)

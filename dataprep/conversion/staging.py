@@ -25,11 +25,15 @@ def staging_root(config: ConvertConfig) -> Path:
     return config.output_root / STAGING_FOLDER / config.repo_id
 
 
+# settings that say where and how to run, not what a staged bag holds
+_NOT_CONTENT = {"input", "output_root", "repo_id", "on_bag_error"}
+
+
 def bag_key(bag: Path, config: ConvertConfig) -> str:
     """Stable for the same bag file and the same content-shaping settings; new when either changes."""
     files = [bag] if bag.is_file() else sorted(p for p in bag.rglob("*") if p.is_file())
     stamps = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files]
-    settings = config.model_dump_json(exclude={"input", "output_root", "repo_id"})
+    settings = config.model_dump_json(exclude=_NOT_CONTENT)
     identity = "|".join([str(bag.resolve()), *stamps, settings])
     return f"{bag.name.replace('.', '_')}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
 
