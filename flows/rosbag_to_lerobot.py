@@ -25,6 +25,6 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
             continue
         error = state.result(raise_on_failure=False)
         if not isinstance(error, DataprepError):
-            raise error
+            state.result()  # not bad input: re-raise whatever ended the task, and the run with it
         failures.append(BagFailure(str(bag), str(error)))
     return finalize_dataset_task(config, conversions, failures)

@@ -15,10 +15,12 @@ def apply_transforms(values: np.ndarray, transforms: Sequence[Transform]) -> np.
     for transform in transforms:
         if transform.kind == "deg2rad":
             out = np.deg2rad(out)
-        elif transform.kind == "scale":
-            out = out * transform.value
+            continue
+        value = float(transform.value)  # type: ignore[arg-type]  # the model requires it for these kinds
+        if transform.kind == "scale":
+            out = out * value
         elif transform.kind == "offset":
-            out = out + transform.value
+            out = out + value
         else:  # threshold
-            out = (out >= transform.value).astype(np.float64)
+            out = (out >= value).astype(np.float64)
     return out

@@ -44,6 +44,12 @@ def _normalize(name: str) -> str:
     return name if "/msg/" in name else name.replace("/", "/msg/")
 
 
+def _position(constant: str, body: str) -> int:
+    """Where `constant = ...` is written in a definition, so constants keep their written order."""
+    match = re.search(rf"\b{re.escape(constant)}\s*=", body)
+    return match.start() if match else len(body)
+
+
 def types_from_msg_keeping_lowercase_constants(text: str, msgtype: str) -> dict:
     """Parse a ROS1 definition, registering `type lowerName = value` lines as constants, not fields."""
     constants: dict[str, tuple[str, list[tuple[str, str, object]]]] = {}
@@ -58,8 +64,8 @@ def types_from_msg_keeping_lowercase_constants(text: str, msgtype: str) -> dict:
         if name in types:
             consts, fields = types[name]
             # the md5 lists constants in the order they were written
-            ordered = sorted([*consts, *extra], key=lambda const: re.search(rf"\b{const[0]}\s*=", body).start())
-            types[name] = (ordered, fields)
+            ordered = sorted([*consts, *extra], key=lambda const: _position(const[0], body))
+            types[name] = (ordered, fields)  # type: ignore[assignment]
     return types
 
 
