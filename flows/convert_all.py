@@ -55,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="override a configuration value, e.g. rosbag_to_lerobot.fps=15 (repeatable)")
     args = parser.parse_args(argv)
     try:
+        load_config(PipelineConfig, Path(args.config), args.overrides)  # a bad file fails before Prefect starts
         results = convert_all(args.config, args.overrides)
     except DataprepError as err:
         print(f"error: {err}", file=sys.stderr)

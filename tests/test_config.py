@@ -68,3 +68,8 @@ def test_transforms_apply_in_order() -> None:
     assert apply_transforms([10, 50, 90], [threshold]).tolist() == [0.0, 1.0, 1.0]
     with pytest.raises(ValueError, match="deg2rad takes no value"):
         Transform.model_validate({"deg2rad": 1})
+
+
+def test_a_stage_preset_given_as_the_pipeline_says_how_to_use_it() -> None:
+    with pytest.raises(ConfigError, match=r"kuavo.yaml: .*one rosbag_to_lerobot stage.*extends: kuavo.yaml"):
+        load_config(PipelineConfig, PROJECT / "configs/kuavo.yaml")

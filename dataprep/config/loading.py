@@ -91,7 +91,8 @@ def validate(model: type[M], data: Any, source: str) -> M:
         return model.model_validate(data if data is not None else {})
     except ValidationError as err:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '(top level)'}: {error['msg']}"
+            f"{'.'.join(str(part) for part in error['loc']) or '(top level)'}: "
+            f"{error['msg'].removeprefix('Value error, ')}"
             for error in err.errors()
         )
         raise ConfigError(f"{source}: invalid configuration: {problems}") from err

@@ -202,3 +202,13 @@ class PipelineConfig(_Model):
     """What `python -m flows.convert_all` runs: one section per stage, absent stages are skipped."""
 
     rosbag_to_lerobot: ConvertConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_a_stage_file(cls, data: Any) -> Any:
+        """A preset such as configs/kuavo.yaml given as the pipeline: say how to use it, not 20 unknown keys."""
+        if isinstance(data, dict) and data and not data.keys() & cls.model_fields.keys() \
+                and data.keys() <= ConvertConfig.model_fields.keys():
+            raise ValueError("this holds the settings of one rosbag_to_lerobot stage; a pipeline configuration "
+                             "names its stages, e.g. `rosbag_to_lerobot: {extends: kuavo.yaml, input: {bags: ...}}`")
+        return data
