@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import cv2
+import datasets
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -54,6 +55,9 @@ def test_raw_images_become_video_frames(tmp_path: Path, storage: str, encoding: 
         np.testing.assert_array_equal(row[1], topics["/joint_states"][1][picks[1]].position.astype(np.float32))
         twist = topics["/cmd_vel"][1][picks[2]]
         np.testing.assert_array_equal(row[2], np.array([twist.linear.x, twist.angular.z], dtype=np.float32))
+    np.testing.assert_array_equal(table["timestamp"], (np.arange(len(table)) / FPS).astype(np.float32))
+    hf = datasets.Dataset.from_parquet(str(summary.root / "data/chunk-000/file-000.parquet"))
+    assert len(hf) == summary.frames and hf.features["observation.state"].length == 6
     info = json.loads((summary.root / "meta/info.json").read_text())
     assert info["features"]["observation.images.front"]["shape"] == [spec.height, spec.width, 3]
     assert info["features"]["observation.state"]["shape"] == [6]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import datasets
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -45,6 +46,9 @@ def test_turtlesim_state_and_action_equal_the_recorded_messages(fixture_bags: Pa
         twist = topics["/turtle1/cmd_vel"][1][picks[1]]
         np.testing.assert_array_equal(row[1], np.array([pose.x, pose.y, pose.theta], dtype=np.float32))
         np.testing.assert_array_equal(row[2], np.array([twist.linear.x, twist.angular.z], dtype=np.float32))
+    np.testing.assert_array_equal(table["timestamp"], (np.arange(len(table)) / 10).astype(np.float32))
+    hf = datasets.Dataset.from_parquet(str(summary.root / "data/chunk-000/file-000.parquet"))
+    assert hf[5]["observation.state"] == pytest.approx(list(table["observation.state"][5]))
     info = json.loads((summary.root / "meta/info.json").read_text())
     assert info["video_path"] is None
     assert info["features"]["observation.state"]["names"] == ["x", "y", "theta"]
