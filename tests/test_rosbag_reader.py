@@ -94,3 +94,26 @@ def test_definition_without_its_dependencies_is_completed_from_noetic(tmp_path: 
     assert "MSG: std_msgs/Header" in msgdef  # what a complete bag would have carried
     with BagReader(bag) as reader:
         assert [m.msg.value for m in reader.messages({"/value"})] == [0.0, 0.5, 1.0]
+
+
+def test_rosbag2_folder_whose_metadata_qos_disagrees_is_read_from_its_storage_file(tmp_path: Path) -> None:
+    """rosbags matches connections on QoS text: a disagreeing metadata.yaml yields 0 messages, no error."""
+    import yaml
+    from rosbags.rosbag2 import Reader
+
+    from dataprep.sample import Ros2BagSpec, write_ros2_bag
+
+    bag = write_ros2_bag(tmp_path / "bag", Ros2BagSpec(duration_s=1.0))
+    meta = yaml.safe_load((bag / "metadata.yaml").read_text())
+    forever = "{sec: 2147483647, nsec: 4294967295}"
+    qos = (f"- history: 3\n  depth: 0\n  reliability: 1\n  durability: 2\n  deadline: {forever}\n"
+           f"  lifespan: {forever}\n  liveliness: 1\n  liveliness_lease_duration: {forever}\n"
+           "  avoid_ros_namespace_conventions: false\n")
+    for topic in meta["rosbag2_bagfile_information"]["topics_with_message_count"]:
+        topic["topic_metadata"]["offered_qos_profiles"] = qos
+    (bag / "metadata.yaml").write_text(yaml.safe_dump(meta))
+    with Reader(bag) as plain:
+        declared = sum(c.msgcount for c in plain.connections)
+        assert declared > 0 and next(iter(plain.messages()), None) is None
+    with BagReader(bag) as reader:
+        assert sum(1 for _ in reader.messages(set(reader.topics))) == declared
