@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -166,3 +167,31 @@ def test_every_bag_is_attempted_and_failures_are_listed_together(ros2_bag: Path,
     assert [f.bag for f in report.skipped] == [str(folder / "c.mcap"), str(folder / "d.mcap")]
     assert all(bag.reused for bag in report.bags)
     assert all(BagConversion.load(p).reused for p in staging_root(failing).iterdir())
+
+
+def test_an_undecodable_topic_is_named_and_other_topics_still_convert(tmp_path: Path) -> None:
+    """Real bags can hold one topic that fails to deserialize ("CDR message size mismatch")."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    JointState, Header, Time = (store.types[n] for n in ("sensor_msgs/msg/JointState", "std_msgs/msg/Header",
+                                                        "builtin_interfaces/msg/Time"))
+    bag = tmp_path / "bag"
+    with Writer(bag, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        good = writer.add_connection("/joint_states", "sensor_msgs/msg/JointState", typestore=store)
+        bad = writer.add_connection("/broken", "std_msgs/msg/Float64", typestore=store)
+        for i in range(20):
+            t = 10**9 + i * 10**8
+            msg = JointState(Header(Time(1, i), "j"), ["a"], np.array([i / 10]), np.zeros(0), np.zeros(0))
+            writer.write(good, t, store.serialize_cdr(msg, "sensor_msgs/msg/JointState"))
+            writer.write(bad, t + 1, b"\x00\x01\x00\x00\x01")  # truncated: not a Float64
+    broken = config_for(bag, tmp_path / "out", cameras={}, features={
+        "observation.state": {"parts": [{"topic": "/joint_states", "field": "position"}]},
+        "action": {"parts": [{"topic": "/broken", "field": "data"}]}})
+    with pytest.raises(DataprepError, match=r"topic /broken \(std_msgs/msg/Float64\): cannot decode message 0"):
+        convert_dataset(broken)
+    assert_no_dataset_left(broken)
+    fine = config_for(bag, tmp_path / "out", cameras={}, features={
+        "observation.state": {"parts": [{"topic": "/joint_states", "field": "position"}]}})
+    assert convert_dataset(fine).dataset.frames >= 9
