@@ -117,3 +117,17 @@ def test_rosbag2_folder_whose_metadata_qos_disagrees_is_read_from_its_storage_fi
         assert declared > 0 and next(iter(plain.messages()), None) is None
     with BagReader(bag) as reader:
         assert sum(1 for _ in reader.messages(set(reader.topics))) == declared
+
+
+def test_cut_off_recordings_are_listed_and_fail_with_a_reindex_hint(tmp_path: Path) -> None:
+    bag = write_kuavo_bag(tmp_path / "k.bag", KuavoBagSpec(duration_s=1.0, width=32, height=24))
+    half = bag.read_bytes()[: bag.stat().st_size // 2]
+    (tmp_path / "cut.bag").write_bytes(half)
+    (tmp_path / "live.bag.active").write_bytes(half)
+    assert [p.name for p in find_bags([str(tmp_path)])] == ["cut.bag", "k.bag", "live.bag.active"]
+    with pytest.raises(BagError, match=r"cut.bag: .*damaged.*reindex it with ROS1's `rosbag reindex`"), \
+            BagReader(tmp_path / "cut.bag"):
+        pass
+    with pytest.raises(BagError, match=r"live.bag.active is an unindexed ROS1 recording"), \
+            BagReader(tmp_path / "live.bag.active"):
+        pass

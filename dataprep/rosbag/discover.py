@@ -13,13 +13,21 @@ from pathlib import Path
 from dataprep.rosbag.errors import BagError
 
 ROS2_STORAGE_SUFFIXES = (".mcap", ".db3")
+UNINDEXED_ROS1_SUFFIX = ".bag.active"  # what `rosbag record` leaves when cut off, or while still recording
+
+
+def is_ros1(path: Path) -> bool:
+    return path.suffix == ".bag" or path.name.endswith(UNINDEXED_ROS1_SUFFIX)
 
 
 def is_bag(path: Path) -> bool:
-    """True for a ROS1 `.bag` file, a rosbag2 folder or a bare rosbag2 storage file."""
+    """True for a ROS1 `.bag` (or unindexed `.bag.active`) file, a rosbag2 folder or storage file.
+
+    Unindexed recordings are listed, not skipped, so they fail loudly instead of vanishing from a dataset.
+    """
     if path.is_dir():
         return (path / "metadata.yaml").is_file()
-    return path.suffix == ".bag" or path.suffix in ROS2_STORAGE_SUFFIXES
+    return is_ros1(path) or path.suffix in ROS2_STORAGE_SUFFIXES
 
 
 def _bags_in_folder(folder: Path) -> list[Path]:

@@ -19,6 +19,7 @@ from rosbags.rosbag1 import ReaderError as Ros1ReaderError
 from rosbags.rosbag2 import Reader as Ros2Reader
 from rosbags.rosbag2 import ReaderError as Ros2ReaderError
 
+from dataprep.rosbag.discover import UNINDEXED_ROS1_SUFFIX, is_ros1
 from dataprep.rosbag.errors import BagError
 from dataprep.rosbag.typestore import build_typestore
 
@@ -55,7 +56,7 @@ class BagReader:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.is_ros2 = self.path.suffix != ".bag"
+        self.is_ros2 = not is_ros1(self.path)
         self._reader: Ros1Reader | Ros2Reader | None = None
         self.typestore: Any = None
 
@@ -70,6 +71,9 @@ class BagReader:
     def open(self) -> None:
         if not self.path.exists():
             raise BagError(f"bag {self.path} does not exist")
+        if self.path.name.endswith(UNINDEXED_ROS1_SUFFIX):
+            raise BagError(f"bag {self.path} is an unindexed ROS1 recording (cut off, or still being recorded); "
+                           f"reindex it with ROS1's `rosbag reindex` and rename it to .bag (rosbags cannot reindex)")
         self._reader = self._open_reader(self.path)
         if self.is_ros2 and self.path.is_dir() and self._yields_nothing():
             # A rosbag2 folder whose metadata.yaml disagrees with its storage file can yield 0 messages
@@ -86,8 +90,8 @@ class BagReader:
             reader = Ros2Reader(path) if self.is_ros2 else Ros1Reader(path)
             reader.open()
         except _READER_ERRORS as err:
-            hint = " (an unindexed bag, e.g. a cut-off .bag.active recording, must be reindexed first)" \
-                if "reindex" in str(err).lower() else ""
+            hint = " (a cut-off recording has a damaged or missing index: reindex it with ROS1's `rosbag reindex`)" \
+                if "index" in str(err).lower() and not self.is_ros2 else ""
             raise BagError(f"cannot open bag {path}: {err}{hint}") from err
         return reader
 
