@@ -82,6 +82,10 @@ def test_index_out_of_range_names_field_and_index(ros2_bag: Path, tmp_path: Path
     with pytest.raises(DataprepError, match=r"topic /joint_states: field 'position': index 9 is out of range for 6"):
         convert_dataset(config)
     assert_no_dataset_left(config)
+    empty = config_for(ros2_bag, tmp_path / "out", features={
+        "observation.state": {"parts": [{"topic": "/joint_states", "field": "position", "index": "7:9"}]}})
+    with pytest.raises(DataprepError, match=r"field 'position': index 7:9 selects nothing of 6 values"):
+        convert_dataset(empty)
 
 
 def test_camera_topic_that_is_not_an_image(ros2_bag: Path, tmp_path: Path) -> None:

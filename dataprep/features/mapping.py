@@ -25,6 +25,7 @@ class _Part:
     feature: str
     spec: PartSpec
     steps: tuple[str | int, ...]
+    selector: int | slice | None  # parsed once: applied to every frame
     channel: int
 
 
@@ -62,7 +63,7 @@ class FeatureMapper:
                 default = np.asarray(part.default, dtype=np.float64) if part.default is not None else None
                 index = "" if part.index is None else f"[{part.index}]"
                 key = f"{feature} <- {part.topic} {part.field}{index}"
-                self._parts.append(_Part(feature, part, parse_field_path(part.field), len(channels)))
+                self._parts.append(_Part(feature, part, parse_field_path(part.field), part.selector(), len(channels)))
                 channels.append(Channel(key, part.topic, align.policy, _tolerance_ns(align, config.fps), default))
         self.channels = tuple(channels)
         self._msgtypes: dict[str, str] = {}
@@ -72,10 +73,6 @@ class FeatureMapper:
     def clock_topic(self) -> str | None:
         main = self.config.timeline.main_camera
         return self.config.cameras[main].topic if main else None
-
-    @property
-    def topics(self) -> frozenset[str]:
-        return frozenset(c.topic for c in self.channels)
 
     def bind(self, reader: BagReader) -> None:
         """Check the bag offers every required topic, image types and field paths, before anything is written."""
@@ -95,17 +92,17 @@ class FeatureMapper:
     def _part_values(self, part: _Part, payload: Any, is_default: bool) -> np.ndarray:
         if is_default:
             return payload
-        where = f"bag {self._bag}: topic {part.spec.topic}: field {part.spec.field!r}"
         values = extract_values(payload, part.steps)
-        selector = part.spec.selector()
-        if selector is not None:
+        if part.selector is not None:
             try:
-                values = np.atleast_1d(values[selector])
-            except IndexError as err:
-                raise DataprepError(f"{where}: index {part.spec.index} is out of range for "
-                                    f"{values.size} values") from err
-            if values.size == 0:
-                raise DataprepError(f"{where}: slice {part.spec.index!r} selects nothing of {values.size} values")
+                selected = np.atleast_1d(values[part.selector])
+            except IndexError:
+                selected = None
+            if selected is None or selected.size == 0:
+                problem = "is out of range for" if selected is None else "selects nothing of"
+                raise DataprepError(f"bag {self._bag}: topic {part.spec.topic}: field {part.spec.field!r}: "
+                                    f"index {part.spec.index} {problem} {values.size} values")
+            values = selected
         return apply_transforms(values, part.spec.transforms)
 
     def vectors(self, frame: AlignedFrame) -> dict[str, np.ndarray]:
