@@ -1,8 +1,8 @@
 """One bag, one pass: read in time order, align, decode only what is kept, and stream it into episodes.
 
-Every `chunk_size` frames the writer has flushed its rows, so the loop collects garbage and reports a memory
-snapshot; nothing here holds more than a chunk of rows, a few messages per topic and the encoders' queues,
-whatever the length of the bag.
+The episode writer flushes its rows every `chunk_size` frames of an episode; every `chunk_size` frames of
+the bag the loop collects garbage and reports a memory snapshot. Nothing here holds more than a chunk of rows,
+a few messages per topic and the encoders' queues, whatever the length of the bag.
 """
 
 from __future__ import annotations
