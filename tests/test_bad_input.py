@@ -149,7 +149,7 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path: Path, capsys: pytes
                  "--set", "rosbag_to_lerobot.input.generate_sample_if_missing=false",
                  "--set", f"rosbag_to_lerobot.output_root={tmp_path}/out"])
     assert code == 2
-    assert f"error: bag path {tmp_path}/absent.bag does not exist" in capsys.readouterr().err
+    assert f"error: rosbag_to_lerobot: bag path {tmp_path}/absent.bag does not exist" in capsys.readouterr().err
 
 
 def test_every_bag_is_attempted_and_failures_are_listed_together(ros2_bag: Path, tmp_path: Path) -> None:

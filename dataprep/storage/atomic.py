@@ -1,0 +1,48 @@
+"""Atomic file writes: a reader sees the old file or the whole new one, never a half-written one.
+
+Each write goes to a hidden temporary name in the destination's folder (same filesystem, so the final
+`os.replace` is one rename), is flushed to disk, and only then renamed over the destination. A failure on
+the way removes the temporary file and leaves the destination as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def atomic_path(dest: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `dest`; write it inside the block, it becomes `dest` on success.
+
+    The caller writes the file by any means (h5py, numpy, PyAV); it is fsynced and renamed after the block.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
+    try:
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(dest: Path, data: bytes) -> None:
+    with atomic_path(dest) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_json_atomic(dest: Path, data: Any) -> None:
+    write_bytes_atomic(dest, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
