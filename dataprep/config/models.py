@@ -1,8 +1,4 @@
-"""Pydantic models of the YAML configuration.
-
-The models are strict (`extra="forbid"`) so a misspelled key is an error that names it, instead of a setting
-that is silently ignored on a ten-hour conversion.
-"""
+"""Pydantic models of the ROS bag conversion section, and the pipeline configuration that holds every section."""
 
 from __future__ import annotations
 
@@ -10,17 +6,15 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from dataprep.config.base import StrictModel
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _SLICE = re.compile(r"^\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(-?\d+)\s*)?$")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AlignSpec(_Model):
+class AlignSpec(StrictModel):
     """How one topic is sampled at a frame tick.
 
     `nearest`: the message closest to the tick within `tolerance_s` on either side.
@@ -33,7 +27,7 @@ class AlignSpec(_Model):
     tolerance_s: float | None = Field(default=None, gt=0)
 
 
-class Transform(_Model):
+class Transform(StrictModel):
     """One element-wise step applied to a part's values, in the order listed.
 
     Written in YAML as `deg2rad`, `{scale: 0.01}`, `{offset: -1.0}` or `{threshold: 50}` (1.0 where the value
@@ -62,7 +56,7 @@ class Transform(_Model):
         return self
 
 
-class PartSpec(_Model):
+class PartSpec(StrictModel):
     """A slice of one message field that becomes part of an output vector."""
 
     topic: str
@@ -90,7 +84,7 @@ class PartSpec(_Model):
         return slice(*(int(x) if x else None for x in (start, stop, step)))
 
 
-class FeatureSpec(_Model):
+class FeatureSpec(StrictModel):
     """An output vector feature, concatenated from its parts in order."""
 
     parts: tuple[PartSpec, ...] = Field(min_length=1)
@@ -99,7 +93,7 @@ class FeatureSpec(_Model):
     dtype: Literal["float32", "float64"] = "float32"
 
 
-class CameraSpec(_Model):
+class CameraSpec(StrictModel):
     """A camera topic (sensor_msgs/Image or CompressedImage) written as `observation.images.<name>`."""
 
     topic: str
@@ -114,7 +108,7 @@ class CameraSpec(_Model):
         return value
 
 
-class TimelineSpec(_Model):
+class TimelineSpec(StrictModel):
     """Where the frame grid comes from and how much is cut at its ends."""
 
     main_camera: str | None = Field(
@@ -123,7 +117,7 @@ class TimelineSpec(_Model):
     sample_drop: int = Field(default=0, ge=0, description="frames dropped at each end of every bag")
 
 
-class VideoSpec(_Model):
+class VideoSpec(StrictModel):
     """Encoder settings; None takes the codec's default (lerobot's for libsvtav1)."""
 
     codec: Literal["libsvtav1", "h264"] = "libsvtav1"
@@ -132,7 +126,7 @@ class VideoSpec(_Model):
     g: int = Field(default=2, ge=1)
 
 
-class InputSpec(_Model):
+class InputSpec(StrictModel):
     """Which bags to convert: files, rosbag2 folders, folders holding them, or glob patterns."""
 
     bags: tuple[str, ...] = Field(min_length=1)
@@ -146,7 +140,7 @@ class InputSpec(_Model):
         return (value,) if isinstance(value, str) else value
 
 
-class ConvertConfig(_Model):
+class ConvertConfig(StrictModel):
     """One ROS bag -> LeRobot v3.0 conversion."""
 
     input: InputSpec
@@ -198,7 +192,7 @@ class ConvertConfig(_Model):
         return f"observation.images.{name}"
 
 
-class PipelineConfig(_Model):
+class PipelineConfig(StrictModel):
     """What `python -m flows.convert_all` runs: one section per stage, absent stages are skipped."""
 
     rosbag_to_lerobot: ConvertConfig | None = None
