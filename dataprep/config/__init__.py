@@ -1,5 +1,6 @@
 """Configuration: pydantic models of the YAML files and the loader that validates them."""
 
+from dataprep.config.gopro import GoproPrepareConfig, LayoutSpec, SpikeSpec, VoxelSpec
 from dataprep.config.loading import ConfigError, deep_merge, load_config, parse_overrides, read_yaml
 from dataprep.config.models import (
     AlignSpec,
@@ -20,11 +21,15 @@ __all__ = [
     "ConfigError",
     "ConvertConfig",
     "FeatureSpec",
+    "GoproPrepareConfig",
     "InputSpec",
+    "LayoutSpec",
     "PartSpec",
     "PipelineConfig",
+    "SpikeSpec",
     "TimelineSpec",
     "Transform",
+    "VoxelSpec",
     "VideoSpec",
     "deep_merge",
     "load_config",

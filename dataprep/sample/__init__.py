@@ -1,5 +1,14 @@
-"""Synthetic but realistic bags written with rosbags' own writers: the bundled sample, tests and benchmarks."""
+"""Synthetic but realistic inputs for the bundled samples, tests and benchmarks: bags written with rosbags' own
+writers, and GoPro + spike trees."""
 
+from dataprep.sample.gopro_tree import (
+    GoproTreeSpec,
+    encode_spikes,
+    sample_image,
+    sample_spikes,
+    write_gopro_tree,
+    write_spike_file,
+)
 from dataprep.sample.kuavo_bag import (
     CAMERA_TOPICS,
     KuavoBagSpec,
@@ -12,12 +21,18 @@ from dataprep.sample.ros2_bag import Ros2BagSpec, ros2_camera_frame, write_ros2_
 
 __all__ = [
     "CAMERA_TOPICS",
+    "GoproTreeSpec",
     "KuavoBagSpec",
     "Ros2BagSpec",
     "camera_frame",
+    "encode_spikes",
     "ensure_kuavo_sample",
     "frame_number_from_image",
     "ros2_camera_frame",
+    "sample_image",
+    "sample_spikes",
+    "write_gopro_tree",
     "write_kuavo_bag",
     "write_ros2_bag",
+    "write_spike_file",
 ]

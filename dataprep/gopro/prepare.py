@@ -1,0 +1,207 @@
+"""Preparing one sequence (list, validate spikes, voxels, links), and the whole tree without Prefect.
+
+Each sequence writes only its own output folder, so sequences run in parallel. A sequence keeps a small
+state file of the spike files it checked (size, mtime, problem) and the voxel settings, so a rerun reads
+only spike files that changed and writes only voxels that are missing or stale.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from dataprep.config.gopro import GoproPrepareConfig
+from dataprep.errors import DataprepError
+from dataprep.gopro.errors import SequenceError, SpikeFileError
+from dataprep.gopro.plan import LeftOut, SequenceJob, plan_frames, plan_links
+from dataprep.gopro.report import PrepareReport, SequenceFailure, SequenceResult, write_report
+from dataprep.gopro.scan import PreparePlan, folder_frames, plan_prepare
+from dataprep.gopro.spikes import SpikeGeometry, check_spike_file, voxelize_file
+from dataprep.gopro.tree import (
+    ExistingTree,
+    apply_links,
+    diff_links,
+    prune_empty,
+    read_tree,
+    remove_voxels,
+    voxel_path,
+)
+from dataprep.storage import atomic_path, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = ".prepared.json"
+STATE_VERSION = 1
+
+
+class SpikeCheck(NamedTuple):
+    """A spike file as last checked: its size and mtime then, and what was wrong with it (None: valid)."""
+
+    size: int
+    mtime_ns: int
+    problem: str | None
+
+
+def _settings(config: GoproPrepareConfig) -> dict[str, Any]:
+    geometry = SpikeGeometry.from_spec(config.spike)
+    return {"version": STATE_VERSION, "geometry": asdict(geometry),
+            "voxels": config.voxels.model_dump() if config.voxels else None}
+
+
+def _read_state(output_dir: Path, geometry: dict[str, Any]) -> tuple[dict[str, SpikeCheck], Any]:
+    """Checks and voxel settings of the last run; nothing when absent, unreadable or of another geometry."""
+    try:
+        state = json.loads((output_dir / STATE_FILE).read_text())
+        if state.get("version") != STATE_VERSION or state.get("geometry") != geometry:
+            return {}, None
+        return {frame: SpikeCheck(*check) for frame, check in state["spikes"].items()}, state["voxels"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}, None
+
+
+def _list_files(config: GoproPrepareConfig, job: SequenceJob) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Frames of every required folder (sources, then spike) and frames two files claim."""
+    if job.gopro_dir is None or job.spike_dir is None:
+        return {}, {}
+    image = re.compile(config.layout.image_pattern)
+    folders = [(source, job.gopro_dir / source, image) for source in config.sources]
+    folders.append((config.layout.spike_folder, job.spike_dir / config.layout.spike_folder,
+                    re.compile(config.layout.spike_pattern)))
+    files: dict[str, dict[str, str]] = {}
+    doubles: dict[str, str] = {}
+    for name, folder, pattern in folders:
+        files[name], folder_doubles = folder_frames(folder, pattern)
+        for frame, reason in folder_doubles.items():
+            doubles.setdefault(frame, reason)
+    return files, doubles
+
+
+class _SpikePass(NamedTuple):
+    checks: dict[str, SpikeCheck]
+    voxels_written: int
+
+
+def _check_spikes(config: GoproPrepareConfig, job: SequenceJob, frames: list[str], names: dict[str, str],
+                  existing: ExistingTree, dry_run: bool) -> _SpikePass:
+    """Check each candidate's spike file, computing its voxel in the same read when one is due.
+
+    A file whose size and mtime are those of the last check keeps that verdict; its voxel is redone only if
+    missing or made with other settings. A dry run checks but writes nothing.
+    """
+    if not frames or job.spike_dir is None:
+        return _SpikePass({}, 0)
+    geometry = SpikeGeometry.from_spec(config.spike)
+    settings = _settings(config)
+    previous, previous_voxels = _read_state(job.output_dir, settings["geometry"])
+    voxels_current = previous_voxels == settings["voxels"]
+    folder = job.spike_dir / config.layout.spike_folder
+    checks: dict[str, SpikeCheck] = {}
+    written = 0
+    for frame in frames:
+        path = folder / names[frame]
+        try:
+            stat = path.stat()
+        except OSError as err:
+            checks[frame] = SpikeCheck(-1, -1, f"unreadable: {err.strerror}")
+            continue
+        last = previous.get(frame)
+        known = last is not None and (last.size, last.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+        voxel_due = config.voxels is not None and (not known or last.problem is None) and not (
+            known and voxels_current and frame in existing.voxels)
+        if known and not voxel_due:
+            checks[frame] = last  # type: ignore[assignment]
+            continue
+        problem = None
+        try:
+            if voxel_due and not dry_run:
+                _write_voxel(config, job.output_dir, frame, voxelize_file(path, geometry, config.voxels.bins,
+                                                                          config.voxels.dtype))
+            else:
+                check_spike_file(path, geometry)
+            written += voxel_due
+        except SpikeFileError as err:
+            problem = err.problem
+        checks[frame] = SpikeCheck(stat.st_size, stat.st_mtime_ns, problem)
+    return _SpikePass(checks, written)
+
+
+def _write_voxel(config: GoproPrepareConfig, output_dir: Path, frame: str, voxel: np.ndarray) -> None:
+    with atomic_path(voxel_path(output_dir, config.layout.voxel_folder, frame)) as tmp, open(tmp, "wb") as out:
+        np.save(out, voxel)
+
+
+def prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: bool = False) -> SequenceResult:
+    """Bring one sequence's output folder in line with its raw files; SequenceError names what stops it."""
+    try:
+        return _prepare_sequence(config, job, dry_run)
+    except SequenceError:
+        raise
+    except OSError as err:
+        raise SequenceError(f"{job.name}: {err}") from err
+
+
+def _prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: bool) -> SequenceResult:
+    layout = config.layout
+    link_folders = (*config.sources, layout.spike_folder)
+    existing = read_tree(job.output_dir, link_folders, layout.voxel_folder)
+    files, doubles = _list_files(config, job)
+    relative = config.link == "relative"
+    base = (lambda p: p.resolve()) if relative else (lambda p: p.absolute())
+    output_dir = base(job.output_dir)
+    source_dirs = {source: base(job.gopro_dir / source) for source in config.sources} if files else {}
+    if files:
+        source_dirs[layout.spike_folder] = base(job.spike_dir / layout.spike_folder)  # type: ignore[operator]
+    candidates = [f for f in plan_frames(files, {}).frames if f not in doubles]
+    # A real file where a link will go stops the sequence before anything is read or written.
+    diff_links(plan_links(candidates, files, source_dirs, output_dir, relative), existing)
+    spikes = _check_spikes(config, job, candidates, files.get(layout.spike_folder, {}), existing, dry_run)
+    invalid = {frame: check.problem for frame, check in spikes.checks.items() if check.problem is not None}
+    frame_plan = plan_frames(files, {**doubles, **invalid})
+    changes = diff_links(plan_links(frame_plan.frames, files, source_dirs, output_dir, relative), existing)
+    kept = set(frame_plan.frames) if config.voxels is not None else set()
+    stale_voxels = sorted(existing.voxels - kept)
+    if not dry_run:
+        apply_links(job.output_dir, changes)
+        remove_voxels(job.output_dir, layout.voxel_folder, stale_voxels)
+        if files:
+            state = {**_settings(config), "spikes": {f: list(c) for f, c in spikes.checks.items()}}
+            write_json_atomic(job.output_dir / STATE_FILE, state)
+        prune_empty(job.output_dir, (*link_folders, layout.voxel_folder), STATE_FILE, keep_state=bool(files))
+    left_out = tuple(LeftOut(f.frame, doubles.get(f.frame, f.reason)) for f in frame_plan.left_out)
+    lines = changes.lines() + [f"remove {layout.voxel_folder}/{frame}.npy" for frame in stale_voxels]
+    return SequenceResult(job.split, job.sequence, len(frame_plan.frames), left_out, job.reason,
+                          len(changes.create), len(changes.update), len(changes.remove), changes.unchanged,
+                          spikes.voxels_written, len(stale_voxels), tuple(lines))
+
+
+def conclude_prepare(config: GoproPrepareConfig, plan: PreparePlan, results: list[SequenceResult],
+                     failures: list[SequenceFailure], dry_run: bool = False) -> PrepareReport:
+    """Assemble the report in plan order and write report.json (not in a dry run)."""
+    order = {(job.split, job.sequence): i for i, job in enumerate(plan.jobs)}
+    report = PrepareReport(config.output_root, plan.splits,
+                           tuple(sorted(results, key=lambda r: order[(r.split, r.sequence)])),
+                           tuple(sorted(failures, key=lambda f: order[(f.split, f.sequence)])), dry_run)
+    if not dry_run:
+        write_report(report)
+    return report
+
+
+def prepare_tree(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareReport:
+    """The whole stage in this process, one sequence after another (the flow runs them in parallel)."""
+    plan = plan_prepare(config)
+    results: list[SequenceResult] = []
+    failures: list[SequenceFailure] = []
+    for job in plan.jobs:
+        try:
+            results.append(prepare_sequence(config, job, dry_run))
+        except DataprepError as err:
+            log.warning("%s failed: %s", job.name, err)
+            failures.append(SequenceFailure(job.split, job.sequence, str(err)))
+    return conclude_prepare(config, plan, results, failures, dry_run)
+

@@ -1,0 +1,74 @@
+"""Flow: GoPro + spike trees -> one tree of links with checked spikes and voxels (plan, a task per sequence,
+report).
+
+Sequences run in parallel threads, at most `workers` at once (each writes only its own folder; reading and
+unpacking spike files and making links release the GIL).
+"""
+
+import sys
+from collections.abc import Sequence
+
+from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from dataprep.config.gopro import SECTION, GoproPrepareConfig
+from dataprep.errors import DataprepError
+from dataprep.gopro import PrepareReport, SequenceFailure, SequenceResult, check_inputs, format_report
+from dataprep.memory import resolve_workers
+from flows.cli import load_section, run_cli, stage_parser
+from tasks.gopro import plan_gopro_task, prepare_sequence_task, report_gopro_task
+
+
+@flow(name="gopro_prepare")
+def gopro_prepare_flow(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareReport:
+    """Every sequence is attempted; one that fails is named in the report and the others go on."""
+    plan = plan_gopro_task(config)
+    futures = [prepare_sequence_task.submit(config, job, dry_run) for job in plan.jobs]
+    results: list[SequenceResult] = []
+    failures: list[SequenceFailure] = []
+    for job, future in zip(plan.jobs, futures):
+        future.wait()
+        outcome = future.result(raise_on_failure=False)
+        if isinstance(outcome, SequenceResult):
+            results.append(outcome)
+        else:
+            error = str(outcome) if isinstance(outcome, DataprepError) else f"{type(outcome).__name__}: {outcome}"
+            failures.append(SequenceFailure(job.split, job.sequence, error))
+    return report_gopro_task(config, plan, results, failures, dry_run)
+
+
+def gopro_prepare(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareReport:
+    """The flow with `config.workers` threads."""
+    runner = ThreadPoolTaskRunner(max_workers=resolve_workers(config.workers))
+    return gopro_prepare_flow.with_options(task_runner=runner)(config, dry_run)
+
+
+def run_stage(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareReport:
+    """The stage as `convert_all` and the CLI run it: failed sequences make it an error after the report."""
+    report = gopro_prepare(config, dry_run)
+    if report.failures:
+        raise DataprepError(f"{format_report(report)}\n{len(report.failures)} sequence(s) failed (see above)")
+    return report
+
+
+def describe(report: PrepareReport) -> str:
+    return format_report(report)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m flows.gopro_prepare --config PIPELINE.yaml [--dry-run]`: this stage alone."""
+    parser = stage_parser("python -m flows.gopro_prepare",
+                          "Link GoPro frames and spike files into one checked tree, with voxels if asked.")
+    parser.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    args = parser.parse_args(argv)
+
+    def run() -> str:
+        config = load_section(args, SECTION)
+        check_inputs(config)  # bad roots or geometry fail before Prefect starts
+        return describe(run_stage(config, args.dry_run))
+
+    return run_cli(run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
