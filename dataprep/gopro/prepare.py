@@ -14,8 +14,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from dataprep.config.gopro import GoproPrepareConfig
 from dataprep.errors import DataprepError
 from dataprep.gopro.errors import SequenceError, SpikeFileError
@@ -32,7 +30,8 @@ from dataprep.gopro.tree import (
     remove_voxels,
     voxel_path,
 )
-from dataprep.storage import atomic_path, write_json_atomic
+from dataprep.gopro.voxels import VoxelWriter
+from dataprep.storage import write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -103,37 +102,36 @@ def _check_spikes(config: GoproPrepareConfig, job: SequenceJob, frames: list[str
     folder = job.spike_dir / config.layout.spike_folder
     checks: dict[str, SpikeCheck] = {}
     written = 0
-    for frame in frames:
-        path = folder / names[frame]
-        try:
-            stat = path.stat()
-        except OSError as err:
-            checks[frame] = SpikeCheck(-1, -1, f"unreadable: {err.strerror}")
-            continue
-        last = previous.get(frame)
-        known = last is not None and (last.size, last.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
-        voxel_due = config.voxels is not None and (not known or last.problem is None) and not (
-            known and voxels_current and frame in existing.voxels)
-        if known and not voxel_due:
-            checks[frame] = last  # type: ignore[assignment]
-            continue
-        problem = None
-        try:
-            if voxel_due and not dry_run:
-                _write_voxel(config, job.output_dir, frame, voxelize_file(path, geometry, config.voxels.bins,
-                                                                          config.voxels.dtype))
-            else:
-                check_spike_file(path, geometry)
-            written += voxel_due
-        except SpikeFileError as err:
-            problem = err.problem
-        checks[frame] = SpikeCheck(stat.st_size, stat.st_mtime_ns, problem)
+    with VoxelWriter() as writer:
+        for frame in frames:
+            checks[frame], due = _check_one(config, geometry, folder / names[frame], frame, previous.get(frame),
+                                            voxels_current and frame in existing.voxels,
+                                            None if dry_run else (writer, job.output_dir))
+            written += due
     return _SpikePass(checks, written)
 
 
-def _write_voxel(config: GoproPrepareConfig, output_dir: Path, frame: str, voxel: np.ndarray) -> None:
-    with atomic_path(voxel_path(output_dir, config.layout.voxel_folder, frame)) as tmp, open(tmp, "wb") as out:
-        np.save(out, voxel)
+def _check_one(config: GoproPrepareConfig, geometry: SpikeGeometry, path: Path, frame: str, last: SpikeCheck | None,
+               voxel_current: bool, writer: tuple[VoxelWriter, Path] | None) -> tuple[SpikeCheck, bool]:
+    """One spike file's check, and whether its voxel is written (in a dry run: would be; `writer` is None)."""
+    try:
+        stat = path.stat()
+    except OSError as err:
+        return SpikeCheck(-1, -1, f"unreadable: {err.strerror}"), False
+    known = last is not None and (last.size, last.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    voxel_due = config.voxels is not None and (not known or last.problem is None) and not (known and voxel_current)
+    if known and not voxel_due:
+        return last, False  # type: ignore[return-value]
+    try:
+        if voxel_due and writer is not None:
+            voxel = voxelize_file(path, geometry, config.voxels.bins, config.voxels.dtype)  # type: ignore[union-attr]
+            pool, output_dir = writer
+            pool.submit(voxel_path(output_dir, config.layout.voxel_folder, frame), voxel)
+        else:
+            check_spike_file(path, geometry)
+    except SpikeFileError as err:
+        return SpikeCheck(stat.st_size, stat.st_mtime_ns, err.problem), False
+    return SpikeCheck(stat.st_size, stat.st_mtime_ns, None), voxel_due
 
 
 def prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: bool = False) -> SequenceResult:
