@@ -75,3 +75,14 @@ def test_output_inside_a_raw_root_and_unknown_splits_are_refused(tmp_path: Path)
         check_inputs(tree.config.model_copy(update={"splits": ("train", "val")}))
     assert check_inputs(tree.config.model_copy(update={"splits": ("train",)})) == ("train",)
     assert check_inputs(tree.config) == ("test", "train")
+
+
+def test_bundled_sample_is_generated_on_first_use_and_prepares_cleanly(tmp_path: Path) -> None:
+    overrides = [f"gopro_prepare.{key}={tmp_path / value}" for key, value in
+                 (("gopro_root", "sample/gopro"), ("spike_root", "sample/spike"), ("output_root", "out"))]
+    config = load_config(PipelineConfig, PROJECT / "configs/gopro_sample.yaml", overrides).gopro_prepare
+    assert config is not None
+    totals = prepare_tree(config).totals()
+    assert (totals["sequences"], totals["frames"], totals["frames_left_out"], totals["voxels_written"]) == (3, 20, 0, 20)
+    before = digest(tmp_path / "sample")
+    assert prepare_tree(config).totals()["links_unchanged"] == 60 and digest(tmp_path / "sample") == before

@@ -93,6 +93,8 @@ class GoproPrepareConfig(StrictModel):
     sources: tuple[str, ...] = Field(default=("blur", "sharp"), min_length=1, description="GoPro folders to link")
     layout: LayoutSpec = LayoutSpec()
     workers: int | str = Field(default="auto", description="sequences prepared at once: int, 'auto', 'cpu*0.9'")
+    generate_sample_if_missing: bool = Field(
+        default=False, description="write the bundled sample trees at gopro_root and spike_root if neither exists")
 
     @field_validator("splits", "sources", mode="before")
     @classmethod

@@ -5,6 +5,7 @@ Only listings and `stat` here; spike contents are read by the sequence tasks.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -14,6 +15,8 @@ from dataprep.config.gopro import SECTION, GoproPrepareConfig
 from dataprep.gopro.errors import GoproConfigError, SequenceError
 from dataprep.gopro.plan import SequenceJob, frame_order, plan_jobs
 from dataprep.gopro.spikes import SpikeGeometry, size_problem
+
+log = logging.getLogger(__name__)
 
 RAW_ROOTS = ("gopro_root", "spike_root")
 
@@ -63,8 +66,14 @@ def check_inputs(config: GoproPrepareConfig) -> tuple[str, ...]:
     """Fail before any work on what the config says but the disk does not have; return the splits to run.
 
     Checks: each raw root is a folder; the output is not inside a raw root (or the other way round); the
-    splits asked for exist; and the spike geometry matches the size of at least one spike file.
+    splits asked for exist; and the spike geometry matches the size of at least one spike file. With
+    `generate_sample_if_missing`, the bundled sample is written first where neither root exists.
     """
+    if config.generate_sample_if_missing:
+        from dataprep.sample.gopro_tree import ensure_gopro_sample  # the sample package imports rosbags: only here
+
+        if ensure_gopro_sample(config.gopro_root, config.spike_root, SpikeGeometry.from_spec(config.spike)):
+            log.info("wrote the bundled GoPro + spike sample at %s and %s", config.gopro_root, config.spike_root)
     output = config.output_root.resolve()
     for key in RAW_ROOTS:
         root: Path = getattr(config, key)

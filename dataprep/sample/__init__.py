@@ -4,6 +4,7 @@ writers, and GoPro + spike trees."""
 from dataprep.sample.gopro_tree import (
     GoproTreeSpec,
     encode_spikes,
+    ensure_gopro_sample,
     sample_image,
     sample_spikes,
     write_gopro_tree,
@@ -26,6 +27,7 @@ __all__ = [
     "Ros2BagSpec",
     "camera_frame",
     "encode_spikes",
+    "ensure_gopro_sample",
     "ensure_kuavo_sample",
     "frame_number_from_image",
     "ros2_camera_frame",

@@ -87,3 +87,22 @@ def _write_gopro(root: Path, name: str, frames: Sequence[str], spec: GoproTreeSp
 def _write_spike(root: Path, name: str, frames: Sequence[str], spec: GoproTreeSpec) -> None:
     for frame in frames:
         write_spike_file(root / name / spec.spike_folder / f"{frame}.dat", f"{name}/{frame}", spec.geometry)
+
+
+SAMPLE_SEQUENCES = {
+    "train/GOPR0372_07_00": [f"{i:06d}" for i in range(47, 55)],
+    "train/GOPR0374_11_00": [f"{i:06d}" for i in range(1, 7)],
+    "test/GOPR0384_11_00": [f"{i:06d}" for i in range(1, 7)],
+}
+SAMPLE_IMAGE_SIZE = (90, 160)
+
+
+def ensure_gopro_sample(gopro_root: Path, spike_root: Path, geometry: SpikeGeometry) -> bool:
+    """Write the bundled sample (3 sequences, 20 frames, in `geometry`) when neither root exists yet.
+
+    Returns whether it wrote; existing roots are left alone, so reruns are instant.
+    """
+    if gopro_root.exists() or spike_root.exists():
+        return False
+    write_gopro_tree(gopro_root, spike_root, GoproTreeSpec(SAMPLE_SEQUENCES, geometry, SAMPLE_IMAGE_SIZE))
+    return True
