@@ -11,7 +11,9 @@ symlinks to three real 1280 x 720 PNGs, since linking never reads them), then me
    before and after the preparation runs to bracket the noise of a shared machine;
 2. links: `prepare_tree` without voxels into a fresh output (checks every spike file, makes the links);
 3. voxels: `prepare_tree` with voxels into another fresh output (checks, voxelizes and writes each voxel with
-   a temp file, fsync and rename, makes the links); its time / the floor's is the target (<= 1.5);
+   a temp file, fsync and rename, makes the links); its time / the floor's is the target (<= 1.5). Next to it:
+   `voxelize_file` alone over the same files (no writing), the floor plus a durable write of a voxel-sized
+   array per file (what writing costs on this disk), and the voxel run with fsync patched out (info only);
 4. rerun: the voxel run again, which must change nothing;
 5. loader: `GoproSpikeDataset` samples/s (blur + sharp PNG decode + voxels) in realtime and precomputed modes.
 
@@ -154,6 +156,7 @@ def bench_encoding(work: Path, encoding: str, args: argparse.Namespace) -> list[
           f"{len(spikes) * geometry.file_bytes / 1e9:.2f} GB)", flush=True)
     floor(spikes, geometry)  # untimed: brings the files into the page cache, whatever ran before
     floor_before = floor(spikes, geometry)
+    compute = timed(lambda: [voxelize_file(p, geometry, bins, args.voxel_dtype) for p in spikes][-1])[1]
     runs: dict[str, Timing] = {}
     reports = {}
     for name, out, with_voxels in (("links", work / encoding / "out_links", False),
@@ -185,6 +188,8 @@ def bench_encoding(work: Path, encoding: str, args: argparse.Namespace) -> list[
     rows = [
         ("floor: read+unpack, before / after", f"{floor_before.wall:.2f} / {floor_after.wall:.2f} s",
          f"{n / floor_wall:,.0f} files/s", "-"),
+        ("voxelize alone (validate + unpack + sum, no write)", f"{compute.wall:.2f} s",
+         f"{n / compute.wall:,.0f} voxels/s", f"{compute.wall / floor_wall:.2f}"),
         ("floor + durable write of each voxel (sequential)", f"{write_floor.wall:.2f} s",
          f"{n / write_floor.wall:,.0f} files/s", f"{write_floor.wall / floor_wall:.2f}"),
         ("links run (no voxels)", f"{runs['links'].wall:.2f} s", f"{links / runs['links'].wall:,.0f} links/s",

@@ -1,8 +1,8 @@
 """Flow: GoPro + spike trees -> one tree of links with checked spikes and voxels (plan, a task per sequence,
 report).
 
-Sequences run in parallel threads, at most `workers` at once (each writes only its own folder; reading and
-unpacking spike files and making links release the GIL).
+Sequences run in parallel threads, at most `workers` at once; each writes only its own folder, and file I/O
+(reads, fsync, links) and numpy's loops release the GIL.
 """
 
 import sys

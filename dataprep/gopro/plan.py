@@ -16,6 +16,11 @@ GOPRO_ROOT_KEY = "gopro_root"
 SPIKE_ROOT_KEY = "spike_root"
 
 
+def sequence_name(split: str, sequence: str) -> str:
+    """How a sequence is named in reports, logs and errors: `train/GOPR0372_07_00`."""
+    return f"{split}/{sequence}"
+
+
 class SequenceJob(NamedTuple):
     """One sequence to prepare; a root that lacks it is None and `reason` says why nothing is linked."""
 
@@ -28,11 +33,11 @@ class SequenceJob(NamedTuple):
 
     @property
     def name(self) -> str:
-        return f"{self.split}/{self.sequence}"
+        return sequence_name(self.split, self.sequence)
 
 
 class LeftOut(NamedTuple):
-    """A frame (or, with frame None, a whole sequence) not in the tree, and why."""
+    """A frame not in the tree, and why (`missing in sharp`, `invalid spike: ...`)."""
 
     frame: str
     reason: str

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from dataprep.gopro.plan import LeftOut
+from dataprep.gopro.plan import LeftOut, sequence_name
 from dataprep.storage import write_json_atomic
 
 REPORT_FILE = "report.json"
@@ -32,7 +32,7 @@ class SequenceResult(NamedTuple):
 
     @property
     def name(self) -> str:
-        return f"{self.split}/{self.sequence}"
+        return sequence_name(self.split, self.sequence)
 
 
 class SequenceFailure(NamedTuple):
@@ -42,7 +42,7 @@ class SequenceFailure(NamedTuple):
 
     @property
     def name(self) -> str:
-        return f"{self.split}/{self.sequence}"
+        return sequence_name(self.split, self.sequence)
 
 
 class PrepareReport(NamedTuple):
