@@ -26,13 +26,15 @@ def gopro_prepare_flow(config: GoproPrepareConfig, dry_run: bool = False) -> Pre
     futures = [prepare_sequence_task.submit(config, job, dry_run) for job in plan.jobs]
     results: list[SequenceResult] = []
     failures: list[SequenceFailure] = []
-    for job, future in zip(plan.jobs, futures):
+    for job, future in zip(plan.jobs, futures, strict=True):
         future.wait()
         outcome = future.result(raise_on_failure=False)
         if isinstance(outcome, SequenceResult):
             results.append(outcome)
         else:
-            error = str(outcome) if isinstance(outcome, DataprepError) else f"{type(outcome).__name__}: {outcome}"
+            error = (
+                str(outcome) if isinstance(outcome, DataprepError) else f"{type(outcome).__name__}: {outcome}"
+            )
             failures.append(SequenceFailure(job.split, job.sequence, error))
     return report_gopro_task(config, plan, results, failures, dry_run)
 
@@ -57,8 +59,10 @@ def describe(report: PrepareReport) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m flows.gopro_prepare --config PIPELINE.yaml [--dry-run]`: this stage alone."""
-    parser = stage_parser("python -m flows.gopro_prepare",
-                          "Link GoPro frames and spike files into one checked tree, with voxels if asked.")
+    parser = stage_parser(
+        "python -m flows.gopro_prepare",
+        "Link GoPro frames and spike files into one checked tree, with voxels if asked.",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
     args = parser.parse_args(argv)
 

@@ -37,13 +37,18 @@ def plan_gopro_task(config: GoproPrepareConfig) -> PreparePlan:
     plan = plan_prepare(config)
     record_memory("plan", STAGE, _tree(config))
     rows = [{"split": job.split, "sequence": job.sequence, "note": job.reason or ""} for job in plan.jobs]
-    record_markdown(f"# Plan for `{config.output_root}`\n\n{len(plan.jobs)} sequence(s)\n\n{markdown_table(rows)}",
-                    key=artifact_key("plan", STAGE, _tree(config)), description="Sequences to prepare")
+    record_markdown(
+        f"# Plan for `{config.output_root}`\n\n{len(plan.jobs)} sequence(s)\n\n{markdown_table(rows)}",
+        key=artifact_key("plan", STAGE, _tree(config)),
+        description="Sequences to prepare",
+    )
     return plan
 
 
 @task(name="prepare-sequence", task_run_name="prepare-{job.split}-{job.sequence}", cache_policy=NO_CACHE)
-def prepare_sequence_task(config: GoproPrepareConfig, job: SequenceJob, dry_run: bool = False) -> SequenceResult:
+def prepare_sequence_task(
+    config: GoproPrepareConfig, job: SequenceJob, dry_run: bool = False
+) -> SequenceResult:
     """One sequence; its memory snapshot is recorded whether it succeeds or fails."""
     try:
         return prepare_sequence(config, job, dry_run)
@@ -52,13 +57,20 @@ def prepare_sequence_task(config: GoproPrepareConfig, job: SequenceJob, dry_run:
 
 
 @task(name="report-gopro", cache_policy=NO_CACHE)
-def report_gopro_task(config: GoproPrepareConfig, plan: PreparePlan, results: list[SequenceResult],
-                      failures: list[SequenceFailure], dry_run: bool = False) -> PrepareReport:
+def report_gopro_task(
+    config: GoproPrepareConfig,
+    plan: PreparePlan,
+    results: list[SequenceResult],
+    failures: list[SequenceFailure],
+    dry_run: bool = False,
+) -> PrepareReport:
     """Write report.json and record one summary table per split."""
     report = conclude_prepare(config, plan, results, failures, dry_run)
     for split in report.splits:
-        create_table_artifact(split_rows(report, split), key=artifact_key(STAGE, _tree(config), split, "summary"),
-                              description=f"{'Dry run: ' if dry_run else ''}sequences of split {split} "
-                                          f"in {config.output_root}")
+        create_table_artifact(
+            split_rows(report, split),
+            key=artifact_key(STAGE, _tree(config), split, "summary"),
+            description=f"{'Dry run: ' if dry_run else ''}sequences of split {split} in {config.output_root}",
+        )
     record_memory("report", STAGE, _tree(config))
     return report

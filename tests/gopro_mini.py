@@ -33,8 +33,12 @@ class MiniTree(NamedTuple):
 
 
 def spike_section(geometry: SpikeGeometry) -> dict[str, object]:
-    return {"encoding": geometry.encoding, "frames": geometry.frames, "height": geometry.height,
-            "width": geometry.width}
+    return {
+        "encoding": geometry.encoding,
+        "frames": geometry.frames,
+        "height": geometry.height,
+        "width": geometry.width,
+    }
 
 
 def build(tmp_path: Path, encoding: str, **overrides: object) -> MiniTree:
@@ -42,8 +46,12 @@ def build(tmp_path: Path, encoding: str, **overrides: object) -> MiniTree:
     bitpacked: one frame too many); a sequence only in each root."""
     geometry = GEOMETRIES[encoding]
     gopro, spike = tmp_path / "raw/gopro", tmp_path / "raw/spike"
-    spec = GoproTreeSpec({TRAIN: ["000047", "000048", "000049", "000050", "000051"], TEST: ["7", "8", "10"]},
-                         geometry=geometry, gopro_only={GOPRO_ONLY: ["000001"]}, spike_only={SPIKE_ONLY: ["000002"]})
+    spec = GoproTreeSpec(
+        {TRAIN: ["000047", "000048", "000049", "000050", "000051"], TEST: ["7", "8", "10"]},
+        geometry=geometry,
+        gopro_only={GOPRO_ONLY: ["000001"]},
+        spike_only={SPIKE_ONLY: ["000002"]},
+    )
     write_gopro_tree(gopro, spike, spec)
     (gopro / TRAIN / "sharp/000049.png").unlink()
     truncated = spike / TRAIN / "spike/000050.dat"
@@ -55,19 +63,30 @@ def build(tmp_path: Path, encoding: str, **overrides: object) -> MiniTree:
         bad.write_bytes(bytes(data))
     else:
         bad.write_bytes(bad.read_bytes() + bytes(geometry.frame_bytes))
-    section = {"gopro_root": gopro, "spike_root": spike, "output_root": tmp_path / "out",
-               "spike": spike_section(geometry), "voxels": {"bins": BINS}, "workers": 2, **overrides}
+    section = {
+        "gopro_root": gopro,
+        "spike_root": spike,
+        "output_root": tmp_path / "out",
+        "spike": spike_section(geometry),
+        "voxels": {"bins": BINS},
+        "workers": 2,
+        **overrides,
+    }
     return MiniTree(gopro, spike, tmp_path / "out", geometry, GoproPrepareConfig.model_validate(section))
 
 
 def expected_problems(encoding: str) -> dict[str, str]:
     if encoding == "bytes":
-        return {"000049": "missing in sharp",
-                "000050": "invalid spike: size 189 bytes is not a whole number of 48-byte frames (bytes 6 x 8)",
-                "000051": "invalid spike: value 2 at frame 0, pixel 5 (bytes encoding holds only 0 and 1)"}
-    return {"000049": "missing in sharp",
-            "000050": "invalid spike: size 21 bytes is not a whole number of 4-byte frames (bitpacked 4 x 8)",
-            "000051": "invalid spike: holds 7 frames of 4 bytes, expected 6 (24 bytes)"}
+        return {
+            "000049": "missing in sharp",
+            "000050": "invalid spike: size 189 bytes is not a whole number of 48-byte frames (bytes 6 x 8)",
+            "000051": "invalid spike: value 2 at frame 0, pixel 5 (bytes encoding holds only 0 and 1)",
+        }
+    return {
+        "000049": "missing in sharp",
+        "000050": "invalid spike: size 21 bytes is not a whole number of 4-byte frames (bitpacked 4 x 8)",
+        "000051": "invalid spike: holds 7 frames of 4 bytes, expected 6 (24 bytes)",
+    }
 
 
 def expected_voxel(sequence: str, frame: str, geometry: SpikeGeometry) -> np.ndarray:
@@ -81,7 +100,9 @@ def listing(root: Path) -> dict[str, str]:
         for name in dirs + files:
             path = Path(folder, name)
             key = str(path.relative_to(root))
-            entries[key] = f"-> {os.readlink(path)}" if path.is_symlink() else "dir" if path.is_dir() else "file"
+            entries[key] = (
+                f"-> {os.readlink(path)}" if path.is_symlink() else "dir" if path.is_dir() else "file"
+            )
     return entries
 
 
@@ -100,10 +121,15 @@ def digest(root: Path) -> dict[str, str]:
 def expected_links(tree: MiniTree, sequence: str, frames: list[str]) -> dict[str, str]:
     """The relative links of `frames`, as `listing` shows them, plus their folders."""
     entries = {sequence: "dir"}
-    for folder, root, suffix in (("blur", tree.gopro, ".png"), ("sharp", tree.gopro, ".png"),
-                                 ("spike", tree.spike, ".dat")):
+    for folder, root, suffix in (
+        ("blur", tree.gopro, ".png"),
+        ("sharp", tree.gopro, ".png"),
+        ("spike", tree.spike, ".dat"),
+    ):
         entries[f"{sequence}/{folder}"] = "dir"
         for frame in frames:
-            target = os.path.relpath(root / sequence / folder / f"{frame}{suffix}", tree.out / sequence / folder)
+            target = os.path.relpath(
+                root / sequence / folder / f"{frame}{suffix}", tree.out / sequence / folder
+            )
             entries[f"{sequence}/{folder}/{frame}{suffix}"] = f"-> {target}"
     return entries

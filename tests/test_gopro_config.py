@@ -22,23 +22,41 @@ def write_pipeline(path: Path, section: dict[str, object]) -> Path:
 
 
 def section(tmp_path: Path, **changes: object) -> dict[str, object]:
-    base = {"gopro_root": str(tmp_path / "raw/gopro"), "spike_root": str(tmp_path / "raw/spike"),
-            "output_root": str(tmp_path / "out"), "spike": {"encoding": "bytes", "frames": 4, "height": 6, "width": 8},
-            "voxels": {"bins": 2}}
+    base = {
+        "gopro_root": str(tmp_path / "raw/gopro"),
+        "spike_root": str(tmp_path / "raw/spike"),
+        "output_root": str(tmp_path / "out"),
+        "spike": {"encoding": "bytes", "frames": 4, "height": 6, "width": 8},
+        "voxels": {"bins": 2},
+    }
     return base | changes
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"voxels": {"bins": 3}}, "gopro_prepare: spike.frames 4 does not divide into voxels.bins 3 equal groups; "
-                              "choose bins among [1, 2, 4]"),
-    ({"spike": {"encoding": "bitpacked", "frames": 4, "height": 3, "width": 3}},
-     "gopro_prepare.spike: bitpacked frames of 3 x 3 pixels are not whole bytes"),
-    ({"spike": {"encoding": "raw", "frames": 4, "height": 6, "width": 8}}, "gopro_prepare.spike.encoding: "),
-    ({"layout": {"spike_pattern": r"\d+\.dat"}}, "gopro_prepare.layout.spike_pattern: pattern '\\\\d+\\\\.dat' has no (?P<frame>...) group"),
-    ({"sources": ["blur", "spike"]}, "must all be different folder names"),
-    ({"sources": ["../blur"]}, "gopro_prepare.sources: name '../blur' may only hold"),
-    ({"spike_roots": "x"}, "gopro_prepare.spike_roots: Extra inputs are not permitted"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"voxels": {"bins": 3}},
+            "gopro_prepare: spike.frames 4 does not divide into voxels.bins 3 equal groups; "
+            "choose bins among [1, 2, 4]",
+        ),
+        (
+            {"spike": {"encoding": "bitpacked", "frames": 4, "height": 3, "width": 3}},
+            "gopro_prepare.spike: bitpacked frames of 3 x 3 pixels are not whole bytes",
+        ),
+        (
+            {"spike": {"encoding": "raw", "frames": 4, "height": 6, "width": 8}},
+            "gopro_prepare.spike.encoding: ",
+        ),
+        (
+            {"layout": {"spike_pattern": r"\d+\.dat"}},
+            "gopro_prepare.layout.spike_pattern: pattern '\\\\d+\\\\.dat' has no (?P<frame>...) group",
+        ),
+        ({"sources": ["blur", "spike"]}, "must all be different folder names"),
+        ({"sources": ["../blur"]}, "gopro_prepare.sources: name '../blur' may only hold"),
+        ({"spike_roots": "x"}, "gopro_prepare.spike_roots: Extra inputs are not permitted"),
+    ],
+)
 def test_section_errors_name_the_key(tmp_path: Path, changes: dict[str, object], message: str) -> None:
     path = write_pipeline(tmp_path / "p.yaml", section(tmp_path, **changes))
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -50,18 +68,27 @@ def test_example_configuration_validates() -> None:
     assert config is not None and config.spike.encoding == "bitpacked" and config.voxels is not None
 
 
-def test_missing_root_fails_before_any_work_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_root_fails_before_any_work_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_pipeline(tmp_path / "p.yaml", section(tmp_path))
     assert main(["--config", str(path)]) == 2
-    assert capsys.readouterr().err == f"error: gopro_prepare.gopro_root: {tmp_path}/raw/gopro does not exist\n"
+    assert (
+        capsys.readouterr().err == f"error: gopro_prepare.gopro_root: {tmp_path}/raw/gopro does not exist\n"
+    )
     assert not (tmp_path / "out").exists()
 
 
 def test_geometry_no_file_has_fails_before_any_work_naming_the_key(tmp_path: Path) -> None:
-    tree = build(tmp_path, "bytes", spike={"encoding": "bytes", "frames": 5, "height": 6, "width": 8}, voxels=None)
+    tree = build(
+        tmp_path, "bytes", spike={"encoding": "bytes", "frames": 5, "height": 6, "width": 8}, voxels=None
+    )
     before = digest(tmp_path / "raw")
-    with pytest.raises(GoproConfigError, match=r"^gopro_prepare\.spike: frames x height x width = bytes 5 x 6 x 8 "
-                                               r"\(240 bytes\) matches none of the 9 spike file\(s\)"):
+    with pytest.raises(
+        GoproConfigError,
+        match=r"^gopro_prepare\.spike: frames x height x width = bytes 5 x 6 x 8 "
+        r"\(240 bytes\) matches none of the 9 spike file\(s\)",
+    ):
         prepare_tree(tree.config)
     assert not tree.out.exists() and digest(tmp_path / "raw") == before
 
@@ -78,11 +105,22 @@ def test_output_inside_a_raw_root_and_unknown_splits_are_refused(tmp_path: Path)
 
 
 def test_bundled_sample_is_generated_on_first_use_and_prepares_cleanly(tmp_path: Path) -> None:
-    overrides = [f"gopro_prepare.{key}={tmp_path / value}" for key, value in
-                 (("gopro_root", "sample/gopro"), ("spike_root", "sample/spike"), ("output_root", "out"))]
+    overrides = [
+        f"gopro_prepare.{key}={tmp_path / value}"
+        for key, value in (
+            ("gopro_root", "sample/gopro"),
+            ("spike_root", "sample/spike"),
+            ("output_root", "out"),
+        )
+    ]
     config = load_config(PipelineConfig, PROJECT / "configs/gopro_sample.yaml", overrides).gopro_prepare
     assert config is not None
     totals = prepare_tree(config).totals()
-    assert (totals["sequences"], totals["frames"], totals["frames_left_out"], totals["voxels_written"]) == (3, 20, 0, 20)
+    assert (totals["sequences"], totals["frames"], totals["frames_left_out"], totals["voxels_written"]) == (
+        3,
+        20,
+        0,
+        20,
+    )
     before = digest(tmp_path / "sample")
     assert prepare_tree(config).totals()["links_unchanged"] == 60 and digest(tmp_path / "sample") == before

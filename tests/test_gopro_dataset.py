@@ -29,7 +29,11 @@ def test_realtime_and_precomputed_give_identical_voxels_and_the_images(prepared)
     realtime = GoproSpikeDataset.from_config(prepared.config, "train")
     precomputed = GoproSpikeDataset.from_config(prepared.config, "train", mode="precomputed")
     assert len(realtime) == len(precomputed) == 2
-    assert realtime.frames() == precomputed.frames() == [("GOPR0372_07_00", "000047"), ("GOPR0372_07_00", "000048")]
+    assert (
+        realtime.frames()
+        == precomputed.frames()
+        == [("GOPR0372_07_00", "000047"), ("GOPR0372_07_00", "000048")]
+    )
     for i in range(len(realtime)):
         a, b = realtime[i], precomputed[i]
         assert a.spike.dtype == b.spike.dtype == np.float32

@@ -1,4 +1,4 @@
-"""The gopro_prepare flow against the real Prefect test server: parallel tasks, artifacts, CLI, convert_all."""
+"""The gopro_prepare flow against the real Prefect test server: tasks, artifacts, CLI, convert_all."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def pipeline_file(tmp_path: Path, tree_config: object) -> Path:
 
 
 def test_flow_prepares_in_parallel_tasks_and_records_summaries_and_memory(
-        prefect_server: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prefect_server: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tree = build(tmp_path, "bitpacked")
     config = pipeline_file(tmp_path, tree.config)
 
@@ -49,24 +50,30 @@ def test_flow_prepares_in_parallel_tasks_and_records_summaries_and_memory(
     assert report["sequences"][TRAIN]["left_out"] == expected_problems("bitpacked")
 
     rows = json.loads(read_artifact(artifact_key("gopro", "out", "train", "summary")).data)
-    assert [(r["sequence"], r["status"], r["frames"], r["frames_left_out"], r["links_created"]) for r in rows] == [
-        ("GOPR0372_07_00", "ok", 2, 3, 6), ("GOPR0374_11_00", "left out: only in gopro_root", 0, 0, 0)]
+    assert [
+        (r["sequence"], r["status"], r["frames"], r["frames_left_out"], r["links_created"]) for r in rows
+    ] == [("GOPR0372_07_00", "ok", 2, 3, 6), ("GOPR0374_11_00", "left out: only in gopro_root", 0, 0, 0)]
     assert json.loads(read_artifact(artifact_key("gopro", "out", "test", "summary")).data)[0]["frames"] == 3
     for name in (TRAIN, TEST, GOPRO_ONLY, SPIKE_ONLY):
         split, sequence = name.split("/")
-        memory = json.loads(read_artifact(artifact_key("memory", "gopro", "out", split, sequence, "prepare")).data)
+        memory = json.loads(
+            read_artifact(artifact_key("memory", "gopro", "out", split, sequence, "prepare")).data
+        )
         assert memory[0]["stage"] == "prepare" and memory[0]["peak_rss_mb"] > 0
 
 
 def test_convert_all_runs_the_stage_and_names_a_failed_sequence(
-        prefect_server: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prefect_server: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tree = build(tmp_path, "bytes")
     blocker = tree.out / TRAIN / "spike/000048.dat"
     blocker.parent.mkdir(parents=True)
     blocker.write_bytes(b"not a link")
     assert convert_all.main(["--config", str(pipeline_file(tmp_path, tree.config))]) == 2
     error = capsys.readouterr().err
-    assert f"{TRAIN}: FAILED: 1 real file(s) where links should go, not overwritten: spike/000048.dat" in error
+    assert (
+        f"{TRAIN}: FAILED: 1 real file(s) where links should go, not overwritten: spike/000048.dat" in error
+    )
     assert "1 sequence(s) failed" in error
     assert json.loads((tree.out / REPORT_FILE).read_text())["failed_sequences"].keys() == {TRAIN}
     assert f"{TEST}/blur/7.png" in listing(tree.out) and blocker.read_bytes() == b"not a link"

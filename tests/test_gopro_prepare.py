@@ -1,4 +1,4 @@
-"""The prepared tree on mini GoPro + spike trees in both encodings: links, report.json, voxels, reruns, safety."""
+"""The prepared tree from mini GoPro + spike trees in both encodings: links, report, voxels, reruns."""
 
 from __future__ import annotations
 
@@ -24,12 +24,25 @@ from gopro_mini import (
 )
 
 ENCODINGS = ["bytes", "bitpacked"]
-COUNTS = ("links_created", "links_updated", "links_removed", "links_unchanged", "voxels_written", "voxels_removed")
+COUNTS = (
+    "links_created",
+    "links_updated",
+    "links_removed",
+    "links_unchanged",
+    "voxels_written",
+    "voxels_removed",
+)
 
 
-def counts(created: int = 0, updated: int = 0, removed: int = 0, unchanged: int = 0, written: int = 0,
-           voxels_removed: int = 0) -> dict[str, int]:
-    return dict(zip(COUNTS, (created, updated, removed, unchanged, written, voxels_removed)))
+def counts(
+    created: int = 0,
+    updated: int = 0,
+    removed: int = 0,
+    unchanged: int = 0,
+    written: int = 0,
+    voxels_removed: int = 0,
+) -> dict[str, int]:
+    return dict(zip(COUNTS, (created, updated, removed, unchanged, written, voxels_removed), strict=True))
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
@@ -56,10 +69,18 @@ def test_tree_report_and_voxels_are_exactly_what_the_raw_trees_allow(tmp_path: P
     assert report == {
         "output_root": str(tree.out),
         "splits": ["test", "train"],
-        "totals": {"sequences": 2, "frames": 5, "frames_left_out": 3, "sequences_left_out": 2,
-                   "sequences_failed": 0, **counts(created=15, written=5)},
-        "sequences": {TEST: {"frames": 3, "left_out": {}, **counts(created=9, written=3)},
-                      TRAIN: {"frames": 2, "left_out": expected_problems(encoding), **counts(created=6, written=2)}},
+        "totals": {
+            "sequences": 2,
+            "frames": 5,
+            "frames_left_out": 3,
+            "sequences_left_out": 2,
+            "sequences_failed": 0,
+            **counts(created=15, written=5),
+        },
+        "sequences": {
+            TEST: {"frames": 3, "left_out": {}, **counts(created=9, written=3)},
+            TRAIN: {"frames": 2, "left_out": expected_problems(encoding), **counts(created=6, written=2)},
+        },
         "left_out_sequences": {SPIKE_ONLY: "only in spike_root", GOPRO_ONLY: "only in gopro_root"},
         "failed_sequences": {},
     }
@@ -67,7 +88,9 @@ def test_tree_report_and_voxels_are_exactly_what_the_raw_trees_allow(tmp_path: P
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_rerun_changes_nothing_then_follows_removed_and_repaired_sources(tmp_path: Path, encoding: str) -> None:
+def test_rerun_changes_nothing_then_follows_removed_and_repaired_sources(
+    tmp_path: Path, encoding: str
+) -> None:
     tree = build(tmp_path, encoding)
     prepare_tree(tree.config)
     first = listing(tree.out)
@@ -86,19 +109,25 @@ def test_rerun_changes_nothing_then_follows_removed_and_repaired_sources(tmp_pat
     os.symlink("../../elsewhere.png", tree.out / TEST / "blur/7.png")
     raw_before = digest(tmp_path / "raw")
 
-    third = prepare_tree(tree.config)
+    prepare_tree(tree.config)
     assert digest(tmp_path / "raw") == raw_before
     entries = listing(tree.out)
     assert not any("000048" in key for key in entries)  # links and voxel of the vanished frame are gone
     assert f"{TRAIN}/spike_vox/000050.npy" in entries and f"{TRAIN}/blur/000050.png" in entries
     assert entries[f"{TEST}/blur/7.png"] == first[f"{TEST}/blur/7.png"]
-    np.testing.assert_array_equal(np.load(tree.out / TRAIN / "spike_vox/000050.npy"),
-                                  expected_voxel(TRAIN, "000047", tree.geometry))
+    np.testing.assert_array_equal(
+        np.load(tree.out / TRAIN / "spike_vox/000050.npy"), expected_voxel(TRAIN, "000047", tree.geometry)
+    )
     report = json.loads((tree.out / REPORT_FILE).read_text())
     assert report["sequences"][TRAIN]["left_out"] == {
-        "000048": "missing in sharp", **{k: v for k, v in expected_problems(encoding).items() if k != "000050"}}
+        "000048": "missing in sharp",
+        **{k: v for k, v in expected_problems(encoding).items() if k != "000050"},
+    }
     assert report["sequences"][TRAIN] | {"left_out": None} == {
-        "frames": 2, "left_out": None, **counts(created=3, removed=3, unchanged=3, written=1, voxels_removed=1)}
+        "frames": 2,
+        "left_out": None,
+        **counts(created=3, removed=3, unchanged=3, written=1, voxels_removed=1),
+    }
     assert report["sequences"][TEST]["links_updated"] == 1
 
 
@@ -111,9 +140,13 @@ def test_spike_file_that_turns_invalid_loses_its_links_and_voxel(tmp_path: Path)
     spike.write_bytes(bytes(data))
     report = prepare_tree(tree.config).as_json()
     assert report["sequences"][TEST]["left_out"] == {
-        "8": "invalid spike: value 7 at frame 3, pixel 47 (bytes encoding holds only 0 and 1)"}
+        "8": "invalid spike: value 7 at frame 3, pixel 47 (bytes encoding holds only 0 and 1)"
+    }
     assert report["sequences"][TEST] | {"left_out": None} == {
-        "frames": 2, "left_out": None, **counts(removed=3, unchanged=6, voxels_removed=1)}
+        "frames": 2,
+        "left_out": None,
+        **counts(removed=3, unchanged=6, voxels_removed=1),
+    }
     assert not [key for key in listing(tree.out) if "/8." in key]
 
 
@@ -140,8 +173,11 @@ def test_real_file_where_a_link_goes_fails_that_sequence_alone_and_is_kept(tmp_p
     assert blocker.read_bytes() == b"mine" and not blocker.is_symlink()
     assert [f.name for f in report.failures] == [TEST]
     assert json.loads((tree.out / REPORT_FILE).read_text())["failed_sequences"] == {
-        TEST: f"1 real file(s) where links should go, not overwritten: sharp/8.png; move them away and rerun"}
-    assert sorted(p.name for p in (tree.out / TEST).iterdir()) == ["sharp"]  # nothing written before the check
+        TEST: "1 real file(s) where links should go, not overwritten: sharp/8.png; move them away and rerun"
+    }
+    assert sorted(p.name for p in (tree.out / TEST).iterdir()) == [
+        "sharp"
+    ]  # nothing written before the check
     assert (tree.out / TRAIN / "blur/000047.png").is_symlink()  # the other sequences went on
 
 
@@ -158,8 +194,11 @@ def test_dry_run_reports_changes_and_writes_nothing(tmp_path: Path) -> None:
     report = prepare_tree(tree.config, dry_run=True)
     assert listing(tree.out) == before
     assert next(r for r in report.sequences if r.name == TRAIN).changes == (
-        "remove blur/000047.png", "remove sharp/000047.png", "remove spike/000047.dat",
-        "remove spike_vox/000047.npy")
+        "remove blur/000047.png",
+        "remove sharp/000047.png",
+        "remove spike/000047.dat",
+        "remove spike_vox/000047.npy",
+    )
 
 
 def test_absolute_links_and_no_voxels(tmp_path: Path) -> None:

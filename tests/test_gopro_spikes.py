@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dataprep.gopro import SpikeFileError, SpikeGeometry, check_spike_file, read_spikes, spike_to_voxel, voxelize_file
+from dataprep.gopro import (
+    SpikeFileError,
+    SpikeGeometry,
+    check_spike_file,
+    read_spikes,
+    spike_to_voxel,
+    voxelize_file,
+)
 from dataprep.sample import encode_spikes, sample_spikes
 from gopro_mini import GEOMETRIES
 
@@ -53,19 +60,27 @@ def test_spike_to_voxel_sums_consecutive_frames() -> None:
         spike_to_voxel(spikes, 3)
 
 
-@pytest.mark.parametrize(("encoding", "data", "problem"), [
-    ("bytes", bytes(47), "size 47 bytes is not a whole number of 48-byte frames"),
-    ("bytes", bytes(96), "holds 2 frames of 48 bytes, expected 4 (192 bytes)"),
-    ("bytes", bytes(100) + b"\x03" + bytes(91), "value 3 at frame 2, pixel 4 "),
-    ("bitpacked", bytes(25), "size 25 bytes is not a whole number of 4-byte frames"),
-    ("bitpacked", b"", "holds 0 frames of 4 bytes, expected 6"),
-], ids=["bytes-truncated", "bytes-short", "bytes-value-3", "bitpacked-truncated", "bitpacked-empty"])
-def test_invalid_files_are_named_with_their_problem(tmp_path: Path, encoding: str, data: bytes, problem: str) -> None:
+@pytest.mark.parametrize(
+    ("encoding", "data", "problem"),
+    [
+        ("bytes", bytes(47), "size 47 bytes is not a whole number of 48-byte frames"),
+        ("bytes", bytes(96), "holds 2 frames of 48 bytes, expected 4 (192 bytes)"),
+        ("bytes", bytes(100) + b"\x03" + bytes(91), "value 3 at frame 2, pixel 4 "),
+        ("bitpacked", bytes(25), "size 25 bytes is not a whole number of 4-byte frames"),
+        ("bitpacked", b"", "holds 0 frames of 4 bytes, expected 6"),
+    ],
+    ids=["bytes-truncated", "bytes-short", "bytes-value-3", "bitpacked-truncated", "bitpacked-empty"],
+)
+def test_invalid_files_are_named_with_their_problem(
+    tmp_path: Path, encoding: str, data: bytes, problem: str
+) -> None:
     path = tmp_path / "bad.dat"
     path.write_bytes(data)
-    for check in (lambda: check_spike_file(path, GEOMETRIES[encoding]),
-                  lambda: read_spikes(path, GEOMETRIES[encoding]),
-                  lambda: voxelize_file(path, GEOMETRIES[encoding], 2)):
+    for check in (
+        lambda: check_spike_file(path, GEOMETRIES[encoding]),
+        lambda: read_spikes(path, GEOMETRIES[encoding]),
+        lambda: voxelize_file(path, GEOMETRIES[encoding], 2),
+    ):
         with pytest.raises(SpikeFileError, match=f"^{re.escape(f'{path}: {problem}')}"):
             check()
 

@@ -1,4 +1,4 @@
-"""The `gopro_prepare` section: GoPro frames + spike-camera streams -> one tree of links, checked spikes, voxels.
+"""The `gopro_prepare` section: GoPro frames + spike streams -> one tree of links, checked spikes, voxels.
 
 Only what can be checked without touching disk is checked here (encodings, bins dividing frames, pattern
 syntax); whether the roots exist and the geometry matches the files on disk is checked by
@@ -37,8 +37,10 @@ class SpikeSpec(StrictModel):
     @model_validator(mode="after")
     def _check_bits(self) -> SpikeSpec:
         if self.encoding == "bitpacked" and (self.height * self.width) % 8:
-            raise ValueError(f"bitpacked frames of {self.height} x {self.width} pixels are not whole bytes "
-                             "(height * width must be a multiple of 8)")
+            raise ValueError(
+                f"bitpacked frames of {self.height} x {self.width} pixels are not whole bytes "
+                "(height * width must be a multiple of 8)"
+            )
         return self
 
 
@@ -81,7 +83,10 @@ class LayoutSpec(StrictModel):
 
 
 class GoproPrepareConfig(StrictModel):
-    """GoPro (`<split>/<seq>/{blur,blur_gamma,sharp}/<frame>.png`) + spike (`<split>/<seq>/spike/<frame>.dat`)."""
+    """GoPro (`<split>/<seq>/{blur,blur_gamma,sharp}/<frame>.png`) and spike (`<split>/<seq>/spike/*.dat`).
+
+    `output_root` receives `<split>/<seq>/{<sources>,spike}/` links, `spike_vox/` voxels and `report.json`.
+    """
 
     gopro_root: Path
     spike_root: Path
@@ -90,11 +95,17 @@ class GoproPrepareConfig(StrictModel):
     spike: SpikeSpec
     voxels: VoxelSpec | None = None
     link: Literal["relative", "absolute"] = "relative"
-    sources: tuple[str, ...] = Field(default=("blur", "sharp"), min_length=1, description="GoPro folders to link")
+    sources: tuple[str, ...] = Field(
+        default=("blur", "sharp"), min_length=1, description="GoPro folders to link"
+    )
     layout: LayoutSpec = LayoutSpec()
-    workers: int | str = Field(default="auto", description="sequences prepared at once: int, 'auto', 'cpu*0.9'")
+    workers: int | str = Field(
+        default="auto", description="sequences prepared at once: int, 'auto', 'cpu*0.9'"
+    )
     generate_sample_if_missing: bool = Field(
-        default=False, description="write the bundled sample trees at gopro_root and spike_root if neither exists")
+        default=False,
+        description="write the bundled sample trees at gopro_root and spike_root if neither exists",
+    )
 
     @field_validator("splits", "sources", mode="before")
     @classmethod
@@ -116,12 +127,16 @@ class GoproPrepareConfig(StrictModel):
         if self.voxels is not None:
             bins, frames = self.voxels.bins, self.spike.frames
             if frames % bins:
-                raise ValueError(f"spike.frames {frames} does not divide into voxels.bins {bins} equal groups; "
-                                 f"choose bins among {[b for b in range(1, frames + 1) if frames % b == 0]}")
+                raise ValueError(
+                    f"spike.frames {frames} does not divide into voxels.bins {bins} equal groups; "
+                    f"choose bins among {[b for b in range(1, frames + 1) if frames % b == 0]}"
+                )
             if np.iinfo(np.uint8).max < frames // bins and self.voxels.dtype == "uint8":
                 raise ValueError(f"voxels.dtype uint8 cannot hold sums of {frames // bins} frames")
         taken = {self.layout.spike_folder, self.layout.voxel_folder}
         if len(taken) < 2 or taken & set(self.sources):
-            raise ValueError(f"sources {list(self.sources)}, layout.spike_folder and layout.voxel_folder "
-                             "must all be different folder names")
+            raise ValueError(
+                f"sources {list(self.sources)}, layout.spike_folder and layout.voxel_folder "
+                "must all be different folder names"
+            )
         return self

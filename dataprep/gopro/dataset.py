@@ -89,29 +89,52 @@ class SampleCache:
 class GoproSpikeDataset:
     """Frames of one split of a prepared tree that have a blur image, a sharp image and spikes (or voxels)."""
 
-    def __init__(self, root: Path, split: str, geometry: SpikeGeometry, mode: Mode = "realtime", *,
-                 bins: int | None = None, voxel_dtype: str = "float32", blur: str = "blur", sharp: str = "sharp",
-                 spike_folder: str = "spike", voxel_folder: str = "spike_vox", cache_bytes: int = 0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        split: str,
+        geometry: SpikeGeometry,
+        mode: Mode = "realtime",
+        *,
+        bins: int | None = None,
+        voxel_dtype: str = "float32",
+        blur: str = "blur",
+        sharp: str = "sharp",
+        spike_folder: str = "spike",
+        voxel_folder: str = "spike_vox",
+        cache_bytes: int = 0,
+    ) -> None:
         if mode not in MODES:
             raise GoproError(f"dataset mode {mode!r} is not one of {MODES}")
         if mode != "spikes" and not bins:
             raise GoproError(f"dataset mode {mode!r} returns voxels: give bins (voxels.bins in the config)")
         self.root, self.split, self.geometry, self.mode = Path(root), split, geometry, mode
         self.bins, self.voxel_dtype = bins, voxel_dtype
-        self.folders = {"blur": blur, "sharp": sharp,
-                        "spike": voxel_folder if mode == "precomputed" else spike_folder}
+        self.folders = {
+            "blur": blur,
+            "sharp": sharp,
+            "spike": voxel_folder if mode == "precomputed" else spike_folder,
+        }
         self._sequences, self._seq_ids, self._names = _index(self.root / split, self.folders)
         self.cache = SampleCache(cache_bytes)
 
     @classmethod
-    def from_config(cls, config: GoproPrepareConfig, split: str, mode: Mode = "realtime",
-                    cache_bytes: int = 0) -> GoproSpikeDataset:
+    def from_config(
+        cls, config: GoproPrepareConfig, split: str, mode: Mode = "realtime", cache_bytes: int = 0
+    ) -> GoproSpikeDataset:
         """The dataset over the tree `config` prepares, with its geometry, voxel settings and folder names."""
         voxels = config.voxels
-        return cls(config.output_root, split, SpikeGeometry.from_spec(config.spike), mode,
-                   bins=voxels.bins if voxels else None, voxel_dtype=voxels.dtype if voxels else "float32",
-                   spike_folder=config.layout.spike_folder, voxel_folder=config.layout.voxel_folder,
-                   cache_bytes=cache_bytes)
+        return cls(
+            config.output_root,
+            split,
+            SpikeGeometry.from_spec(config.spike),
+            mode,
+            bins=voxels.bins if voxels else None,
+            voxel_dtype=voxels.dtype if voxels else "float32",
+            spike_folder=config.layout.spike_folder,
+            voxel_folder=config.layout.voxel_folder,
+            cache_bytes=cache_bytes,
+        )
 
     def __len__(self) -> int:
         return len(self._seq_ids)
@@ -126,9 +149,13 @@ class GoproSpikeDataset:
         folder = self.root / self.split / sequence
         names = {key: str(column[index]) for key, column in self._names.items()}
         spike_path = folder / self.folders["spike"] / names["spike"]
-        sample = GoproSample(_read_rgb(folder / self.folders["blur"] / names["blur"]),
-                             _read_rgb(folder / self.folders["sharp"] / names["sharp"]),
-                             self._read_spike(spike_path), sequence, _stem(names["spike"]))
+        sample = GoproSample(
+            _read_rgb(folder / self.folders["blur"] / names["blur"]),
+            _read_rgb(folder / self.folders["sharp"] / names["sharp"]),
+            self._read_spike(spike_path),
+            sequence,
+            _stem(names["spike"]),
+        )
         self.cache.put(index, sample)
         return sample
 
@@ -141,7 +168,10 @@ class GoproSpikeDataset:
 
     def frames(self) -> list[tuple[str, str]]:
         """(sequence, frame) of every sample, in index order."""
-        return [(self._sequences[s], _stem(str(n))) for s, n in zip(self._seq_ids, self._names["spike"])]
+        return [
+            (self._sequences[s], _stem(str(n)))
+            for s, n in zip(self._seq_ids, self._names["spike"], strict=True)
+        ]
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (e.g. to DataLoader workers) with an empty cache of the same budget."""
@@ -154,15 +184,18 @@ def _stem(name: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else name
 
 
-def _index(split_dir: Path, folders: dict[str, str]) -> tuple[tuple[str, ...], np.ndarray, dict[str, np.ndarray]]:
+def _index(
+    split_dir: Path, folders: dict[str, str]
+) -> tuple[tuple[str, ...], np.ndarray, dict[str, np.ndarray]]:
     """Sequences, and per sample its sequence id and its file name in each folder (flat numpy columns)."""
     if not split_dir.is_dir():
         raise GoproError(f"{split_dir} is not a prepared split (run the gopro_prepare stage first)")
     sequences: list[str] = []
     seq_ids: list[int] = []
     columns: dict[str, list[str]] = {key: [] for key in folders}
-    for sequence in sorted((e.name for e in os.scandir(split_dir) if e.is_dir() and not e.name.startswith(".")),
-                           key=frame_order):
+    for sequence in sorted(
+        (e.name for e in os.scandir(split_dir) if e.is_dir() and not e.name.startswith(".")), key=frame_order
+    ):
         by_folder = {key: _names_by_frame(split_dir / sequence / folder) for key, folder in folders.items()}
         common = set.intersection(*(set(names) for names in by_folder.values()))
         if not common:
@@ -172,8 +205,11 @@ def _index(split_dir: Path, folders: dict[str, str]) -> tuple[tuple[str, ...], n
             for key in folders:
                 columns[key].append(by_folder[key][frame])
         sequences.append(sequence)
-    return (tuple(sequences), np.asarray(seq_ids, dtype=np.int32),
-            {key: np.asarray(names, dtype=str) for key, names in columns.items()})
+    return (
+        tuple(sequences),
+        np.asarray(seq_ids, dtype=np.int32),
+        {key: np.asarray(names, dtype=str) for key, names in columns.items()},
+    )
 
 
 def _names_by_frame(folder: Path) -> dict[str, str]:
@@ -189,4 +225,3 @@ def _read_rgb(path: Path) -> np.ndarray:
     if image is None:
         raise GoproError(f"{path}: cannot read image")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-

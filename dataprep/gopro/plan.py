@@ -60,8 +60,15 @@ def frame_order(frame: str) -> tuple[int, int, str]:
     return (0, int(frame), frame) if frame.isdigit() else (1, 0, frame)
 
 
-def plan_jobs(split: str, gopro: Iterable[str], spike: Iterable[str], output: Iterable[str],
-              gopro_split: Path, spike_split: Path, output_split: Path) -> list[SequenceJob]:
+def plan_jobs(
+    split: str,
+    gopro: Iterable[str],
+    spike: Iterable[str],
+    output: Iterable[str],
+    gopro_split: Path,
+    spike_split: Path,
+    output_split: Path,
+) -> list[SequenceJob]:
     """One job per sequence found in either root or already in the output (so vanished ones are cleaned)."""
     gopro_set, spike_set = set(gopro), set(spike)
     jobs = []
@@ -74,8 +81,16 @@ def plan_jobs(split: str, gopro: Iterable[str], spike: Iterable[str], output: It
             reason = f"only in {GOPRO_ROOT_KEY}"
         elif not in_gopro:
             reason = f"only in {SPIKE_ROOT_KEY}"
-        jobs.append(SequenceJob(split, sequence, gopro_split / sequence if in_gopro else None,
-                                spike_split / sequence if in_spike else None, output_split / sequence, reason))
+        jobs.append(
+            SequenceJob(
+                split,
+                sequence,
+                gopro_split / sequence if in_gopro else None,
+                spike_split / sequence if in_spike else None,
+                output_split / sequence,
+                reason,
+            )
+        )
     return jobs
 
 
@@ -102,8 +117,13 @@ def link_name(frame: str, file_name: str) -> str:
     return frame + "".join(Path(file_name).suffixes[-1:])
 
 
-def plan_links(frames: Iterable[str], files: Mapping[str, Mapping[str, str]], source_dirs: Mapping[str, Path],
-               output_dir: Path, relative: bool) -> tuple[Link, ...]:
+def plan_links(
+    frames: Iterable[str],
+    files: Mapping[str, Mapping[str, str]],
+    source_dirs: Mapping[str, Path],
+    output_dir: Path,
+    relative: bool,
+) -> tuple[Link, ...]:
     """The links of the kept frames: `<folder>/<frame><suffix>` -> the raw file, relative or absolute.
 
     `source_dirs` holds the raw folder of each output folder; paths must be absolute (resolved for relative

@@ -49,8 +49,11 @@ class SpikeCheck(NamedTuple):
 
 def _settings(config: GoproPrepareConfig) -> dict[str, Any]:
     geometry = SpikeGeometry.from_spec(config.spike)
-    return {"version": STATE_VERSION, "geometry": asdict(geometry),
-            "voxels": config.voxels.model_dump() if config.voxels else None}
+    return {
+        "version": STATE_VERSION,
+        "geometry": asdict(geometry),
+        "voxels": config.voxels.model_dump() if config.voxels else None,
+    }
 
 
 def _read_state(output_dir: Path, geometry: dict[str, Any]) -> tuple[dict[str, SpikeCheck], Any]:
@@ -64,14 +67,21 @@ def _read_state(output_dir: Path, geometry: dict[str, Any]) -> tuple[dict[str, S
         return {}, None
 
 
-def _list_files(config: GoproPrepareConfig, job: SequenceJob) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+def _list_files(
+    config: GoproPrepareConfig, job: SequenceJob
+) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     """Frames of every required folder (sources, then spike) and frames two files claim."""
     if job.gopro_dir is None or job.spike_dir is None:
         return {}, {}
     image = re.compile(config.layout.image_pattern)
     folders = [(source, job.gopro_dir / source, image) for source in config.sources]
-    folders.append((config.layout.spike_folder, job.spike_dir / config.layout.spike_folder,
-                    re.compile(config.layout.spike_pattern)))
+    folders.append(
+        (
+            config.layout.spike_folder,
+            job.spike_dir / config.layout.spike_folder,
+            re.compile(config.layout.spike_pattern),
+        )
+    )
     files: dict[str, dict[str, str]] = {}
     doubles: dict[str, str] = {}
     for name, folder, pattern in folders:
@@ -86,8 +96,14 @@ class _SpikePass(NamedTuple):
     voxels_written: int
 
 
-def _check_spikes(config: GoproPrepareConfig, job: SequenceJob, frames: list[str], names: dict[str, str],
-                  existing: ExistingTree, dry_run: bool) -> _SpikePass:
+def _check_spikes(
+    config: GoproPrepareConfig,
+    job: SequenceJob,
+    frames: list[str],
+    names: dict[str, str],
+    existing: ExistingTree,
+    dry_run: bool,
+) -> _SpikePass:
     """Check each candidate's spike file, computing its voxel in the same read when one is due.
 
     A file whose size and mtime are those of the last check keeps that verdict; its voxel is redone only if
@@ -104,22 +120,37 @@ def _check_spikes(config: GoproPrepareConfig, job: SequenceJob, frames: list[str
     written = 0
     with VoxelWriter() as writer:
         for frame in frames:
-            checks[frame], due = _check_one(config, geometry, folder / names[frame], frame, previous.get(frame),
-                                            voxels_current and frame in existing.voxels,
-                                            None if dry_run else (writer, job.output_dir))
+            checks[frame], due = _check_one(
+                config,
+                geometry,
+                folder / names[frame],
+                frame,
+                previous.get(frame),
+                voxels_current and frame in existing.voxels,
+                None if dry_run else (writer, job.output_dir),
+            )
             written += due
     return _SpikePass(checks, written)
 
 
-def _check_one(config: GoproPrepareConfig, geometry: SpikeGeometry, path: Path, frame: str, last: SpikeCheck | None,
-               voxel_current: bool, writer: tuple[VoxelWriter, Path] | None) -> tuple[SpikeCheck, bool]:
+def _check_one(
+    config: GoproPrepareConfig,
+    geometry: SpikeGeometry,
+    path: Path,
+    frame: str,
+    last: SpikeCheck | None,
+    voxel_current: bool,
+    writer: tuple[VoxelWriter, Path] | None,
+) -> tuple[SpikeCheck, bool]:
     """One spike file's check, and whether its voxel is written (in a dry run: would be; `writer` is None)."""
     try:
         stat = path.stat()
     except OSError as err:
         return SpikeCheck(-1, -1, f"unreadable: {err.strerror}"), False
     known = last is not None and (last.size, last.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
-    voxel_due = config.voxels is not None and (not known or last.problem is None) and not (known and voxel_current)
+    voxel_due = (
+        config.voxels is not None and (not known or last.problem is None) and not (known and voxel_current)
+    )
     if known and not voxel_due:
         return last, False  # type: ignore[return-value]
     try:
@@ -173,18 +204,38 @@ def _prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: boo
         prune_empty(job.output_dir, (*link_folders, layout.voxel_folder), STATE_FILE, keep_state=bool(files))
     left_out = tuple(LeftOut(f.frame, doubles.get(f.frame, f.reason)) for f in frame_plan.left_out)
     lines = changes.lines() + [f"remove {layout.voxel_folder}/{frame}.npy" for frame in stale_voxels]
-    return SequenceResult(job.split, job.sequence, len(frame_plan.frames), left_out, job.reason,
-                          len(changes.create), len(changes.update), len(changes.remove), changes.unchanged,
-                          spikes.voxels_written, len(stale_voxels), tuple(lines))
+    return SequenceResult(
+        job.split,
+        job.sequence,
+        len(frame_plan.frames),
+        left_out,
+        job.reason,
+        len(changes.create),
+        len(changes.update),
+        len(changes.remove),
+        changes.unchanged,
+        spikes.voxels_written,
+        len(stale_voxels),
+        tuple(lines),
+    )
 
 
-def conclude_prepare(config: GoproPrepareConfig, plan: PreparePlan, results: list[SequenceResult],
-                     failures: list[SequenceFailure], dry_run: bool = False) -> PrepareReport:
+def conclude_prepare(
+    config: GoproPrepareConfig,
+    plan: PreparePlan,
+    results: list[SequenceResult],
+    failures: list[SequenceFailure],
+    dry_run: bool = False,
+) -> PrepareReport:
     """Assemble the report in plan order and write report.json (not in a dry run)."""
     order = {(job.split, job.sequence): i for i, job in enumerate(plan.jobs)}
-    report = PrepareReport(config.output_root, plan.splits,
-                           tuple(sorted(results, key=lambda r: order[(r.split, r.sequence)])),
-                           tuple(sorted(failures, key=lambda f: order[(f.split, f.sequence)])), dry_run)
+    report = PrepareReport(
+        config.output_root,
+        plan.splits,
+        tuple(sorted(results, key=lambda r: order[(r.split, r.sequence)])),
+        tuple(sorted(failures, key=lambda f: order[(f.split, f.sequence)])),
+        dry_run,
+    )
     if not dry_run:
         write_report(report)
     return report
@@ -202,4 +253,3 @@ def prepare_tree(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareRe
             log.warning("%s failed: %s", job.name, err)
             failures.append(SequenceFailure(job.split, job.sequence, str(err)))
     return conclude_prepare(config, plan, results, failures, dry_run)
-

@@ -10,7 +10,14 @@ from dataprep.gopro.plan import LeftOut, sequence_name
 from dataprep.storage import write_json_atomic
 
 REPORT_FILE = "report.json"
-COUNTS = ("links_created", "links_updated", "links_removed", "links_unchanged", "voxels_written", "voxels_removed")
+COUNTS = (
+    "links_created",
+    "links_updated",
+    "links_removed",
+    "links_unchanged",
+    "voxels_written",
+    "voxels_removed",
+)
 DRY_RUN_LINES = 20  # changes printed per sequence by --dry-run; the rest are counted
 
 
@@ -54,20 +61,30 @@ class PrepareReport(NamedTuple):
 
     def totals(self) -> dict[str, int]:
         linked = [r for r in self.sequences if r.reason is None]
-        totals = {"sequences": len(linked), "frames": sum(r.frames for r in linked),
-                  "frames_left_out": sum(len(r.left_out) for r in linked),
-                  "sequences_left_out": len(self.sequences) - len(linked), "sequences_failed": len(self.failures)}
+        totals = {
+            "sequences": len(linked),
+            "frames": sum(r.frames for r in linked),
+            "frames_left_out": sum(len(r.left_out) for r in linked),
+            "sequences_left_out": len(self.sequences) - len(linked),
+            "sequences_failed": len(self.failures),
+        }
         return totals | {key: sum(getattr(r, key) for r in self.sequences) for key in COUNTS}
 
     def as_json(self) -> dict[str, Any]:
-        """report.json: every sequence linked (frames, frames left out and why, changes), left out or failed."""
+        """report.json: each sequence linked (frames, frames left out and why, changes), left out, failed."""
         return {
             "output_root": str(self.output_root),
             "splits": list(self.splits),
             "totals": self.totals(),
-            "sequences": {r.name: {"frames": r.frames, "left_out": {f.frame: f.reason for f in r.left_out},
-                                   **{key: getattr(r, key) for key in COUNTS}}
-                          for r in self.sequences if r.reason is None},
+            "sequences": {
+                r.name: {
+                    "frames": r.frames,
+                    "left_out": {f.frame: f.reason for f in r.left_out},
+                    **{key: getattr(r, key) for key in COUNTS},
+                }
+                for r in self.sequences
+                if r.reason is None
+            },
             "left_out_sequences": {r.name: r.reason for r in self.sequences if r.reason is not None},
             "failed_sequences": {f.name: f.error for f in self.failures},
         }
@@ -85,12 +102,26 @@ def split_rows(report: PrepareReport, split: str) -> list[dict[str, Any]]:
     for r in report.sequences:
         if r.split == split:
             status = "ok" if r.reason is None else f"left out: {r.reason}"
-            rows.append({"sequence": r.sequence, "status": status, "frames": r.frames,
-                         "frames_left_out": len(r.left_out), **{key: getattr(r, key) for key in COUNTS}})
+            rows.append(
+                {
+                    "sequence": r.sequence,
+                    "status": status,
+                    "frames": r.frames,
+                    "frames_left_out": len(r.left_out),
+                    **{key: getattr(r, key) for key in COUNTS},
+                }
+            )
     for f in report.failures:
         if f.split == split:
-            rows.append({"sequence": f.sequence, "status": f"FAILED: {f.error}", "frames": 0,
-                         "frames_left_out": 0, **dict.fromkeys(COUNTS, 0)})
+            rows.append(
+                {
+                    "sequence": f.sequence,
+                    "status": f"FAILED: {f.error}",
+                    "frames": 0,
+                    "frames_left_out": 0,
+                    **dict.fromkeys(COUNTS, 0),
+                }
+            )
     return rows
 
 
@@ -98,13 +129,15 @@ def format_report(report: PrepareReport) -> str:
     """The console summary: totals, each left-out sequence and failure; a dry run lists its changes too."""
     t = report.totals()
     verb = "would be" if report.dry_run else "were"
-    lines = [f"{'dry run: ' if report.dry_run else ''}gopro tree at {report.output_root.resolve()} "
-             f"(splits {', '.join(report.splits)})",
-             f"  {t['sequences']} sequence(s), {t['frames']} frame(s) linked, {t['frames_left_out']} frame(s) "
-             f"left out (see {REPORT_FILE})",
-             f"  links {verb} created {t['links_created']}, updated {t['links_updated']}, removed "
-             f"{t['links_removed']} ({t['links_unchanged']} unchanged); voxels {verb} written "
-             f"{t['voxels_written']}, removed {t['voxels_removed']}"]
+    lines = [
+        f"{'dry run: ' if report.dry_run else ''}gopro tree at {report.output_root.resolve()} "
+        f"(splits {', '.join(report.splits)})",
+        f"  {t['sequences']} sequence(s), {t['frames']} frame(s) linked, {t['frames_left_out']} frame(s) "
+        f"left out (see {REPORT_FILE})",
+        f"  links {verb} created {t['links_created']}, updated {t['links_updated']}, removed "
+        f"{t['links_removed']} ({t['links_unchanged']} unchanged); voxels {verb} written "
+        f"{t['voxels_written']}, removed {t['voxels_removed']}",
+    ]
     lines += [f"  {r.name}: left out: {r.reason}" for r in report.sequences if r.reason is not None]
     lines += [f"  {f.name}: FAILED: {f.error}" for f in report.failures]
     if report.dry_run:

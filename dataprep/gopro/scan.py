@@ -70,30 +70,41 @@ def check_inputs(config: GoproPrepareConfig) -> tuple[str, ...]:
     `generate_sample_if_missing`, the bundled sample is written first where neither root exists.
     """
     if config.generate_sample_if_missing:
-        from dataprep.sample.gopro_tree import ensure_gopro_sample  # the sample package imports rosbags: only here
+        from dataprep.sample.gopro_tree import (
+            ensure_gopro_sample,
+        )  # the sample package imports rosbags: only here
 
         if ensure_gopro_sample(config.gopro_root, config.spike_root, SpikeGeometry.from_spec(config.spike)):
-            log.info("wrote the bundled GoPro + spike sample at %s and %s", config.gopro_root, config.spike_root)
+            log.info(
+                "wrote the bundled GoPro + spike sample at %s and %s", config.gopro_root, config.spike_root
+            )
     output = config.output_root.resolve()
     for key in RAW_ROOTS:
         root: Path = getattr(config, key)
         if not root.is_dir():
-            raise GoproConfigError(f"{SECTION}.{key}: {root} {'is not a folder' if root.exists() else 'does not exist'}")
+            raise GoproConfigError(
+                f"{SECTION}.{key}: {root} {'is not a folder' if root.exists() else 'does not exist'}"
+            )
         resolved = root.resolve()
         if output.is_relative_to(resolved) or resolved.is_relative_to(output):
-            raise GoproConfigError(f"{SECTION}.output_root: {config.output_root} overlaps {key} {root}; "
-                                   "the raw roots are never written to, choose an output folder outside them")
+            raise GoproConfigError(
+                f"{SECTION}.output_root: {config.output_root} overlaps {key} {root}; "
+                "the raw roots are never written to, choose an output folder outside them"
+            )
     found = sorted(set(child_dirs(config.gopro_root)) | set(child_dirs(config.spike_root)), key=frame_order)
     if config.splits is None:
         if not found:
-            raise GoproConfigError(f"{SECTION}.gopro_root: no split folders in {config.gopro_root} "
-                                   f"or {config.spike_root}")
+            raise GoproConfigError(
+                f"{SECTION}.gopro_root: no split folders in {config.gopro_root} or {config.spike_root}"
+            )
         splits = tuple(found)
     else:
         missing = [split for split in config.splits if split not in found]
         if missing:
-            raise GoproConfigError(f"{SECTION}.splits: {missing} not found in {config.gopro_root} or "
-                                   f"{config.spike_root} (found: {found})")
+            raise GoproConfigError(
+                f"{SECTION}.splits: {missing} not found in {config.gopro_root} or "
+                f"{config.spike_root} (found: {found})"
+            )
         splits = config.splits
     check_geometry(config, splits)
     return splits
@@ -119,12 +130,15 @@ def check_geometry(config: GoproPrepareConfig, splits: tuple[str, ...]) -> None:
                 checked += 1
                 first = first or (folder / name, size)
     if first is None:
-        raise GoproConfigError(f"{SECTION}.layout.spike_pattern: no file matching {pattern.pattern!r} in "
-                               f"{config.spike_root}/<split>/<sequence>/{config.layout.spike_folder}/")
+        raise GoproConfigError(
+            f"{SECTION}.layout.spike_pattern: no file matching {pattern.pattern!r} in "
+            f"{config.spike_root}/<split>/<sequence>/{config.layout.spike_folder}/"
+        )
     raise GoproConfigError(
-        f"{SECTION}.spike: frames x height x width = {geometry.describe()} matches none of the {checked} spike "
-        f"file(s); e.g. {first[0]} is {first[1]} bytes. Check spike.encoding, spike.frames, spike.height, "
-        "spike.width")
+        f"{SECTION}.spike: frames x height x width = {geometry.describe()} matches none of the {checked} "
+        f"spike file(s); e.g. {first[0]} is {first[1]} bytes. Check spike.encoding, spike.frames, "
+        "spike.height, spike.width"
+    )
 
 
 def plan_prepare(config: GoproPrepareConfig) -> PreparePlan:
@@ -132,7 +146,13 @@ def plan_prepare(config: GoproPrepareConfig) -> PreparePlan:
     splits = check_inputs(config)
     jobs: list[SequenceJob] = []
     for split in splits:
-        jobs += plan_jobs(split, child_dirs(config.gopro_root / split), child_dirs(config.spike_root / split),
-                          child_dirs(config.output_root / split), config.gopro_root / split,
-                          config.spike_root / split, config.output_root / split)
+        jobs += plan_jobs(
+            split,
+            child_dirs(config.gopro_root / split),
+            child_dirs(config.spike_root / split),
+            child_dirs(config.output_root / split),
+            config.gopro_root / split,
+            config.spike_root / split,
+            config.output_root / split,
+        )
     return PreparePlan(splits, tuple(jobs))

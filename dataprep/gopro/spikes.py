@@ -20,7 +20,9 @@ from dataprep.config.gopro import SpikeSpec
 from dataprep.gopro.errors import SpikeFileError
 
 ENCODINGS = ("bytes", "bitpacked")
-VALUE_CHECK_BYTES = 8 * 1024 * 1024  # bytes-encoded files are checked for values > 1 this many bytes at a time
+VALUE_CHECK_BYTES = (
+    8 * 1024 * 1024
+)  # bytes-encoded files are checked for values > 1 this many bytes at a time
 
 
 @dataclass(frozen=True)
@@ -55,15 +57,18 @@ def size_problem(size: int, geometry: SpikeGeometry) -> str | None:
     """What is wrong with a file of `size` bytes, or None when the size fits the geometry."""
     frame = geometry.frame_bytes
     if size % frame:
-        return (f"size {size} bytes is not a whole number of {frame}-byte frames "
-                f"({geometry.encoding} {geometry.height} x {geometry.width})")
+        return (
+            f"size {size} bytes is not a whole number of {frame}-byte frames "
+            f"({geometry.encoding} {geometry.height} x {geometry.width})"
+        )
     if size != geometry.file_bytes:
-        return f"holds {size // frame} frames of {frame} bytes, expected {geometry.frames} ({geometry.file_bytes} bytes)"
+        expected = f"expected {geometry.frames} ({geometry.file_bytes} bytes)"
+        return f"holds {size // frame} frames of {frame} bytes, {expected}"
     return None
 
 
 def _map(path: Path, geometry: SpikeGeometry) -> np.memmap:
-    """The file as (frames, frame_bytes) uint8, after its size is checked; SpikeFileError names the problem."""
+    """The file as (frames, frame_bytes) uint8 once its size is checked; SpikeFileError names the problem."""
     try:
         size = os.stat(path).st_size
     except OSError as err:
@@ -81,8 +86,11 @@ def _check_values(raw: np.ndarray, path: Path, first_frame: int) -> None:
     if raw.size and raw.max() > 1:
         flat = np.flatnonzero(raw.reshape(raw.shape[0], -1) > 1)[0]
         frame, pixel = divmod(int(flat), raw[0].size)
-        raise SpikeFileError(path, f"value {int(raw.reshape(-1)[flat])} at frame {first_frame + frame}, "
-                                   f"pixel {pixel} (bytes encoding holds only 0 and 1)")
+        raise SpikeFileError(
+            path,
+            f"value {int(raw.reshape(-1)[flat])} at frame {first_frame + frame}, "
+            f"pixel {pixel} (bytes encoding holds only 0 and 1)",
+        )
 
 
 def _decode(raw: np.ndarray, geometry: SpikeGeometry, path: Path, first_frame: int) -> np.ndarray:
@@ -104,7 +112,7 @@ def check_spike_file(path: Path, geometry: SpikeGeometry) -> None:
         return
     step = max(1, VALUE_CHECK_BYTES // geometry.frame_bytes)
     for start in range(0, geometry.frames, step):
-        _check_values(mapped[start:start + step], path, start)
+        _check_values(mapped[start : start + step], path, start)
 
 
 def read_spikes(path: Path, geometry: SpikeGeometry) -> np.ndarray:
@@ -122,7 +130,9 @@ def spike_to_voxel(spikes: np.ndarray, bins: int, dtype: str | np.dtype = "float
     return grouped.sum(axis=1, dtype=np.uint16).astype(dtype, copy=False)
 
 
-def voxelize_file(path: Path, geometry: SpikeGeometry, bins: int, dtype: str | np.dtype = "float32") -> np.ndarray:
+def voxelize_file(
+    path: Path, geometry: SpikeGeometry, bins: int, dtype: str | np.dtype = "float32"
+) -> np.ndarray:
     """`spike_to_voxel(read_spikes(path))` in one read that also validates the file.
 
     Bitpacked files are unpacked one bin's frames at a time; sums are accumulated in uint8 while a bin holds
@@ -140,7 +150,7 @@ def voxelize_file(path: Path, geometry: SpikeGeometry, bins: int, dtype: str | n
     else:
         sums = np.empty((bins, shape[1] * shape[2]), dtype=acc)
         for b in range(bins):  # a bin's frames are contiguous: unpack them flat (faster than along an axis)
-            bits = np.unpackbits(mapped[b * per_bin:(b + 1) * per_bin].reshape(-1), bitorder="little")
+            bits = np.unpackbits(mapped[b * per_bin : (b + 1) * per_bin].reshape(-1), bitorder="little")
             np.add.reduce(bits.reshape(per_bin, -1), axis=0, dtype=acc, out=sums[b])
         sums = sums.reshape(shape)
     return (sums[:, ::-1] if geometry.flip else sums).astype(dtype)

@@ -36,13 +36,15 @@ class TreeChanges(NamedTuple):
 
     def lines(self) -> list[str]:
         """One line per change, for dry runs and logs."""
-        return ([f"create {link.path} -> {link.target}" for link in self.create]
-                + [f"update {link.path} -> {link.target}" for link in self.update]
-                + [f"remove {path}" for path in self.remove])
+        return (
+            [f"create {link.path} -> {link.target}" for link in self.create]
+            + [f"update {link.path} -> {link.target}" for link in self.update]
+            + [f"remove {path}" for path in self.remove]
+        )
 
 
 def read_tree(output_dir: Path, link_folders: Iterable[str], voxel_folder: str) -> ExistingTree:
-    """List the managed folders; refuse a managed folder that is itself a link (writing would go through it)."""
+    """List the managed folders; refuse one that is itself a link (writing would go through it)."""
     links: dict[str, str] = {}
     others: set[str] = set()
     for folder in link_folders:
@@ -52,8 +54,11 @@ def read_tree(output_dir: Path, link_folders: Iterable[str], voxel_folder: str) 
                 links[path] = os.readlink(entry.path)
             else:
                 others.add(path)
-    voxels = frozenset(entry.name.removesuffix(VOXEL_SUFFIX) for entry in _entries(output_dir, voxel_folder)
-                       if entry.name.endswith(VOXEL_SUFFIX) and entry.is_file(follow_symlinks=False))
+    voxels = frozenset(
+        entry.name.removesuffix(VOXEL_SUFFIX)
+        for entry in _entries(output_dir, voxel_folder)
+        if entry.name.endswith(VOXEL_SUFFIX) and entry.is_file(follow_symlinks=False)
+    )
     return ExistingTree(links, frozenset(others), voxels)
 
 
@@ -76,11 +81,16 @@ def diff_links(desired: Iterable[Link], existing: ExistingTree) -> TreeChanges:
     blocked = sorted(path for path in wanted if path in existing.others)
     if blocked:
         shown = ", ".join(blocked[:5]) + (f" and {len(blocked) - 5} more" if len(blocked) > 5 else "")
-        raise SequenceError(f"{len(blocked)} real file(s) where links should go, not overwritten: {shown}; "
-                            "move them away and rerun")
+        raise SequenceError(
+            f"{len(blocked)} real file(s) where links should go, not overwritten: {shown}; "
+            "move them away and rerun"
+        )
     create = tuple(link for path, link in wanted.items() if path not in existing.links)
-    update = tuple(link for path, link in wanted.items()
-                   if path in existing.links and existing.links[path] != link.target)
+    update = tuple(
+        link
+        for path, link in wanted.items()
+        if path in existing.links and existing.links[path] != link.target
+    )
     remove = tuple(sorted(path for path in existing.links if path not in wanted))
     return TreeChanges(create, update, remove, len(wanted) - len(create) - len(update))
 

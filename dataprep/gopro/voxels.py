@@ -42,7 +42,9 @@ class VoxelWriter:
     def __enter__(self) -> VoxelWriter:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             while self._pending:
                 self._pending.popleft().result()

@@ -39,7 +39,9 @@ def _rng(*key: str) -> np.random.Generator:
 
 def sample_spikes(key: str, geometry: SpikeGeometry) -> np.ndarray:
     """The (T, H, W) uint8 {0, 1} spikes of `key` ("split/sequence/frame"), top row first."""
-    return (_rng("spike", key).random((geometry.frames, geometry.height, geometry.width)) < 0.3).astype(np.uint8)
+    return (_rng("spike", key).random((geometry.frames, geometry.height, geometry.width)) < 0.3).astype(
+        np.uint8
+    )
 
 
 def sample_image(key: str, folder: str, size: tuple[int, int]) -> np.ndarray:
@@ -68,7 +70,7 @@ def write_image(path: Path, key: str, folder: str, size: tuple[int, int]) -> Non
 
 
 def write_gopro_tree(gopro_root: Path, spike_root: Path, spec: GoproTreeSpec) -> None:
-    """`<gopro_root>/<split>/<seq>/<folder>/<frame>.png` and `<spike_root>/<split>/<seq>/spike/<frame>.dat`."""
+    """Write `<gopro_root>/<split>/<seq>/<folder>/<frame>.png`, `<spike_root>/<split>/<seq>/spike/*.dat`."""
     for name, frames in spec.sequences.items():
         _write_gopro(gopro_root, name, frames, spec)
         _write_spike(spike_root, name, frames, spec)
