@@ -69,6 +69,14 @@ def timed(action: Any) -> tuple[Any, Timing]:
     return result, Timing(time.perf_counter() - wall, time.process_time() - cpu)
 
 
+def last_of(action: Any, items: Any) -> Any:
+    """Apply `action` to each item keeping only the last result (a list of 2,000 voxels would be GBs)."""
+    result = None
+    for item in items:
+        result = action(item)
+    return result
+
+
 def write_raw_tree(raw: Path, geometry: SpikeGeometry, frames: int, sequences: int) -> list[Path]:
     """The raw tree (reused when its marker says it is complete); returns the spike files in tree order."""
     marker = raw / f".complete-{geometry.encoding}-{frames}-{sequences}"
@@ -163,19 +171,20 @@ def loader_rate(cfg: GoproPrepareConfig, mode: str, samples: int) -> tuple[float
     dataset = GoproSpikeDataset.from_config(cfg, "train", mode=mode)  # type: ignore[arg-type]
     indices = np.random.default_rng(1).choice(len(dataset), size=min(samples, len(dataset)), replace=False)
     dataset[int(indices[0])]  # first file opens and imports out of the timing
-    last, timing = timed(lambda: [dataset[int(i)].spike for i in indices][-1])
+    last, timing = timed(lambda: last_of(lambda i: dataset[int(i)].spike, indices))
     frames = dataset.frames()
     paths = [cfg.output_root / "train" / frames[i][0] / f"{frames[i][1]}" for i in indices]
     geometry, voxels = SpikeGeometry.from_spec(cfg.spike), cfg.voxels
     if mode == "precomputed":
-        spike_only = timed(lambda: [np.load(p.parent / "spike_vox" / f"{p.name}.npy") for p in paths])[1]
-    else:
         spike_only = timed(
-            lambda: [
-                voxelize_file(p.parent / "spike" / f"{p.name}.dat", geometry, voxels.bins, voxels.dtype)
-                for p in paths
-            ]
+            lambda: last_of(lambda p: np.load(p.parent / "spike_vox" / f"{p.name}.npy"), paths)
         )[1]
+    else:
+
+        def from_dat(p: Path) -> np.ndarray:
+            return voxelize_file(p.parent / "spike" / f"{p.name}.dat", geometry, voxels.bins, voxels.dtype)
+
+        spike_only = timed(lambda: last_of(from_dat, paths))[1]
     return len(indices) / timing.wall, len(indices) / spike_only.wall, last
 
 
@@ -194,7 +203,7 @@ def bench_encoding(work: Path, encoding: str, args: argparse.Namespace) -> list[
     )
     floor(spikes, geometry)  # untimed: brings the files into the page cache, whatever ran before
     floor_before = floor(spikes, geometry)
-    compute = timed(lambda: [voxelize_file(p, geometry, bins, args.voxel_dtype) for p in spikes][-1])[1]
+    compute = timed(lambda: last_of(lambda p: voxelize_file(p, geometry, bins, args.voxel_dtype), spikes))[1]
     runs: dict[str, Timing] = {}
     reports = {}
     for name, out, with_voxels in (
