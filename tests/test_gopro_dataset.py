@@ -97,3 +97,11 @@ def test_dataset_pickles_without_its_cache_and_loads_in_worker_processes(tmp_pat
     with multiprocessing.get_context("fork").Pool(resolve_workers("cpu*1.0", cpus=2)) as pool:
         assert pool.map(_load_in_worker, [dataset, dataset]) == [(0, expected), (0, expected)]
     assert "torch" not in sys.modules and resolve_workers is memory_resolve_workers
+
+
+def test_dataset_follows_the_linked_sources(tmp_path: Path) -> None:
+    tree = build(tmp_path, "bytes", sources=["blur_gamma", "sharp"])
+    prepare_tree(tree.config)
+    dataset = GoproSpikeDataset.from_config(tree.config, "test", mode="precomputed")
+    assert dataset.folders["blur"] == "blur_gamma" and len(dataset) == 3
+    np.testing.assert_array_equal(dataset[0].blur, sample_image(f"{TEST}/7", "blur_gamma", (8, 12)))

@@ -7,7 +7,8 @@ not a Python object per sample, so forked workers do not copy it page by page as
 Modes: `realtime` sums voxels from the `.dat` link at load time; `precomputed` loads `spike_vox/<frame>.npy`;
 both give the same array (same function, same dtype). `spikes` returns the decoded (T, H, W) frames.
 The optional RAM cache keeps decoded samples up to a byte budget (least recently used out first); each
-DataLoader worker has its own.
+DataLoader worker has its own. A cached sample's arrays are the cache's own: copy them before changing them in
+place.
 """
 
 from __future__ import annotations
@@ -120,10 +121,22 @@ class GoproSpikeDataset:
 
     @classmethod
     def from_config(
-        cls, config: GoproPrepareConfig, split: str, mode: Mode = "realtime", cache_bytes: int = 0
+        cls,
+        config: GoproPrepareConfig,
+        split: str,
+        mode: Mode = "realtime",
+        cache_bytes: int = 0,
+        *,
+        blur: str | None = None,
+        sharp: str | None = None,
     ) -> GoproSpikeDataset:
-        """The dataset over the tree `config` prepares, with its geometry, voxel settings and folder names."""
-        voxels = config.voxels
+        """The dataset over the tree `config` prepares, with its geometry, voxel settings and folder names.
+
+        `blur` and `sharp` default to those folders when linked, else to the first and last of `sources`.
+        """
+        voxels, sources = config.voxels, config.sources
+        blur = blur or ("blur" if "blur" in sources else sources[0])
+        sharp = sharp or ("sharp" if "sharp" in sources else sources[-1])
         return cls(
             config.output_root,
             split,
@@ -131,6 +144,8 @@ class GoproSpikeDataset:
             mode,
             bins=voxels.bins if voxels else None,
             voxel_dtype=voxels.dtype if voxels else "float32",
+            blur=blur,
+            sharp=sharp,
             spike_folder=config.layout.spike_folder,
             voxel_folder=config.layout.voxel_folder,
             cache_bytes=cache_bytes,
