@@ -65,8 +65,9 @@ def test_flow_prepares_in_parallel_tasks_and_records_summaries_and_memory(
 def test_convert_all_runs_the_stage_and_names_a_failed_sequence(
     prefect_server: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tree = build(tmp_path, "bytes")
-    blocker = tree.out / TRAIN / "spike/000048.dat"
+    tree = build(tmp_path, "bytes", output_root=tmp_path / "failing")  # its own artifact keys
+    out = tree.config.output_root
+    blocker = out / TRAIN / "spike/000048.dat"
     blocker.parent.mkdir(parents=True)
     blocker.write_bytes(b"not a link")
     assert convert_all.main(["--config", str(pipeline_file(tmp_path, tree.config))]) == 2
@@ -75,5 +76,14 @@ def test_convert_all_runs_the_stage_and_names_a_failed_sequence(
         f"{TRAIN}: FAILED: 1 real file(s) where links should go, not overwritten: spike/000048.dat" in error
     )
     assert "1 sequence(s) failed" in error
-    assert json.loads((tree.out / REPORT_FILE).read_text())["failed_sequences"].keys() == {TRAIN}
-    assert f"{TEST}/blur/7.png" in listing(tree.out) and blocker.read_bytes() == b"not a link"
+    assert json.loads((out / REPORT_FILE).read_text())["failed_sequences"].keys() == {TRAIN}
+    assert f"{TEST}/blur/7.png" in listing(out) and blocker.read_bytes() == b"not a link"
+    rows = json.loads(read_artifact(artifact_key("gopro", "failing", "train", "summary")).data)
+    assert [(r["sequence"], r["status"]) for r in rows] == [
+        ("GOPR0374_11_00", "left out: only in gopro_root"),
+        (
+            "GOPR0372_07_00",
+            "FAILED: 1 real file(s) where links should go, not overwritten: spike/000048.dat; "
+            "move them away and rerun",
+        ),
+    ]
