@@ -15,6 +15,8 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from dataprep.config.base import StrictModel
+from dataprep.errors import DataprepError
+from dataprep.memory import resolve_workers
 
 SECTION = "gopro_prepare"
 _FOLDER = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -111,6 +113,17 @@ class GoproPrepareConfig(StrictModel):
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return (value,) if isinstance(value, str) else value
+
+    @field_validator("workers")
+    @classmethod
+    def _check_workers(cls, value: int | str) -> int | str:
+        try:
+            count = resolve_workers(value)
+        except DataprepError as err:
+            raise ValueError(str(err)) from err
+        if count < 1:
+            raise ValueError("at least 1 worker is needed")
+        return value
 
     @field_validator("splits", "sources")
     @classmethod
