@@ -55,8 +55,11 @@ def section(tmp_path: Path, **changes: object) -> dict[str, object]:
         ({"sources": ["blur", "spike"]}, "must all be different folder names"),
         ({"sources": ["../blur"]}, "gopro_prepare.sources: name '../blur' may only hold"),
         ({"spike_roots": "x"}, "gopro_prepare.spike_roots: Extra inputs are not permitted"),
-    ({"workers": 0}, "gopro_prepare.workers: at least 1 worker is needed"),
-    ({"workers": "half"}, "gopro_prepare.workers: worker count 'half': give an integer, 'auto' or 'cpu*RATIO'"),
+        ({"workers": 0}, "gopro_prepare.workers: at least 1 worker is needed"),
+        (
+            {"workers": "half"},
+            "gopro_prepare.workers: worker count 'half': give an integer, 'auto' or 'cpu*RATIO'",
+        ),
     ],
 )
 def test_section_errors_name_the_key(tmp_path: Path, changes: dict[str, object], message: str) -> None:
