@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from dataprep.gopro import REPORT_FILE, prepare_tree
+from dataprep.gopro.report import COUNTS
 from gopro_mini import (
     GOPRO_ONLY,
     SPIKE_ONLY,
@@ -24,14 +25,6 @@ from gopro_mini import (
 )
 
 ENCODINGS = ["bytes", "bitpacked"]
-COUNTS = (
-    "links_created",
-    "links_updated",
-    "links_removed",
-    "links_unchanged",
-    "voxels_written",
-    "voxels_removed",
-)
 
 
 def counts(
