@@ -181,6 +181,7 @@ def test_dry_run_reports_changes_and_writes_nothing(tmp_path: Path) -> None:
     assert report.totals()["links_created"] == 15 and report.totals()["voxels_written"] == 5
     train = next(r for r in report.sequences if r.name == TRAIN)
     assert train.changes[0] == f"create blur/000047.png -> ../../../../raw/gopro/{TRAIN}/blur/000047.png"
+    assert train.changes[-2:] == ("write spike_vox/000047.npy", "write spike_vox/000048.npy")
     prepare_tree(tree.config)
     before = listing(tree.out)
     (tree.gopro / TRAIN / "blur/000047.png").unlink()

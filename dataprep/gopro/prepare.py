@@ -93,7 +93,7 @@ def _list_files(
 
 class _SpikePass(NamedTuple):
     checks: dict[str, SpikeCheck]
-    voxels_written: int
+    voxels_written: tuple[str, ...]  # frames whose voxel was (in a dry run: would be) written
 
 
 def _check_spikes(
@@ -110,14 +110,14 @@ def _check_spikes(
     missing or made with other settings. A dry run checks but writes nothing.
     """
     if not frames or job.spike_dir is None:
-        return _SpikePass({}, 0)
+        return _SpikePass({}, ())
     geometry = SpikeGeometry.from_spec(config.spike)
     settings = _settings(config)
     previous, previous_voxels = _read_state(job.output_dir, settings["geometry"])
     voxels_current = previous_voxels == settings["voxels"]
     folder = job.spike_dir / config.layout.spike_folder
     checks: dict[str, SpikeCheck] = {}
-    written = 0
+    written: list[str] = []
     with VoxelWriter() as writer:
         for frame in frames:
             checks[frame], due = _check_one(
@@ -129,8 +129,9 @@ def _check_spikes(
                 voxels_current and frame in existing.voxels,
                 None if dry_run else (writer, job.output_dir),
             )
-            written += due
-    return _SpikePass(checks, written)
+            if due:
+                written.append(frame)
+    return _SpikePass(checks, tuple(written))
 
 
 def _check_one(
@@ -203,7 +204,11 @@ def _prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: boo
             write_json_atomic(job.output_dir / STATE_FILE, state)
         prune_empty(job.output_dir, (*link_folders, layout.voxel_folder), STATE_FILE, keep_state=bool(files))
     left_out = tuple(LeftOut(f.frame, doubles.get(f.frame, f.reason)) for f in frame_plan.left_out)
-    lines = changes.lines() + [f"remove {layout.voxel_folder}/{frame}.npy" for frame in stale_voxels]
+    lines = (
+        changes.lines()
+        + [f"write {layout.voxel_folder}/{frame}.npy" for frame in spikes.voxels_written]
+        + [f"remove {layout.voxel_folder}/{frame}.npy" for frame in stale_voxels]
+    )
     return SequenceResult(
         job.split,
         job.sequence,
@@ -214,7 +219,7 @@ def _prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: boo
         len(changes.update),
         len(changes.remove),
         changes.unchanged,
-        spikes.voxels_written,
+        len(spikes.voxels_written),
         len(stale_voxels),
         tuple(lines),
     )
