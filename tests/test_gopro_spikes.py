@@ -89,3 +89,16 @@ def test_unreadable_file_is_invalid(tmp_path: Path) -> None:
     (tmp_path / "dangling.dat").symlink_to(tmp_path / "absent.dat")
     with pytest.raises(SpikeFileError, match="unreadable: No such file or directory"):
         check_spike_file(tmp_path / "dangling.dat", GEOMETRIES["bytes"])
+
+
+def test_voxel_writer_writes_atomically_and_raises_the_first_failed_write(tmp_path: Path) -> None:
+    from dataprep.gopro.voxels import VoxelWriter
+
+    voxel = np.arange(6, dtype=np.uint8).reshape(1, 2, 3)
+    (tmp_path / "blocked").write_bytes(b"a file where a folder should be")
+    with pytest.raises(OSError), VoxelWriter(pending=1) as writer:
+        for i in range(3):
+            writer.submit(tmp_path / "ok" / f"{i}.npy", voxel)
+        writer.submit(tmp_path / "blocked" / "x.npy", voxel)
+    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == ["0.npy", "1.npy", "2.npy"]
+    np.testing.assert_array_equal(np.load(tmp_path / "ok/2.npy"), voxel)
