@@ -1,5 +1,6 @@
 """Configuration: pydantic models of the YAML files and the loader that validates them."""
 
+from dataprep.config.hdf5 import Hdf5IndexConfig, Hdf5SourceSpec, ImageCacheSpec
 from dataprep.config.loading import ConfigError, deep_merge, load_config, parse_overrides, read_yaml
 from dataprep.config.models import (
     AlignSpec,
@@ -20,6 +21,9 @@ __all__ = [
     "ConfigError",
     "ConvertConfig",
     "FeatureSpec",
+    "Hdf5IndexConfig",
+    "Hdf5SourceSpec",
+    "ImageCacheSpec",
     "InputSpec",
     "PartSpec",
     "PipelineConfig",

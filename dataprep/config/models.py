@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from dataprep.config.base import StrictModel
+from dataprep.config.hdf5 import Hdf5IndexConfig
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _SLICE = re.compile(r"^\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(-?\d+)\s*)?$")
@@ -196,6 +197,7 @@ class PipelineConfig(StrictModel):
     """What `python -m flows.convert_all` runs: one section per stage, absent stages are skipped."""
 
     rosbag_to_lerobot: ConvertConfig | None = None
+    hdf5_index: Hdf5IndexConfig | None = None
 
     @model_validator(mode="before")
     @classmethod
