@@ -13,7 +13,7 @@ from prefect import flow
 
 from dataprep.config import PipelineConfig, load_config
 from dataprep.errors import DataprepError
-from flows import rosbag_to_lerobot
+from flows import hdf5_index, rosbag_to_lerobot
 from flows.cli import DEFAULT_CONFIG, load_pipeline, run_cli, stage_parser
 
 
@@ -27,6 +27,7 @@ class Stage(NamedTuple):
 # One entry per section of PipelineConfig, run in this order.
 STAGES: dict[str, Stage] = {
     "rosbag_to_lerobot": Stage(rosbag_to_lerobot.rosbag_to_lerobot, rosbag_to_lerobot.describe),
+    "hdf5_index": Stage(hdf5_index.hdf5_index, hdf5_index.describe),
 }
 
 
