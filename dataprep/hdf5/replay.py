@@ -57,7 +57,7 @@ class _Camera:
 
     source: RowSource
     layout: str  # "HWC" or "CHW"
-    direct: bool  # stored as (S, S, 3): read straight into the batch
+    direct: bool  # stored HWC at (S, S, 3): read straight into the batch
 
 
 class ReplaySampler:
@@ -97,8 +97,8 @@ class ReplaySampler:
                     return _Camera(source, "HWC", direct=True)
             logger.info("%s: image cache is not %dx%d; resizing source images", entry.path, size, size)
         info = entry.datasets[image_path(camera)]
-        hwc = to_hwc(np.empty((0, *info.row_shape)), info.layout).shape[1:]
-        return _Camera(RowSource.of(entry.path, info), info.layout, direct=hwc == (size, size, 3))
+        direct = info.layout == "HWC" and info.row_shape == (size, size, 3)
+        return _Camera(RowSource.of(entry.path, info), info.layout, direct=direct)
 
     def __len__(self) -> int:
         return len(self.transitions)
