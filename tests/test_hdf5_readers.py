@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
+from dataprep.config import Hdf5IndexConfig
 from dataprep.hdf5 import IndexTables, ReplayBatch, ReplaySampler, SegmentDataset, build_index, collate_segments
 from tests.hdf5_sources import index_config, read_image, write_sources
 
@@ -40,7 +41,7 @@ def assert_batch_is_direct_reads(batch: ReplayBatch, size: int | None = None) ->
             for got, at in ((getattr(batch, cam)[k], row), (getattr(batch, f"next_{cam}")[k], nxt)):
                 expected = read_image(path, cam, at)
                 if size is not None:
-                    expected = cv2.resize(np.ascontiguousarray(expected), (size, size), interpolation=cv2.INTER_AREA)
+                    expected = cv2.resize(np.ascontiguousarray(expected), (size, size), interpolation=cv2.INTER_LINEAR)
                 np.testing.assert_array_equal(got, expected)
 
 
@@ -147,3 +148,19 @@ def test_epoch_order_shuffles_across_files_and_groups_them_for_the_lru(built: tu
     on_demand = SegmentDataset(out, mode="on_demand")
     assert sorted(on_demand.epoch_order(1).tolist()) == list(range(len(on_demand)))
     assert on_demand.epoch_order(1).tolist() != list(range(len(on_demand)))
+
+
+def test_compressed_multi_sample_chunks_are_read_through_h5py(tmp_path: Path) -> None:
+    from dataprep.sample import ReplayFileSpec, write_replay_file
+
+    path = write_replay_file(tmp_path / "replay/z.h5", ReplayFileSpec(rows=80, height=16, width=16, seed=5))
+    with h5py.File(path, "a") as f:
+        for cam in CAMERAS:
+            images = f[f"observations/{cam}"][()]
+            del f[f"observations/{cam}"]
+            f.create_dataset(f"observations/{cam}", data=images, chunks=(8, 16, 16, 3), compression="gzip")
+    build_index(Hdf5IndexConfig.model_validate({"sources": [{"kind": "replay", "paths": str(path)}],
+                                                "output_root": str(tmp_path / "index")}))
+    with ReplaySampler(tmp_path / "index", image_size=16, seed=2) as sampler:
+        assert sampler._cameras[0]["left_image"].source.byte_offset(0) is None  # no pread on filtered data
+        assert_batch_is_direct_reads(sampler.sample(24))

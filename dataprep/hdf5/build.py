@@ -7,6 +7,7 @@ its error and left out of the index, and every other file is indexed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -88,7 +89,7 @@ def scan_source(config: Hdf5IndexConfig, file: SourceFile) -> FileScan:
     if cache_size is not None:
         cache = config.output_root.resolve() / CACHE_DIR / f"{key}.h5"
         write_image_cache(scan, cache, cache_size)
-        scan = FileScan(scan.identity, scan.kind, scan.datasets, scan.stats, scan.replay, scan.segments, str(cache))
+        scan = dataclasses.replace(scan, cache=str(cache))
     save_scan(scan, stored_at)
     return scan
 

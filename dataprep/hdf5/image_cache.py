@@ -15,7 +15,7 @@ import numpy as np
 
 from dataprep.hdf5.errors import Hdf5Error
 from dataprep.hdf5.layout import REPLAY_IMAGES, image_path
-from dataprep.hdf5.scan import FileScan
+from dataprep.hdf5.scan import FileScan, chunk_offsets
 from dataprep.hdf5.sources import open_source
 from dataprep.storage import atomic_path
 
@@ -29,11 +29,11 @@ def to_hwc(images: np.ndarray, layout: str) -> np.ndarray:
 
 
 def resize(image: np.ndarray, size: int) -> np.ndarray:
-    """One HWC image to size x size; INTER_AREA when shrinking (no aliasing), linear when growing."""
+    """One HWC image to size x size, bilinear: 0.07 ms for 480x640 here, where INTER_AREA takes 0.8 ms
+    (that would be 1.2 s of every raw batch of 256 with six images per sample)."""
     if image.shape[0] == image.shape[1] == size:
         return image
-    shrink = image.shape[0] > size or image.shape[1] > size
-    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
 def write_image_cache(scan: FileScan, dest: Path, size: int) -> None:
@@ -55,19 +55,9 @@ def write_image_cache(scan: FileScan, dest: Path, size: int) -> None:
                     block[k] = resize(np.ascontiguousarray(image), size)
                 ds[start:stop] = block[: stop - start]
             out.flush()  # chunks get their file addresses when written out
-            out.create_dataset(f"{OFFSETS}/{camera}", data=chunk_offsets(ds))
+            offsets = chunk_offsets(ds)
+            if offsets is None:
+                raise Hdf5Error(f"{dest}: cache dataset {camera!r} has unwritten chunks")
+            out.create_dataset(f"{OFFSETS}/{camera}", data=offsets)
         out.attrs["size"] = size
         out.attrs["source"] = scan.identity.path
-
-
-def chunk_offsets(ds: h5py.Dataset) -> np.ndarray:
-    """Byte offset of each one-sample chunk, in row order."""
-    offsets = np.full(ds.shape[0], -1, dtype=np.int64)
-
-    def visit(info: h5py.h5d.StoreInfo) -> None:
-        offsets[info.chunk_offset[0]] = info.byte_offset
-
-    ds.id.chunk_iter(visit)
-    if (offsets < 0).any():
-        raise Hdf5Error(f"{ds.file.filename}: cache dataset {ds.name!r} has unwritten chunks")
-    return offsets

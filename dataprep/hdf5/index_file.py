@@ -8,6 +8,8 @@ Layout of `index.h5` (every dataset contiguous and uncompressed, written to a te
   episodes/{file_id, start, length}                            start is a row of that file
   segments/{file_id, start, length}                            start and length in points
   stats/<column>/{count, mean, m2, min, max}                   mergeable across files
+  offsets/<file_id>/<image dataset>                            byte offset of each row, for images stored
+                                                              one sample per unfiltered chunk
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ def write_index_file(root: Path, scans: Sequence[FileScan]) -> IndexCounts:
             for key, parts in table.items():
                 tail = (0,) if key in ("joint", "action") else ()
                 f.create_dataset(f"{group}/{key}", data=_concat(parts, dtypes[key], tail))
+        for file_id, scan in enumerate(scans):
+            for name, offsets in scan.offsets.items():
+                f.create_dataset(f"offsets/{file_id}/{name}", data=offsets)
         for name, moments in merged_stats(scans).items():
             for key, value in moments.arrays().items():
                 f.create_dataset(f"stats/{name}/{key}", data=value)
@@ -140,6 +145,7 @@ class IndexTables:
     episodes: dict[str, np.ndarray]
     segments: dict[str, np.ndarray]
     stats: dict[str, Moments]
+    offsets: dict[int, dict[str, np.ndarray]]  # file id -> image dataset -> byte offset of each row
 
     @classmethod
     def load(cls, index_dir: Path | str) -> IndexTables:
@@ -158,4 +164,8 @@ class IndexTables:
             )  # fmt: skip
             tables = [{key: ds[()] for key, ds in f[group].items()} for group in ("samples", "episodes", "segments")]
             stats = {name: Moments.from_arrays({k: v[()] for k, v in group.items()}) for name, group in f.get("stats", {}).items()}
-        return cls(files, *tables, stats)
+            offsets: dict[int, dict[str, np.ndarray]] = {}
+            for file_id, group in f.get("offsets", {}).items():
+                group.visititems(lambda name, node, fid=int(file_id): offsets.setdefault(fid, {}).__setitem__(
+                    name, node[()]) if isinstance(node, h5py.Dataset) else None)
+        return cls(files, *tables, stats, offsets)

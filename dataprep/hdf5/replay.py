@@ -9,6 +9,7 @@ and a file's cut-off last row have no valid next and are never drawn.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import queue
@@ -22,7 +23,7 @@ import numpy as np
 
 from dataprep.hdf5.errors import IndexFolderError
 from dataprep.hdf5.image_cache import OFFSETS, resize, to_hwc
-from dataprep.hdf5.index_file import IndexTables
+from dataprep.hdf5.index_file import FileEntry, IndexTables
 from dataprep.hdf5.layout import REPLAY_IMAGES, TERMINAL, image_path
 from dataprep.hdf5.rowread import FileHandles, RowSource, read_rows
 
@@ -76,7 +77,8 @@ class ReplaySampler:
         if not len(self.transitions):
             raise IndexFolderError(f"{self.index_dir}: the index holds no replay transitions")
         self._cameras = {
-            file_id: {cam: self._camera(entry, cam, use_cache) for cam in REPLAY_IMAGES}
+            file_id: {cam: self._camera(entry, cam, use_cache, tables.offsets.get(file_id, {}))
+                      for cam in REPLAY_IMAGES}
             for file_id, entry in enumerate(tables.files) if entry.kind == "replay"
         }  # fmt: skip
         self._rng = np.random.default_rng(seed)
@@ -87,7 +89,7 @@ class ReplaySampler:
         self._prefetch_size = 0
         self._owner = os.getpid()  # the process whose prefetch thread this is
 
-    def _camera(self, entry: Any, camera: str, use_cache: bool) -> _Camera:
+    def _camera(self, entry: FileEntry, camera: str, use_cache: bool, offsets: dict[str, np.ndarray]) -> _Camera:
         size = self.image_size
         if use_cache and entry.cache:
             with h5py.File(entry.cache, "r") as f:  # closed at once: no handle survives into workers
@@ -98,7 +100,8 @@ class ReplaySampler:
             logger.info("%s: image cache is not %dx%d; resizing source images", entry.path, size, size)
         info = entry.datasets[image_path(camera)]
         direct = info.layout == "HWC" and info.row_shape == (size, size, 3)
-        return _Camera(RowSource.of(entry.path, info), info.layout, direct=direct)
+        source = dataclasses.replace(RowSource.of(entry.path, info), chunk_offsets=offsets.get(info.name))
+        return _Camera(source, info.layout, direct=direct)
 
     def __len__(self) -> int:
         return len(self.transitions)

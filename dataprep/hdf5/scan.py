@@ -86,6 +86,7 @@ class FileScan:
     replay: ReplayColumns | None = None
     segments: SegmentColumns | None = None
     cache: str | None = None  # the resized-image file of a replay source, when configured
+    offsets: Mapping[str, np.ndarray] = field(default_factory=dict)  # image dataset -> byte offset of each row
     reused: bool = field(default=False, compare=False)
 
     @property
@@ -120,6 +121,20 @@ def _read(path: str, ds: h5py.Dataset) -> np.ndarray:
         raise Hdf5Error(f"{path}: cannot read dataset {ds.name.lstrip('/')!r}: {err}") from err
 
 
+def chunk_offsets(ds: h5py.Dataset) -> np.ndarray | None:
+    """Byte offset of each row of a dataset stored one row per unfiltered chunk; None for other layouts
+    (or unwritten chunks), which are read through h5py instead."""
+    if ds.chunks != (1, *ds.shape[1:]) or ds.id.get_create_plist().get_nfilters():
+        return None
+    offsets = np.full(ds.shape[0], -1, dtype=np.int64)
+
+    def visit(info: h5py.h5d.StoreInfo) -> None:
+        offsets[info.chunk_offset[0]] = info.byte_offset
+
+    ds.id.chunk_iter(visit)
+    return None if (offsets < 0).any() else offsets
+
+
 def image_layout(path: str, ds: h5py.Dataset) -> str:
     """HWC when the last axis holds 3 channels, CHW when the second does; anything else is an error."""
     name = ds.name.lstrip("/")
@@ -151,11 +166,13 @@ def scan_replay(identity: FileIdentity) -> FileScan:
         rows = terminal_ds.shape[0] if terminal_ds.ndim else 0
         if rows == 0:
             raise Hdf5Error(f"{path}: dataset 'terminal' holds no rows")
-        infos = []
+        infos, offsets = [], {}
         for camera in REPLAY_IMAGES:
             ds = _dataset(f, path, image_path(camera))
             _check_rows(path, ds, rows, "terminal")
             infos.append(DatasetInfo.of(ds, image_layout(path, ds)))
+            if (found := chunk_offsets(ds)) is not None:
+                offsets[ds.name.lstrip("/")] = found
         columns: dict[str, np.ndarray] = {}
         for name in (*REPLAY_COLUMNS, *([REPLAY_TIMEOUT] if REPLAY_TIMEOUT in f else [])):
             ds = _dataset(f, path, name)
@@ -168,7 +185,7 @@ def scan_replay(identity: FileIdentity) -> FileScan:
         reward=columns["reward"].astype(np.float32, copy=False), terminal=columns["terminal"].astype(bool),
         timeout=timeout.astype(bool))  # fmt: skip
     stats = {name: Moments.of(getattr(replay, name)) for name in REPLAY_STATS}
-    return FileScan(identity, "replay", tuple(infos), stats, replay=replay)
+    return FileScan(identity, "replay", tuple(infos), stats, replay=replay, offsets=offsets)
 
 
 def _segment_bounds(path: str, f: h5py.File, points: int, spec: Hdf5SourceSpec) -> tuple[np.ndarray, np.ndarray]:

@@ -41,10 +41,12 @@ def save_scan(scan: FileScan, dest: Path) -> None:
         arrays.update({f"stats.{name}.{k}": v for k, v in moments.arrays().items()})
     if scan.replay is not None:
         arrays.update({f"replay.{k}": v for k, v in vars(scan.replay).items()})
+    arrays.update({f"offsets.{name}": offsets for name, offsets in scan.offsets.items()})
     if scan.segments is not None:
         arrays.update({"segments.start": scan.segments.start, "segments.length": scan.segments.length})
     meta = {"identity": asdict(scan.identity), "kind": scan.kind, "cache": scan.cache, "rows": scan.rows,
-            "datasets": json.loads(scan.datasets_json()), "stats": sorted(scan.stats)}
+            "datasets": json.loads(scan.datasets_json()), "stats": sorted(scan.stats),
+            "offsets": sorted(scan.offsets)}
     with atomic_path(dest) as tmp, open(tmp, "wb") as out:
         np.savez(out, meta=np.array(json.dumps(meta)), **arrays)
 
@@ -67,8 +69,9 @@ def load_scan(path: Path, identity: FileIdentity) -> FileScan | None:
                 replay = ReplayColumns(*(data[f"replay.{k}"] for k in ("joint", "action", "reward", "terminal", "timeout")))
             else:
                 segments = SegmentColumns(data["segments.start"], data["segments.length"], meta["rows"])
+            offsets = {name: data[f"offsets.{name}"] for name in meta["offsets"]}
     except (OSError, ValueError, KeyError) as err:  # a damaged stored scan only costs a rescan
         logger.warning("stored scan %s is unreadable (%s); rescanning", path, err)
         return None
     datasets = tuple(DatasetInfo.from_dict(d) for d in meta["datasets"])
-    return FileScan(identity, meta["kind"], datasets, stats, replay, segments, meta["cache"], reused=True)
+    return FileScan(identity, meta["kind"], datasets, stats, replay, segments, meta["cache"], offsets, reused=True)

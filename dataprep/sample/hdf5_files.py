@@ -14,7 +14,7 @@ from typing import Literal
 import h5py
 import numpy as np
 
-BLOCK_ROWS = 4096
+BLOCK_BYTES = 64 << 20  # rows are generated and written this much at a time
 CAMERAS = ("left_image", "right_image", "global_image")
 
 
@@ -59,8 +59,9 @@ def write_replay_file(path: Path, spec: ReplayFileSpec = ReplayFileSpec()) -> Pa
         joint = f.create_dataset("joint", shape=(spec.rows, spec.joint_dim), dtype=np.float32)
         action = f.create_dataset("action", shape=(spec.rows, spec.action_dim), dtype=np.float32)
         reward = f.create_dataset("reward", shape=(spec.rows,), dtype=np.float32)
-        for start in range(0, spec.rows, BLOCK_ROWS):
-            stop = min(start + BLOCK_ROWS, spec.rows)
+        block_rows = max(1, min(4096, BLOCK_BYTES // (3 * int(np.prod(shape)))))
+        for start in range(0, spec.rows, block_rows):
+            stop = min(start + block_rows, spec.rows)
             n = stop - start
             for c, ds in enumerate(images):  # each row a different window of one noise buffer: cheap, distinct
                 shift = (np.arange(start, stop) * 7919 + c * 104729) % (len(base) // 2)
