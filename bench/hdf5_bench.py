@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segment-files", type=int, default=20)
     parser.add_argument("--segments-per-file", type=int, default=64)
     parser.add_argument("--segment-size", type=int, default=16384)
+    parser.add_argument("--only", choices=("build", "replay", "segments"), action="append",
+                        help="run only these parts (repeatable; default: all)")
     parser.add_argument("--work-dir", type=Path, default=None, help="kept afterwards (default: a removed temp dir)")
     args = parser.parse_args(argv)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="hdf5-bench-"))
@@ -138,7 +140,23 @@ def run(args: argparse.Namespace, work: Path) -> int:
     lines: list[str] = []
     rng = np.random.default_rng(0)
 
-    # 1. index build rate on a 1M-row replay file with tiny images (the build never reads images)
+    parts = set(args.only or ("build", "replay", "segments"))
+    if "build" in parts:
+        lines += bench_build(args, work)
+    if "replay" in parts:
+        lines += bench_replay(args, work, rng)
+    if "segments" in parts:
+        lines += bench_segments(args, work, rng)
+    print(f"\n{'measure':<36}{'ours':>14}{'naive h5py':>14}{'design notes':>20}{'target':>12}  result")
+    print("-" * 104)
+    print("\n".join(lines))
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    return 1 if any(line.endswith("FAIL") for line in lines) else 0
+
+
+def bench_build(args: argparse.Namespace, work: Path) -> list[str]:
+    """Index build rate on a 1M-row replay file with tiny images (the build never reads images)."""
+    lines = []
     big = write_replay_file(work / "big/replay_1m.h5", ReplayFileSpec(rows=args.index_rows, height=4, width=4,
                                                                       chunked_images=False))
     start = time.perf_counter()
@@ -153,8 +171,12 @@ def run(args: argparse.Namespace, work: Path) -> int:
     build_index(replay_config([big], work / "big_index", None))
     lines.append(row("rerun, file unchanged (s)", f"{time.perf_counter() - start:.2f}", "-", "-", "-", None))
     shutil.rmtree(work / "big")
+    return lines
 
-    # 2. replay batch latency on a file of real-size images, chunked one sample per chunk
+
+def bench_replay(args: argparse.Namespace, work: Path, rng: np.random.Generator) -> list[str]:
+    """Replay batch latency on a file of real-size images, stored one sample per chunk."""
+    lines = []
     images = write_replay_file(work / "img/replay_img.h5", ReplayFileSpec(rows=args.image_rows, height=args.height,
                                                                          width=args.width))
     start = time.perf_counter()
@@ -178,8 +200,12 @@ def run(args: argparse.Namespace, work: Path) -> int:
     raw.close(), cached.close()
     shutil.rmtree(work / "img")
     shutil.rmtree(work / "img_index")
+    return lines
 
-    # 3. segments/s in the three modes
+
+def bench_segments(args: argparse.Namespace, work: Path, rng: np.random.Generator) -> list[str]:
+    """Segments/s in the three modes, batches of 32 collated."""
+    lines = []
     points = args.segments_per_file * args.segment_size
     files = [write_segment_file(work / f"seg/s{k:03d}.h5", points, seed=k) for k in range(args.segment_files)]
     build_index(Hdf5IndexConfig.model_validate({"sources": [{"kind": "segments", "paths": str(work / "seg"),
@@ -197,12 +223,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
             shuffled = segments_per_s(dataset.__getitem__, rng.permutation(len(dataset)), 5.0, collate=collate_segments)  # type: ignore[arg-type]
             lines.append(row("  lru, order not grouped by file", f"{shuffled:,.0f}", "-", "-", "-", None))
         dataset.close()
-
-    print(f"\n{'measure':<36}{'ours':>14}{'naive h5py':>14}{'design notes':>20}{'target':>12}  result")
-    print("-" * 104)
-    print("\n".join(lines))
-    print(f"load average at the end {os.getloadavg()[0]:.2f}")
-    return 1 if any(line.endswith("FAIL") for line in lines) else 0
+    return lines
 
 
 if __name__ == "__main__":

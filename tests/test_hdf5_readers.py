@@ -164,3 +164,20 @@ def test_compressed_multi_sample_chunks_are_read_through_h5py(tmp_path: Path) ->
     with ReplaySampler(tmp_path / "index", image_size=16, seed=2) as sampler:
         assert sampler._cameras[0]["left_image"].source.byte_offset(0) is None  # no pread on filtered data
         assert_batch_is_direct_reads(sampler.sample(24))
+
+
+def test_batch_memory_is_reused_only_once_no_view_of_the_batch_is_left(built: tuple[dict[str, Path], Path]) -> None:
+    _, out = built
+    sampler = ReplaySampler(out, image_size=24, seed=6)
+    first = sampler.sample(16)
+    base = id(first.right_image.base)  # an id, not a reference: the pool keeps the buffer itself
+    view = first.right_image[3]
+    kept = view.copy()
+    del first
+    second = sampler.sample(16)
+    assert id(second.left_image.base) != base  # a view of the first batch is still alive
+    np.testing.assert_array_equal(view, kept)
+    del view, second
+    third = sampler.sample(16)
+    assert id(third.left_image.base) == base  # nothing refers to the first batch any more
+    assert_batch_is_direct_reads(third, size=24)

@@ -164,8 +164,12 @@ class IndexTables:
             )  # fmt: skip
             tables = [{key: ds[()] for key, ds in f[group].items()} for group in ("samples", "episodes", "segments")]
             stats = {name: Moments.from_arrays({k: v[()] for k, v in group.items()}) for name, group in f.get("stats", {}).items()}
-            offsets: dict[int, dict[str, np.ndarray]] = {}
-            for file_id, group in f.get("offsets", {}).items():
-                group.visititems(lambda name, node, fid=int(file_id): offsets.setdefault(fid, {}).__setitem__(
-                    name, node[()]) if isinstance(node, h5py.Dataset) else None)
+            offsets = {int(file_id): _datasets_below(group) for file_id, group in f.get("offsets", {}).items()}
         return cls(files, *tables, stats, offsets)
+
+
+def _datasets_below(group: h5py.Group) -> dict[str, np.ndarray]:
+    """Every dataset under `group`, read whole, by its path relative to the group."""
+    found: dict[str, np.ndarray] = {}
+    group.visititems(lambda name, node: found.__setitem__(name, node[()]) if isinstance(node, h5py.Dataset) else None)
+    return found
