@@ -15,6 +15,7 @@ import os
 import queue
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,9 +101,11 @@ class ReplaySampler:
     """Map-style too: `len()` transitions, `sampler[i]` or `sampler[array]` gives a batch of those."""
 
     def __init__(self, index_dir: Path | str, num_traj: int | None = None, prefetch: int = 0,
-                 image_size: int = 224, seed: int | None = None, use_cache: bool = True) -> None:
+                 image_size: int = 224, seed: int | None = None, use_cache: bool = True, read_threads: int = 2) -> None:
+        """`read_threads` read a batch's cameras in parallel (pread and resize release the GIL)."""
         tables = IndexTables.load(index_dir)
         self.index_dir, self.image_size, self.prefetch = Path(index_dir), image_size, prefetch
+        self.read_threads = read_threads
         self._samples = tables.samples
         self._paths = tuple(f.path for f in tables.files)
         transition = (tables.samples["next_row"] >= 0) | ((tables.samples["flags"] & TERMINAL) > 0)
@@ -124,6 +127,8 @@ class ReplaySampler:
         self._prefetch_size = 0
         self._owner = os.getpid()  # the process whose prefetch thread this is
         self._buffers = _BufferPool(keep=prefetch + 3)
+        self._readers: ThreadPoolExecutor | None = None
+        self._readers_pid = 0
 
     def _camera(self, entry: FileEntry, camera: str, use_cache: bool, offsets: dict[str, np.ndarray]) -> _Camera:
         size = self.image_size
@@ -170,16 +175,28 @@ class ReplaySampler:
         names = [name for cam in REPLAY_IMAGES for name in (cam, f"next_{cam}")]
         buffer = self._buffers.take((len(names), len(index), self.image_size, self.image_size, 3))
         images = dict(zip(names, buffer))
+        jobs = []
         for fid in np.unique(file_id):
             at = np.flatnonzero(file_id == fid)
             for cam, camera in self._cameras[int(fid)].items():
-                self._read(camera, row[at], images[cam], at)
-                self._read(camera, next_row[at], images[f"next_{cam}"], at)
+                jobs += [(camera, row[at], images[cam], at), (camera, next_row[at], images[f"next_{cam}"], at)]
+        readers = self._reader_pool()
+        for _ in readers.map(lambda job: self._read(*job), jobs) if readers else map(lambda job: self._read(*job), jobs):
+            pass  # consumed for its effect (and to raise the first error)
         return ReplayBatch(
             **images, joint=s["joint"][index], action=s["action"][index], next_joint=s["joint"][nxt],
             reward=s["reward"][index], not_done=s["not_done"][index].astype(np.float32),
             file=tuple(self._paths[i] for i in file_id), row=row,
         )  # fmt: skip
+
+    def _reader_pool(self) -> ThreadPoolExecutor | None:
+        """This process's reader threads (a forked child makes its own: threads do not survive a fork)."""
+        if self.read_threads <= 1:
+            return None
+        if self._readers is None or self._readers_pid != os.getpid():
+            self._readers = ThreadPoolExecutor(self.read_threads, thread_name_prefix="replay-read")
+            self._readers_pid = os.getpid()
+        return self._readers
 
     def _read(self, camera: _Camera, rows: np.ndarray, out: np.ndarray, at: np.ndarray) -> None:
         if camera.direct:
@@ -220,6 +237,9 @@ class ReplaySampler:
 
     def close(self) -> None:
         self._stop_prefetch()
+        if self._readers is not None and self._readers_pid == os.getpid():
+            self._readers.shutdown()
+        self._readers = None
         self._handles.close()
 
     def __enter__(self) -> ReplaySampler:
@@ -231,7 +251,7 @@ class ReplaySampler:
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (DataLoader workers, spawn) without handles, thread or queue; each process opens its own."""
         state = dict(self.__dict__)
-        state.update(_thread=None, _queue=None, _stop=None)
+        state.update(_thread=None, _queue=None, _stop=None, _readers=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
