@@ -37,10 +37,10 @@ def hdf5_index(config: Hdf5IndexConfig) -> IndexReport:
 def describe(report: IndexReport) -> str:
     counts = report.counts
     lines = [f"HDF5 index at {report.index_path.resolve()}",
-             f"  {len(report.files)} file(s), {counts.samples} samples in {counts.episodes} episode(s), "
-             f"{counts.pairs} pairs, {counts.segments} segments; {report.bytes_indexed / 1e6:.1f} MB indexed "
-             f"in {report.seconds:.1f} s ({len(report.rescanned)} file(s) scanned, "
-             f"{len(report.files) - len(report.rescanned)} unchanged)"]
+             (f"  {len(report.files)} file(s), {counts.samples} samples in {counts.episodes} episode(s), "
+              f"{counts.pairs} pairs, {counts.segments} segments; {report.bytes_indexed / 1e6:.1f} MB indexed "
+              f"in {report.seconds:.1f} s ({len(report.rescanned)} file(s) scanned, "
+              f"{len(report.files) - len(report.rescanned)} unchanged)")]
     lines += [f"  FAILED {failure.error}" for failure in report.failures]
     return "\n".join(lines)
 

@@ -104,8 +104,8 @@ def test_rerun_rescans_only_the_changed_file(tmp_path: Path) -> None:
 
 def _hold_open_for_writing(path: Path) -> subprocess.Popen[str]:
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, h5py; f = h5py.File(sys.argv[1], 'a'); print('ready', flush=True); "
-         "sys.stdin.read()", str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-c", ("import sys, h5py; f = h5py.File(sys.argv[1], 'a'); print('ready', flush=True); "
+                                "sys.stdin.read()"), str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
     return holder
 

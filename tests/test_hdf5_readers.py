@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from dataprep.config import Hdf5IndexConfig
-from dataprep.hdf5 import IndexTables, ReplayBatch, ReplaySampler, SegmentDataset, build_index, collate_segments
+from dataprep.hdf5 import (
+    IndexTables,
+    ReplayBatch,
+    ReplaySampler,
+    SegmentDataset,
+    build_index,
+    collate_segments,
+)
 from tests.hdf5_sources import index_config, read_image, write_sources
 
 CAMERAS = ("left_image", "right_image", "global_image")
@@ -46,7 +53,7 @@ def assert_batch_is_direct_reads(batch: ReplayBatch, size: int | None = None) ->
 
 
 def test_sampled_batch_equals_direct_reads_of_the_rows_it_names(built: tuple[dict[str, Path], Path]) -> None:
-    files, out = built
+    _, out = built
     with ReplaySampler(out, image_size=32, seed=0) as sampler:  # stored size: no resize, raw rows
         batch = sampler.sample(64)
         assert batch.left_image.shape == (64, 32, 32, 3) and batch.left_image.dtype == np.uint8
@@ -121,7 +128,7 @@ def test_lru_evicts_the_least_recently_used_file(built: tuple[dict[str, Path], P
 
 
 def test_segment_modes_read_the_same_points_as_h5py(built: tuple[dict[str, Path], Path]) -> None:
-    files, out = built
+    _, out = built
     datasets = [SegmentDataset(out, mode=mode) for mode in ("preload_all", "lru", "on_demand")]
     assert datasets[0].loads == 3 and len(datasets[0]) == 7 + 5 + 4
     for i in (0, 6, 7, 15):

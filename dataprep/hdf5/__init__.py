@@ -6,7 +6,15 @@ Building: `plan_index` -> `scan_source` per file (reuses the stored scan of an u
 `SegmentDataset` with `collate_segments`, `IndexTables` for the raw columns.
 """
 
-from dataprep.hdf5.build import FileFailure, IndexReport, SourceFile, build_index, plan_index, scan_source, write_index
+from dataprep.hdf5.build import (
+    FileFailure,
+    IndexReport,
+    SourceFile,
+    build_index,
+    plan_index,
+    scan_source,
+    write_index,
+)
 from dataprep.hdf5.errors import Hdf5Error, IndexFolderError
 from dataprep.hdf5.index_file import IndexCounts, IndexTables
 from dataprep.hdf5.layout import FIRST, INDEX_NAME, LAST, SUMMARY_NAME, TERMINAL, TIMEOUT

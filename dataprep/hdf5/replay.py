@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import h5py
 import numpy as np
@@ -181,8 +181,12 @@ class ReplaySampler:
             for cam, camera in self._cameras[int(fid)].items():
                 jobs += [(camera, row[at], images[cam], at), (camera, next_row[at], images[f"next_{cam}"], at)]
         readers = self._reader_pool()
-        for _ in readers.map(lambda job: self._read(*job), jobs) if readers else map(lambda job: self._read(*job), jobs):
-            pass  # consumed for its effect (and to raise the first error)
+        if readers is None:
+            for job in jobs:
+                self._read(*job)
+        else:
+            for future in [readers.submit(self._read, *job) for job in jobs]:
+                future.result()  # raises the job's error, if any
         return ReplayBatch(
             **images, joint=s["joint"][index], action=s["action"][index], next_joint=s["joint"][nxt],
             reward=s["reward"][index], not_done=s["not_done"][index].astype(np.float32),
@@ -218,7 +222,7 @@ class ReplaySampler:
         while not stop.is_set():
             try:
                 item: Any = self.batch_at(self._rng.choice(self.transitions, batch_size))
-            except Exception as err:  # handed to the consumer, which raises it
+            except Exception as err:  # noqa: BLE001 - handed to the consumer, which raises it
                 item = err
             while not stop.is_set():
                 try:
@@ -242,7 +246,7 @@ class ReplaySampler:
         self._readers = None
         self._handles.close()
 
-    def __enter__(self) -> ReplaySampler:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
