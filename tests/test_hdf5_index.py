@@ -100,6 +100,10 @@ def test_rerun_rescans_only_the_changed_file(tmp_path: Path) -> None:
     assert [f["reused"] for f in summary["files"] if f["kind"] == "replay"] == [True, False]
     action = read_column([files["a"], files["b"]], "action").astype(np.float64)
     np.testing.assert_allclose(summary["stats"]["action"]["mean"], action.mean(axis=0), rtol=1e-10)
+    files["a"].unlink()  # a source that is gone leaves no stored scan or image cache behind
+    build_index(config)
+    assert {p.name.split("-")[0] for p in (tmp_path / "index/scans").iterdir()} == {"b", "s1", "s2", "s3"}
+    assert [p.name.split("-")[0] for p in (tmp_path / "index/image_cache").iterdir()] == ["b"]
 
 
 def _hold_open_for_writing(path: Path) -> subprocess.Popen[str]:

@@ -19,7 +19,7 @@ from dataprep.errors import DataprepError
 from dataprep.hdf5.errors import Hdf5Error
 from dataprep.hdf5.image_cache import write_image_cache
 from dataprep.hdf5.index_file import IndexCounts, merged_stats, write_index_file
-from dataprep.hdf5.layout import CACHE_DIR, INDEX_NAME, SUMMARY_NAME
+from dataprep.hdf5.layout import CACHE_DIR, INDEX_NAME, SCANS_DIR, SUMMARY_NAME
 from dataprep.hdf5.scan import FileScan, scan_replay, scan_segments
 from dataprep.hdf5.scanstore import load_scan, save_scan, scan_file_path, scan_key
 from dataprep.hdf5.sources import FileIdentity, find_files
@@ -86,6 +86,7 @@ def scan_source(config: Hdf5IndexConfig, file: SourceFile) -> FileScan:
         logger.info("%s unchanged since its last scan; reusing %s", file.path, stored_at)
         return stored
     scan = scan_replay(identity) if file.source.kind == "replay" else scan_segments(identity, file.source)
+    scan = dataclasses.replace(scan, key=key)
     if cache_size is not None:
         cache = config.output_root.resolve() / CACHE_DIR / f"{key}.h5"
         write_image_cache(scan, cache, cache_size)
@@ -122,7 +123,17 @@ def write_index(config: Hdf5IndexConfig, scans: Sequence[FileScan], failures: Se
                          bytes_indexed=sum(s.identity.size for s in kept),
                          index_bytes=(root / INDEX_NAME).stat().st_size, seconds=time.monotonic() - started)
     write_json_atomic(root / SUMMARY_NAME, summary_dict(report))
+    _prune(root, {scan.key for scan in kept})
     return report
+
+
+def _prune(root: Path, keys: set[str]) -> None:
+    """Remove stored scans and image caches of files the new index does not hold (removed, renamed or
+    failed sources), now that nothing refers to them; otherwise the folder grows with every rename."""
+    for stale in [*(root / SCANS_DIR).glob("*.npz"), *(root / CACHE_DIR).glob("*.h5")]:
+        if stale.stem not in keys:
+            logger.info("removing %s: its source is no longer indexed", stale)
+            stale.unlink(missing_ok=True)
 
 
 def summary_dict(report: IndexReport) -> dict[str, object]:

@@ -87,6 +87,7 @@ class FileScan:
     segments: SegmentColumns | None = None
     cache: str | None = None  # the resized-image file of a replay source, when configured
     offsets: Mapping[str, np.ndarray] = field(default_factory=dict)  # image dataset -> byte offset of each row
+    key: str = ""  # name of the stored scan (and image cache) in the output folder
     reused: bool = field(default=False, compare=False)
 
     @property

@@ -74,4 +74,5 @@ def load_scan(path: Path, identity: FileIdentity) -> FileScan | None:
         logger.warning("stored scan %s is unreadable (%s); rescanning", path, err)
         return None
     datasets = tuple(DatasetInfo.from_dict(d) for d in meta["datasets"])
-    return FileScan(identity, meta["kind"], datasets, stats, replay, segments, meta["cache"], offsets, reused=True)
+    return FileScan(identity, meta["kind"], datasets, stats, replay, segments, meta["cache"], offsets,
+                    key=path.stem, reused=True)
