@@ -15,7 +15,7 @@ import pytest
 
 from dataprep.config import ConfigError, Hdf5IndexConfig, PipelineConfig, load_config
 from dataprep.hdf5 import LAST, SUMMARY_NAME, TERMINAL, TIMEOUT, Hdf5Error, IndexTables, build_index
-from dataprep.sample import ReplayFileSpec, write_replay_file
+from dataprep.sample import ReplayFileSpec, write_replay_file, write_segment_file
 from tests.hdf5_sources import index_config, read_column, write_sources
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -153,8 +153,6 @@ def test_each_bad_file_fails_alone_naming_file_and_dataset(tmp_path: Path) -> No
 
 
 def test_segments_by_table_and_trailing_partial(tmp_path: Path) -> None:
-    from dataprep.sample import write_segment_file
-
     write_segment_file(tmp_path / "points/t.h5", 100, segments=np.array([[0, 10], [10, 40], [60, 40]]))
     config = Hdf5IndexConfig.model_validate({"sources": [{"kind": "segments", "paths": str(tmp_path / "points"),
                                                           "segment_dataset": "data/segments"}],

@@ -20,6 +20,7 @@ from dataprep.hdf5 import (
     build_index,
     collate_segments,
 )
+from dataprep.sample import ReplayFileSpec, write_replay_file
 from tests.hdf5_sources import index_config, read_image, write_sources
 
 CAMERAS = ("left_image", "right_image", "global_image")
@@ -158,8 +159,6 @@ def test_epoch_order_shuffles_across_files_and_groups_them_for_the_lru(built: tu
 
 
 def test_compressed_multi_sample_chunks_are_read_through_h5py(tmp_path: Path) -> None:
-    from dataprep.sample import ReplayFileSpec, write_replay_file
-
     path = write_replay_file(tmp_path / "replay/z.h5", ReplayFileSpec(rows=80, height=16, width=16, seed=5))
     with h5py.File(path, "a") as f:
         for cam in CAMERAS:
