@@ -13,7 +13,7 @@ from prefect import flow
 
 from dataprep.config import PipelineConfig, load_config
 from dataprep.errors import DataprepError
-from flows import gopro_prepare, rosbag_to_lerobot
+from flows import gopro_prepare, hdf5_index, rosbag_to_lerobot
 from flows.cli import DEFAULT_CONFIG, load_pipeline, run_cli, stage_parser
 
 
@@ -28,6 +28,7 @@ class Stage(NamedTuple):
 STAGES: dict[str, Stage] = {
     "rosbag_to_lerobot": Stage(rosbag_to_lerobot.rosbag_to_lerobot, rosbag_to_lerobot.describe),
     "gopro_prepare": Stage(gopro_prepare.run_stage, gopro_prepare.describe),
+    "hdf5_index": Stage(hdf5_index.hdf5_index, hdf5_index.describe),
 }
 
 

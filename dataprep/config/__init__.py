@@ -1,6 +1,7 @@
 """Configuration: pydantic models of the YAML files and the loader that validates them."""
 
 from dataprep.config.gopro import GoproPrepareConfig, LayoutSpec, SpikeSpec, VoxelSpec
+from dataprep.config.hdf5 import Hdf5IndexConfig, Hdf5SourceSpec, ImageCacheSpec
 from dataprep.config.loading import ConfigError, deep_merge, load_config, parse_overrides, read_yaml
 from dataprep.config.models import (
     AlignSpec,
@@ -22,6 +23,9 @@ __all__ = [
     "ConvertConfig",
     "FeatureSpec",
     "GoproPrepareConfig",
+    "Hdf5IndexConfig",
+    "Hdf5SourceSpec",
+    "ImageCacheSpec",
     "InputSpec",
     "LayoutSpec",
     "PartSpec",

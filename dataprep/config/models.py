@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from dataprep.config.base import StrictModel
 from dataprep.config.gopro import GoproPrepareConfig
+from dataprep.config.hdf5 import Hdf5IndexConfig
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _SLICE = re.compile(r"^\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(-?\d+)\s*)?$")
@@ -198,6 +199,7 @@ class PipelineConfig(StrictModel):
 
     rosbag_to_lerobot: ConvertConfig | None = None
     gopro_prepare: GoproPrepareConfig | None = None
+    hdf5_index: Hdf5IndexConfig | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -1,5 +1,5 @@
 """Synthetic but realistic inputs for the bundled samples, tests and benchmarks: bags written with rosbags' own
-writers, and GoPro + spike trees."""
+writers, GoPro + spike trees, and HDF5 replay and point-cloud files."""
 
 from dataprep.sample.gopro_tree import (
     GoproTreeSpec,
@@ -10,6 +10,7 @@ from dataprep.sample.gopro_tree import (
     write_gopro_tree,
     write_spike_file,
 )
+from dataprep.sample.hdf5_files import ReplayFileSpec, write_replay_file, write_segment_file
 from dataprep.sample.kuavo_bag import (
     CAMERA_TOPICS,
     KuavoBagSpec,
@@ -24,6 +25,7 @@ __all__ = [
     "CAMERA_TOPICS",
     "GoproTreeSpec",
     "KuavoBagSpec",
+    "ReplayFileSpec",
     "Ros2BagSpec",
     "camera_frame",
     "encode_spikes",
@@ -35,6 +37,8 @@ __all__ = [
     "sample_spikes",
     "write_gopro_tree",
     "write_kuavo_bag",
+    "write_replay_file",
     "write_ros2_bag",
     "write_spike_file",
+    "write_segment_file",
 ]

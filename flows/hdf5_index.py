@@ -1,0 +1,55 @@
+"""Flow: HDF5 replay and point-cloud files -> one index (plan, scan each file as a task, write the index).
+
+Files are scanned one after another: a scan is bounded by the disk and h5py's global lock, not the CPU.
+"""
+
+import sys
+import time
+from collections.abc import Sequence
+
+from prefect import flow
+
+from dataprep.config import Hdf5IndexConfig
+from dataprep.errors import DataprepError
+from dataprep.hdf5 import FileFailure, FileScan, IndexReport
+from flows.cli import load_section, run_cli, stage_parser
+from tasks.hdf5 import plan_index_task, scan_file_task, write_index_task
+
+
+@flow(name="hdf5_index")
+def hdf5_index(config: Hdf5IndexConfig) -> IndexReport:
+    """Every file is attempted; a file with bad input is listed as failed, anything else fails the run."""
+    started = time.monotonic()
+    scans: list[FileScan] = []
+    failures: list[FileFailure] = []
+    for file in plan_index_task(config):
+        state = scan_file_task(config, file, return_state=True)
+        if state.is_completed():
+            scans.append(state.result())
+            continue
+        error = state.result(raise_on_failure=False)
+        if not isinstance(error, DataprepError):
+            state.result()  # not bad input: re-raise whatever ended the task, and the run with it
+        failures.append(FileFailure(str(file.path.resolve()), str(error)))
+    return write_index_task(config, scans, failures, started)
+
+
+def describe(report: IndexReport) -> str:
+    counts = report.counts
+    lines = [f"HDF5 index at {report.index_path.resolve()}",
+             (f"  {len(report.files)} file(s), {counts.samples} samples in {counts.episodes} episode(s), "
+              f"{counts.pairs} pairs, {counts.segments} segments; {report.bytes_indexed / 1e6:.1f} MB indexed "
+              f"in {report.seconds:.1f} s ({len(report.rescanned)} file(s) scanned, "
+              f"{len(report.files) - len(report.rescanned)} unchanged)")]
+    lines += [f"  FAILED {failure.error}" for failure in report.failures]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m flows.hdf5_index --config PIPELINE.yaml`: this stage alone."""
+    args = stage_parser("python -m flows.hdf5_index", "Index HDF5 replay and point-cloud files.").parse_args(argv)
+    return run_cli(lambda: describe(hdf5_index(load_section(args, "hdf5_index"))))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
