@@ -1,7 +1,8 @@
 """Prefect tasks around `dataprep.conversion`: each wraps one library call and adds artifacts.
 
 Finished bags are skipped by the library's own staging markers, which work with and without Prefect, so
-the tasks use no Prefect cache. A `DataprepError` (bad input) is never retried; other failures (I/O) once.
+the tasks use no Prefect cache. A failure is retried once only when retrying can help (a `DataprepError`
+marked `retryable`: a transient I/O fault); a bad or damaged bag, a full disk, a bug fail at once.
 """
 
 from __future__ import annotations
@@ -30,14 +31,9 @@ from dataprep.memory import take_snapshot
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
 
 
-def _retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
-    try:
-        state.result()
-    except DataprepError:
-        return False
-    except Exception:
-        return True
-    return False
+def _retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, DataprepError) and error.retryable
 
 
 @task(name="plan-conversion", cache_policy=NO_CACHE)
@@ -73,7 +69,7 @@ def episode_markdown(conversion: BagConversion, fps: int) -> str:
 
 
 @task(name="convert-bag", task_run_name="convert-{bag.name}", cache_policy=NO_CACHE, retries=1,
-      retry_condition_fn=_retry_unless_bad_input)
+      retry_condition_fn=_retry_if_transient)
 def convert_bag_task(config: ConvertConfig, bag: Path) -> BagConversion:
     """Convert one bag; record a memory row and a progress update per chunk, and a summary at the end.
 

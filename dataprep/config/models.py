@@ -9,8 +9,12 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from dataprep.config.base import StrictModel
+from dataprep.lerobot.layout import DATASET_GLOBAL_FEATURES, EPISODE_LOCAL_FEATURES
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+# lerobot's five default features, written by the converter itself
+RESERVED_FEATURES = (*EPISODE_LOCAL_FEATURES, *DATASET_GLOBAL_FEATURES)
+IMAGES_PREFIX = "observation.images."  # camera features; a vector feature may not use the prefix
 _SLICE = re.compile(r"^\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(-?\d+)\s*)?$")
 
 
@@ -75,6 +79,24 @@ class PartSpec(StrictModel):
         if isinstance(value, str) and not _SLICE.match(value):
             raise ValueError(f"{value!r} is not an index or a 'start:stop[:step]' slice")
         return value
+
+    @model_validator(mode="after")
+    def _check_default_width(self) -> PartSpec:
+        """A default must have as many values as the index selects, where that is known before reading."""
+        width = self.known_width()
+        if self.default is not None and width is not None and len(self.default) != width:
+            raise ValueError(f"default has {len(self.default)} values but index {self.index!r} selects {width}")
+        return self
+
+    def known_width(self) -> int | None:
+        """How many values the index selects when that does not depend on the field's length."""
+        selector = self.selector()
+        if isinstance(selector, int):
+            return 1
+        if isinstance(selector, slice) and selector.stop is not None and selector.stop >= 0 \
+                and (selector.start or 0) >= 0:
+            return len(range(selector.start or 0, selector.stop, selector.step or 1))
+        return None
 
     def selector(self) -> int | slice | None:
         """The index or slice applied to the field's values."""
@@ -170,6 +192,18 @@ class ConvertConfig(StrictModel):
                 raise ValueError(f"name {name!r} may only hold letters, digits, '_', '.', '-' (no '/')")
         return value
 
+    @field_validator("features")
+    @classmethod
+    def _check_reserved(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if name in RESERVED_FEATURES:
+                raise ValueError(f"feature name {name!r} is reserved: lerobot's default features "
+                                 f"({', '.join(RESERVED_FEATURES)}) are written by the converter")
+            if name.startswith(IMAGES_PREFIX):
+                raise ValueError(f"feature name {name!r}: {IMAGES_PREFIX}* is for cameras; configure it under "
+                                 f"cameras.{name.removeprefix(IMAGES_PREFIX)}")
+        return value
+
     @model_validator(mode="after")
     def _check_consistency(self) -> ConvertConfig:
         if not self.features and not self.cameras:
@@ -189,7 +223,7 @@ class ConvertConfig(StrictModel):
 
     @staticmethod
     def camera_key(name: str) -> str:
-        return f"observation.images.{name}"
+        return f"{IMAGES_PREFIX}{name}"
 
 
 class PipelineConfig(StrictModel):

@@ -1,6 +1,7 @@
 """ROS bags to LeRobot v3.0: the one-pass bag conversion, staging, and dataset assembly."""
 
 from dataprep.conversion.bag_to_episodes import ChunkReport, build_schema, convert_bag
+from dataprep.conversion.containment import contained_failure, run_level_error
 from dataprep.conversion.dataset import (
     BagFailure,
     ConversionPlan,
@@ -22,9 +23,11 @@ __all__ = [
     "bag_key",
     "build_schema",
     "conclude_conversion",
+    "contained_failure",
     "convert_bag",
     "convert_dataset",
     "finalize_conversion",
     "plan_conversion",
+    "run_level_error",
     "staging_root",
 ]

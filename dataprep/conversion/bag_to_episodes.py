@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataprep.config import ConvertConfig
+from dataprep.conversion.containment import contained_failure
 from dataprep.conversion.staging import BAG_MARKER, BagConversion, EpisodeReport, bag_key, staging_root
 from dataprep.features import FeatureMapper
 from dataprep.lerobot.episode_writer import EpisodeWriter
@@ -130,8 +131,40 @@ def _summary(bag: Path, key: str, sink: _EpisodeSink, report: AlignmentReport, m
     )
 
 
+class _Position:
+    """Where the pass is in the bag, so a failure nobody foresaw can still say which topic and time."""
+
+    def __init__(self) -> None:
+        self.topic: str | None = None
+        self.time_ns: int | None = None
+        self.start_ns: int | None = None
+
+    def describe(self) -> str:
+        if self.topic is None or self.time_ns is None:
+            return ""
+        into = f", {(self.time_ns - self.start_ns) / NS_PER_S:.3f} s into the bag" if self.start_ns else ""
+        return f"topic {self.topic}, message at t={self.time_ns} ns{into}"
+
+
 def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None = None) -> BagConversion:
-    """Convert one bag into staged episodes; a bag finished by an earlier run is reused, not read again."""
+    """Convert one bag into staged episodes; a bag finished by an earlier run is reused, not read again.
+
+    Whatever goes wrong comes out as a `DataprepError`: the bag's own named failure, or a `RunError` when the
+    output cannot take more (see `containment`); the original exception is chained for the logs.
+    """
+    position = _Position()
+    try:
+        return _convert_bag(config, bag, on_chunk, position)
+    except Exception as err:
+        failure = contained_failure(err, bag, config.output_root, position.describe())
+        if failure is err:
+            raise
+        logger.debug("%s failed", bag, exc_info=err)
+        raise failure from err
+
+
+def _convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None,
+                 position: _Position) -> BagConversion:
     key = bag_key(bag, config)
     folder = staging_root(config) / key
     if (folder / BAG_MARKER).exists():
@@ -143,11 +176,14 @@ def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None
         mapper.bind(reader)
         aligner = Aligner(mapper.channels, config.fps, mapper.clock_topic, config.timeline.sample_drop)
         start, span = reader.start_ns, max(reader.end_ns - reader.start_ns, 1)
+        position.start_ns = start
         sink = _EpisodeSink(config, folder, bag, mapper, lambda t: min(max((t - start) / span, 0.0), 1.0), on_chunk)
         try:
             for message in reader.messages(aligner.topics):
+                position.topic, position.time_ns = message.topic, message.time_ns
                 for frame in aligner.push(message.topic, message.time_ns, message.msg):
                     sink.write(frame)
+            position.topic = None
             for frame in aligner.finish():
                 sink.write(frame)
             sink.close(reader.end_ns)

@@ -13,11 +13,13 @@ from pathlib import Path
 from dataprep.config import ConvertConfig
 from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema, convert_bag
 from dataprep.conversion.staging import BagConversion, staging_root
-from dataprep.errors import DataprepError
+from dataprep.conversion.containment import run_level_error
+from dataprep.errors import DataprepError, RunError
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.finalize import DatasetSummary, finalize_dataset
 from dataprep.rosbag import find_bags
 from dataprep.sample.kuavo_bag import ensure_kuavo_sample
+from dataprep.storage import ensure_writable
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,11 @@ class BagFailure:
 
     bag: str
     error: str
+
+    def block(self) -> str:
+        """The failure as the console shows it: the bag on its own line, the cause indented below."""
+        cause = self.error.removeprefix(f"bag {self.bag}: ").replace("\n", "\n    ")
+        return f"- {self.bag}\n    {cause}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ def plan_conversion(config: ConvertConfig) -> ConversionPlan:
             logger.info("writing the bundled sample recording to %s", sample)
             ensure_kuavo_sample(sample)
     bags = tuple(find_bags(config.input.bags))
+    ensure_writable(config.output_root)  # a read-only output fails here, once, not once per bag
     return ConversionPlan(bags=bags, staging=staging_root(config), root=config.dataset_root)
 
 
@@ -75,7 +83,13 @@ def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
         for conversion in conversions
         for episode in conversion.episodes
     ]
-    return finalize_dataset(staged, config.dataset_root, config.repo_id, build_schema(config, first.dims))
+    try:
+        return finalize_dataset(staged, config.dataset_root, config.repo_id, build_schema(config, first.dims))
+    except Exception as err:
+        run_error = run_level_error(err, config.output_root)
+        if run_error is None:
+            raise
+        raise run_error from err
 
 
 def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversion],
@@ -86,7 +100,7 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
     convert stay staged: the rerun after a fix reads only what failed.
     """
     if failures and (config.on_bag_error == "fail" or not conversions):
-        listing = "\n".join(f"- {failure.bag}: {failure.error}" for failure in failures)
+        listing = "\n".join(failure.block() for failure in failures)
         raise DataprepError(
             f"{len(failures)} of {len(failures) + len(conversions)} bag(s) failed, so {config.dataset_root} "
             f"was not written (set on_bag_error: skip to assemble the others):\n{listing}"
@@ -104,6 +118,8 @@ def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None
     for bag in plan.bags:
         try:
             conversions.append(convert_bag(config, bag, on_chunk))
+        except RunError:
+            raise  # the output cannot take more: every other bag would fail the same way
         except DataprepError as err:
             failures.append(BagFailure(str(bag), str(err)))
     return conclude_conversion(config, conversions, failures)
