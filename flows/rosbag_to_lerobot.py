@@ -49,6 +49,7 @@ def describe(report: ConversionReport) -> str:
         reused = ", staged by an earlier run" if bag.reused else ""
         lines.append(f"  {bag.bag}: {bag.frames} frames kept, {sum(bag.dropped.values())} dropped{reused}")
         lines += [f"    dropped {count}: {reason}" for reason, count in bag.dropped.items()]
+        lines += [f"    note: {note}" for note in bag.notes]
     for failure in report.skipped:
         lines.append(f"  {failure.bag}: SKIPPED (on_bag_error: skip): {failure.error}")
     return "\n".join(lines)

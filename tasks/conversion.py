@@ -53,7 +53,8 @@ def episode_markdown(conversion: BagConversion, fps: int) -> str:
     """The per-episode summary: frames, duration, drops and their reasons, largest offsets."""
     lines = [f"# `{Path(conversion.bag).name}`", "", f"- bag: `{conversion.bag}`",
              f"- kept span: {conversion.span_s[0]:.3f} s to {conversion.span_s[1]:.3f} s after the bag's start",
-             f"- episodes: {len(conversion.episodes)} at {fps} fps", ""]
+             f"- episodes: {len(conversion.episodes)} at {fps} fps",
+             *(f"- note: {note}" for note in conversion.notes), ""]
     lines.append(markdown_table([{"episode": e.folder, "frames": e.frames, "duration_s": round(e.duration_s, 3)}
                                  for e in conversion.episodes]))
     lines += ["## Frames dropped (could not be filled)", "",

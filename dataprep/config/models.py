@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from dataprep.config.bags import ClockSpec, TypesSpec
 from dataprep.config.base import StrictModel
 from dataprep.lerobot.layout import DATASET_GLOBAL_FEATURES, EPISODE_LOCAL_FEATURES
 
@@ -183,6 +184,8 @@ class ConvertConfig(StrictModel):
     timeline: TimelineSpec = TimelineSpec()
     features: dict[str, FeatureSpec] = Field(default_factory=dict)
     cameras: dict[str, CameraSpec] = Field(default_factory=dict)
+    types: TypesSpec = TypesSpec()
+    clock: ClockSpec = ClockSpec()
 
     @field_validator("features", "cameras")
     @classmethod

@@ -22,7 +22,7 @@ from dataprep.lerobot.episode_writer import EpisodeWriter
 from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature
 from dataprep.lerobot.video import VideoSettings
 from dataprep.memory import MemorySnapshot, take_snapshot
-from dataprep.rosbag import BagError, BagReader
+from dataprep.rosbag import BagError, BagReader, load_msg_folders
 from dataprep.timeline import NS_PER_S, AlignedFrame, Aligner, AlignmentReport
 
 logger = logging.getLogger(__name__)
@@ -121,13 +121,14 @@ def _empty_bag_error(bag: Path, aligner: Aligner) -> BagError:
 
 
 def _summary(bag: Path, key: str, sink: _EpisodeSink, report: AlignmentReport, mapper: FeatureMapper,
-             start_ns: int) -> BagConversion:
+             start_ns: int, notes: tuple[str, ...]) -> BagConversion:
     assert report.first_tick_ns is not None and report.last_tick_ns is not None
     return BagConversion(
         bag=str(bag), key=key, episodes=tuple(sink.episodes), dims=sink.dims,
         dropped=dict(report.dropped), trimmed=dict(report.trimmed),
         filled_by_default=dict(report.filled_by_default), max_offset_ms=mapper.max_offsets_ms(report),
         span_s=((report.first_tick_ns - start_ns) / NS_PER_S, (report.last_tick_ns - start_ns) / NS_PER_S),
+        notes=notes,
     )
 
 
@@ -172,7 +173,7 @@ def _convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | Non
         return BagConversion.load(folder)
     shutil.rmtree(folder, ignore_errors=True)  # what a crashed or failed run left behind
     mapper = FeatureMapper(config)
-    with BagReader(bag) as reader:
+    with BagReader(bag, load_msg_folders(config.types.msg_paths)) as reader:
         mapper.bind(reader)
         aligner = Aligner(mapper.channels, config.fps, mapper.clock_topic, config.timeline.sample_drop)
         start, span = reader.start_ns, max(reader.end_ns - reader.start_ns, 1)
@@ -194,7 +195,7 @@ def _convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | Non
     if not sink.frames:
         shutil.rmtree(folder, ignore_errors=True)
         raise _empty_bag_error(bag, aligner)
-    conversion = _summary(bag, key, sink, aligner.report, mapper, start)
+    conversion = _summary(bag, key, sink, aligner.report, mapper, start, reader.notes)
     conversion.save(folder)
     logger.info("%s: %d frames in %d episode(s), %d dropped", bag, conversion.frames, len(conversion.episodes),
                 sum(conversion.dropped.values()))

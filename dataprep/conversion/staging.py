@@ -60,6 +60,7 @@ class BagConversion:
     filled_by_default: dict[str, int]
     max_offset_ms: dict[str, float]
     span_s: tuple[float, float]  # first and last kept tick, seconds after the bag's start
+    notes: tuple[str, ...] = ()  # what was mended to read the bag (e.g. a stored definition replaced)
     reused: bool = False
 
     @property
@@ -80,6 +81,7 @@ class BagConversion:
             data: dict[str, Any] = json.loads((folder / BAG_MARKER).read_text())
             data["episodes"] = tuple(EpisodeReport(**e) for e in data["episodes"])
             data["span_s"] = tuple(data["span_s"])
+            data["notes"] = tuple(data.get("notes", ()))
             return cls(**data, reused=True)
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise DataprepError(f"staged bag {folder} has no readable {BAG_MARKER}: {err}") from err

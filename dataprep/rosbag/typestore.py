@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rosbags.interfaces import Connection, MessageDefinitionFormat
 from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
@@ -94,7 +95,7 @@ def _references(types: dict) -> set[str]:
     return {name for _, fields in types.values() for _, node in fields for name in _named_types(node)}
 
 
-def _with_dependencies(names: set[str], available: dict) -> dict:
+def with_dependencies(names: set[str], available: dict) -> dict:
     """`names` and every type they use, taken from `available` (unknown names are left for register to report)."""
     found: dict = {}
     pending = [name for name in names if name in available]
@@ -106,14 +107,19 @@ def _with_dependencies(names: set[str], available: dict) -> dict:
     return found
 
 
-def build_typestore(connections: Sequence[Connection], is_ros2: bool, bag: str) -> Typestore:
-    """A typestore for `connections`, checked against the digests the bag recorded."""
+def build_typestore(connections: Sequence[Connection], is_ros2: bool, bag: str,
+                    user_types: Mapping[str, Any] | None = None) -> Typestore:
+    """A typestore for `connections`, checked against the digests the bag recorded.
+
+    Types the bag does not define come from `user_types` (parsed `types.msg_paths`), else the distribution.
+    """
     fallback = get_typestore(Stores.ROS2_HUMBLE if is_ros2 else Stores.ROS1_NOETIC)
+    available = {**fallback.fielddefs, **(user_types or {})}
     defined: dict = {}
     digests: dict[str, tuple[str, str]] = {}
     for connection in connections:
-        if connection.msgdef.format == MessageDefinitionFormat.NONE:
-            continue
+        if connection.msgdef.format == MessageDefinitionFormat.NONE or not connection.msgdef.data.strip():
+            continue  # no definition stored (older rosbag2 bags): taken from `available`
         try:
             defined.update(_parse(connection))
         except (TypesysError, ValueError) as err:
@@ -122,7 +128,11 @@ def build_typestore(connections: Sequence[Connection], is_ros2: bool, bag: str) 
         if connection.digest:
             digests[connection.msgtype] = (connection.digest, connection.topic)
     undefined = {c.msgtype for c in connections if c.msgtype not in defined} | _references(defined)
-    types = {**_with_dependencies(undefined - defined.keys(), fallback.fielddefs), **defined}
+    types = {**with_dependencies(undefined - defined.keys(), available), **defined}
+    unknown = sorted({c.msgtype for c in connections} - types.keys())
+    if unknown:
+        raise BagError(f"{bag}: the bag carries no definition of {', '.join(unknown)}, and it is not a standard "
+                       f"type; give the package's .msg files with `types: {{msg_paths: [folder, ...]}}`")
     typestore = get_typestore(Stores.EMPTY)
     try:
         typestore.register(types)
