@@ -50,6 +50,7 @@ def describe(report: ConversionReport) -> str:
         lines.append(f"  {bag.bag}: {bag.frames} frames kept, {sum(bag.dropped.values())} dropped{reused}")
         lines += [f"    dropped {count}: {reason}" for reason, count in bag.dropped.items()]
         lines += [f"    note: {note}" for note in bag.notes]
+        lines += [f"    header stamps, {count} message(s): {problem}" for problem, count in bag.stamp_problems.items()]
     for failure in report.skipped:
         lines.append(f"  {failure.bag}: SKIPPED (on_bag_error: skip): {failure.error}")
     return "\n".join(lines)

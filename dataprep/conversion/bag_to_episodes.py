@@ -17,13 +17,13 @@ from pathlib import Path
 from dataprep.config import ConvertConfig
 from dataprep.conversion.containment import contained_failure
 from dataprep.conversion.staging import BAG_MARKER, BagConversion, EpisodeReport, bag_key, staging_root
-from dataprep.features import FeatureMapper
+from dataprep.features import FeatureMapper, PayloadMismatch
 from dataprep.lerobot.episode_writer import EpisodeWriter
 from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature
 from dataprep.lerobot.video import VideoSettings
 from dataprep.memory import MemorySnapshot, take_snapshot
 from dataprep.rosbag import BagError, BagReader, load_msg_folders
-from dataprep.timeline import NS_PER_S, AlignedFrame, Aligner, AlignmentReport
+from dataprep.timeline import NS_PER_S, AlignedFrame, Aligner, AlignmentReport, Clock
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +70,17 @@ class _EpisodeSink:
         self.frames = 0
         self.chunks = 0
 
-    def write(self, frame: AlignedFrame) -> None:
+    def write(self, frame: AlignedFrame, report: AlignmentReport) -> None:
+        try:
+            images = self.mapper.images(frame)
+        except PayloadMismatch as err:  # never garbage pixels: the frame goes, counted by reason
+            report.dropped[err.reason] += 1
+            return
         vectors = self.mapper.vectors(frame)
         if self.writer is None:
             self._open(vectors)
         assert self.writer is not None
-        self.writer.add_frame(vectors, self.mapper.images(frame))
+        self.writer.add_frame(vectors, images)
         self.frames += 1
         if self.frames % self.config.chunk_size == 0:
             self._chunk_done(frame.tick_ns)
@@ -117,18 +122,27 @@ def _empty_bag_error(bag: Path, aligner: Aligner) -> BagError:
     if aligner.silent_topics:
         return BagError(f"bag {bag}: no frame: required topics sent no message: {', '.join(aligner.silent_topics)}")
     reasons = "; ".join(f"{n} x {reason}" for reason, n in aligner.report.dropped.most_common(3)) or "none dropped"
+    if aligner.report.emitted:
+        return BagError(f"bag {bag}: no frame kept: all {aligner.report.emitted} aligned frame(s) were dropped; "
+                        f"dropped: {reasons}")
     return BagError(f"bag {bag}: no frame could be aligned (the topics never overlap in time?); dropped: {reasons}")
 
 
+def _stamp_problems(clock: Clock, report: AlignmentReport) -> dict[str, int]:
+    late = {f"{topic}: arrived after a later tick was decided (raise clock.header_slack_s)": n
+            for topic, n in report.late.items()}
+    return {**clock.problems, **late}
+
+
 def _summary(bag: Path, key: str, sink: _EpisodeSink, report: AlignmentReport, mapper: FeatureMapper,
-             start_ns: int, notes: tuple[str, ...]) -> BagConversion:
+             start_ns: int, notes: tuple[str, ...], stamps: dict[str, int]) -> BagConversion:
     assert report.first_tick_ns is not None and report.last_tick_ns is not None
     return BagConversion(
         bag=str(bag), key=key, episodes=tuple(sink.episodes), dims=sink.dims,
         dropped=dict(report.dropped), trimmed=dict(report.trimmed),
         filled_by_default=dict(report.filled_by_default), max_offset_ms=mapper.max_offsets_ms(report),
         span_s=((report.first_tick_ns - start_ns) / NS_PER_S, (report.last_tick_ns - start_ns) / NS_PER_S),
-        notes=notes,
+        notes=notes, stamp_problems=stamps,
     )
 
 
@@ -175,18 +189,25 @@ def _convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | Non
     mapper = FeatureMapper(config)
     with BagReader(bag, load_msg_folders(config.types.msg_paths)) as reader:
         mapper.bind(reader)
-        aligner = Aligner(mapper.channels, config.fps, mapper.clock_topic, config.timeline.sample_drop)
+        clock = Clock(frozenset(c.topic for c in mapper.channels if config.clock.of(c.topic) == "header"),
+                      round(config.clock.max_skew_s * NS_PER_S), str(bag))
+        slack = round(config.clock.header_slack_s * NS_PER_S) if clock.header_topics else 0
+        aligner = Aligner(mapper.channels, config.fps, mapper.clock_topic, config.timeline.sample_drop, slack)
+        report = aligner.report
         start, span = reader.start_ns, max(reader.end_ns - reader.start_ns, 1)
         position.start_ns = start
         sink = _EpisodeSink(config, folder, bag, mapper, lambda t: min(max((t - start) / span, 0.0), 1.0), on_chunk)
         try:
             for message in reader.messages(aligner.topics):
                 position.topic, position.time_ns = message.topic, message.time_ns
-                for frame in aligner.push(message.topic, message.time_ns, message.msg):
-                    sink.write(frame)
+                time_ns = clock.time_of(message.topic, message.time_ns, message.msg)
+                if time_ns is None:
+                    continue
+                for frame in aligner.push(message.topic, time_ns, message.msg, message.time_ns):
+                    sink.write(frame, report)
             position.topic = None
             for frame in aligner.finish():
-                sink.write(frame)
+                sink.write(frame, report)
             sink.close(reader.end_ns)
         except BaseException:
             sink.abort()
@@ -195,7 +216,7 @@ def _convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | Non
     if not sink.frames:
         shutil.rmtree(folder, ignore_errors=True)
         raise _empty_bag_error(bag, aligner)
-    conversion = _summary(bag, key, sink, aligner.report, mapper, start, reader.notes)
+    conversion = _summary(bag, key, sink, report, mapper, start, reader.notes, _stamp_problems(clock, report))
     conversion.save(folder)
     logger.info("%s: %d frames in %d episode(s), %d dropped", bag, conversion.frames, len(conversion.episodes),
                 sum(conversion.dropped.values()))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ class BagConversion:
     max_offset_ms: dict[str, float]
     span_s: tuple[float, float]  # first and last kept tick, seconds after the bag's start
     notes: tuple[str, ...] = ()  # what was mended to read the bag (e.g. a stored definition replaced)
+    stamp_problems: dict[str, int] = field(default_factory=dict)  # "topic: zero/absurd/late stamp" -> messages
     reused: bool = False
 
     @property

@@ -138,7 +138,7 @@ class FeatureMapper:
         """Camera key -> RGB uint8 image, decoded (and resized) now that the frame is kept."""
         return {
             camera.key: decode_image(frame.values[camera.channel], self._msgtypes[camera.topic],
-                                     f"bag {self._bag}: topic {camera.topic}", camera.resize)
+                                     f"bag {self._bag}: topic {camera.topic}", camera.resize, camera.topic)
             for camera in self._cameras
         }
 
