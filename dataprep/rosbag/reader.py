@@ -143,6 +143,22 @@ class BagReader:
             listing = ", ".join(sorted(available)) or "none"
             raise BagError(f"bag {self.path} has no topic {', '.join(missing)}; it has: {listing}")
 
+    def times(self) -> Iterator[tuple[str, int]]:
+        """(topic, receive time ns) of every message in time order, nothing deserialized: for inspection."""
+        try:
+            for connection, time_ns, _ in self._open_reader_or_fail.messages():
+                yield connection.topic, time_ns
+        except _READER_ERRORS as err:
+            raise BagError(f"bag {self.path}: read failed: {err}") from err
+
+    def first_message(self, topic: str) -> Any:
+        """The topic's first message, deserialized, or None when it has none."""
+        connections = [c for c in self._open_reader_or_fail.connections if c.topic == topic]
+        for connection, _, raw in self._open_reader_or_fail.messages(connections=connections):
+            deserialize = self.typestore.deserialize_cdr if self.is_ros2 else self.typestore.deserialize_ros1
+            return deserialize(raw, connection.msgtype)
+        return None
+
     def messages(self, topics: Collection[str]) -> Iterator[BagMessage]:
         """Deserialize the chosen topics' messages in time order, in one pass.
 
