@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from prefect import flow
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion import BagConversion, BagFailure, ConversionReport, contained_failure
+from dataprep.conversion import QUALITY_PATH, BagConversion, BagFailure, ConversionReport, contained_failure
 from dataprep.errors import RunError
 from flows.cli import load_section, run_cli, stage_parser
 from tasks.conversion import convert_bag_task, finalize_dataset_task, plan_conversion_task
@@ -50,7 +50,11 @@ def describe(report: ConversionReport) -> str:
         lines.append(f"  {bag.bag}: {bag.frames} frames kept, {sum(bag.dropped.values())} dropped{reused}")
         lines += [f"    dropped {count}: {reason}" for reason, count in bag.dropped.items()]
         lines += [f"    note: {note}" for note in bag.notes]
+        lines += [f"    {episode.folder} {'EXCLUDED' if episode in bag.excluded else 'failing'} (score "
+                  f"{episode.quality.score}): {'; '.join(episode.quality.failing)}"
+                  for episode in (*bag.episodes, *bag.excluded) if episode.quality and episode.quality.failing]
         lines += [f"    header stamps, {count} message(s): {problem}" for problem, count in bag.stamp_problems.items()]
+    lines.append(f"  quality report: {summary.root.resolve() / QUALITY_PATH}")
     for failure in report.skipped:
         lines.append(f"  {failure.bag}: SKIPPED (on_bag_error: skip): {failure.error}")
     return "\n".join(lines)

@@ -25,6 +25,7 @@ from dataprep.conversion import (
     conclude_conversion,
     convert_bag,
     plan_conversion,
+    quality_markdown,
 )
 from dataprep.errors import DataprepError
 from dataprep.memory import take_snapshot
@@ -55,8 +56,10 @@ def episode_markdown(conversion: BagConversion, fps: int) -> str:
              f"- kept span: {conversion.span_s[0]:.3f} s to {conversion.span_s[1]:.3f} s after the bag's start",
              f"- episodes: {len(conversion.episodes)} at {fps} fps",
              *(f"- note: {note}" for note in conversion.notes), ""]
-    lines.append(markdown_table([{"episode": e.folder, "frames": e.frames, "duration_s": round(e.duration_s, 3)}
-                                 for e in conversion.episodes]))
+    lines.append(markdown_table([
+        {"episode": e.folder, "frames": e.frames, "duration_s": round(e.duration_s, 3),
+         "score": e.quality.score if e.quality else "", "failing": "; ".join(e.quality.failing) if e.quality else ""}
+        for e in (*conversion.episodes, *conversion.excluded)]))
     lines += ["## Frames dropped (could not be filled)", "",
               markdown_table([{"reason": r, "frames": n} for r, n in conversion.dropped.items()])]
     lines += ["## Frames trimmed (outside the span or sample_drop)", "",
@@ -102,4 +105,6 @@ def finalize_dataset_task(config: ConvertConfig, conversions: list[BagConversion
                           failures: list[BagFailure]) -> ConversionReport:
     report = conclude_conversion(config, conversions, failures)
     record_memory("finalize", config.repo_id)
+    record_markdown(quality_markdown(report.quality), key=artifact_key("quality", config.repo_id),
+                    description=f"Quality and provenance of every episode of {config.repo_id} (meta/quality.json)")
     return report

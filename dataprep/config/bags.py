@@ -42,3 +42,42 @@ class ClockSpec(StrictModel):
 
     def of(self, topic: str) -> Clock:
         return self.topics.get(topic, self.default)
+
+
+class QualitySpec(StrictModel):
+    """Thresholds that mark an episode as failing, and what then happens to it.
+
+    `on_failing`: `keep` (reported only), `exclude` (left out of the dataset, listed in meta/quality.json) or
+    `fail` (the bag fails, and `on_bag_error` decides).
+    """
+
+    max_camera_gap_s: float = Field(default=0.5, gt=0, description="a longer silence of a camera fails")
+    min_match_rate: float = Field(default=0.8, ge=0, le=1, description="share of ticks a part or camera matched")
+    max_drop_share: float = Field(default=0.2, ge=0, le=1, description="share of the episode's ticks dropped")
+    max_repeat_share: float = Field(default=0.5, ge=0, le=1, description="share of frames re-using a camera frame")
+    on_failing: Literal["keep", "exclude", "fail"] = "keep"
+
+
+class AnnotationSpec(StrictModel):
+    """A JSON sidecar next to each bag listing segments, each one episode with its own task.
+
+    The shape is configurable, e.g. Kuavo's `{"marks": [{"start": 1.2, "end": 5.0, "description": "..."}]}` is
+    `{file: "{stem}.json", list_key: marks, task_key: description}`. Times are seconds after the bag's first
+    message (`time_base: bag_start`) or Unix seconds (`absolute`). Ticks outside every segment are trimmed.
+    """
+
+    file: str = Field(default="{stem}.json", description="name beside the bag; {stem}: bag name without suffix")
+    list_key: str = Field(default="segments", description="dotted path to the list in the JSON ('' = top level)")
+    start_key: str = "start"
+    end_key: str = "end"
+    task_key: str = "task"
+    time_base: Literal["bag_start", "absolute"] = "bag_start"
+    required: bool = Field(default=False, description="a bag without a sidecar fails (else: one episode, `task`)")
+
+
+class EpisodesSpec(StrictModel):
+    """Where a bag's episodes begin and end, besides `max_episode_frames`."""
+
+    split_on_gap_s: float | None = Field(
+        default=None, gt=0, description="a gap of the required topics longer than this starts a new episode")
+    annotations: AnnotationSpec | None = None

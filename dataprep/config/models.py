@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from dataprep.config.bags import ClockSpec, TypesSpec
+from dataprep.config.bags import ClockSpec, EpisodesSpec, QualitySpec, TypesSpec
 from dataprep.config.base import StrictModel
 from dataprep.lerobot.layout import DATASET_GLOBAL_FEATURES, EPISODE_LOCAL_FEATURES
 
@@ -186,6 +186,8 @@ class ConvertConfig(StrictModel):
     cameras: dict[str, CameraSpec] = Field(default_factory=dict)
     types: TypesSpec = TypesSpec()
     clock: ClockSpec = ClockSpec()
+    quality: QualitySpec = QualitySpec()
+    episodes: EpisodesSpec = EpisodesSpec()
 
     @field_validator("features", "cameras")
     @classmethod

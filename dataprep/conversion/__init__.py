@@ -11,6 +11,8 @@ from dataprep.conversion.dataset import (
     finalize_conversion,
     plan_conversion,
 )
+from dataprep.conversion.quality import EpisodeQuality
+from dataprep.conversion.quality_report import QUALITY_PATH, quality_markdown
 from dataprep.conversion.staging import BagConversion, EpisodeReport, bag_key, staging_root
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "ChunkReport",
     "ConversionPlan",
     "ConversionReport",
+    "QUALITY_PATH",
+    "EpisodeQuality",
     "EpisodeReport",
     "bag_key",
     "build_schema",
@@ -28,6 +32,7 @@ __all__ = [
     "convert_dataset",
     "finalize_conversion",
     "plan_conversion",
+    "quality_markdown",
     "run_level_error",
     "staging_root",
 ]

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema, convert_bag
 from dataprep.conversion.staging import BagConversion, staging_root
 from dataprep.conversion.containment import run_level_error
+from dataprep.conversion.quality_report import finish_quality_report
 from dataprep.errors import DataprepError, RunError
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.finalize import DatasetSummary, finalize_dataset
@@ -53,6 +55,7 @@ class ConversionReport:
     dataset: DatasetSummary
     bags: tuple[BagConversion, ...]
     skipped: tuple[BagFailure, ...] = ()
+    quality: dict[str, Any] = field(default_factory=dict)  # what meta/quality.json holds
 
 
 def plan_conversion(config: ConvertConfig) -> ConversionPlan:
@@ -107,7 +110,12 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
         )
     for failure in failures:
         logger.warning("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)
-    return ConversionReport(finalize_conversion(config, conversions), tuple(conversions), tuple(failures))
+    summary = finalize_conversion(config, conversions)
+    try:
+        quality = finish_quality_report(config, conversions, summary)
+    except OSError as err:
+        raise run_level_error(err, config.output_root) or err
+    return ConversionReport(summary, tuple(conversions), tuple(failures), quality)
 
 
 def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None) -> ConversionReport:

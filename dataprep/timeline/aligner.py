@@ -71,6 +71,9 @@ class AlignmentReport:
     filled_by_default: Counter[str] = field(default_factory=Counter)
     max_offset_ns: dict[str, int] = field(default_factory=dict)
     late: Counter[str] = field(default_factory=Counter)  # topic -> messages that came after their ticks
+    ticks: int = 0  # ticks decided, kept or dropped
+    unmatched: Counter[str] = field(default_factory=Counter)  # channel key -> ticks it had no message for
+    recent_drops: list[tuple[int, str]] = field(default_factory=list)  # (tick, reason); the consumer clears it
     first_tick_ns: int | None = None
     last_tick_ns: int | None = None
 
@@ -187,8 +190,11 @@ class Aligner:
             elif not channel.required:
                 values.append(channel.default)
                 offsets.append(None)
+                self.report.unmatched[channel.key] += 1
             else:
                 missing.append(channel)
+                self.report.unmatched[channel.key] += 1
+        self.report.ticks += 1
         self._k += 1
         next_tick = self._tick(self._k)
         for topic, buffer in self._buffers.items():
@@ -198,6 +204,7 @@ class Aligner:
         if missing:
             reason = "; ".join(dict.fromkeys(c.describe() for c in missing))
             self.report.dropped[reason] += 1
+            self.report.recent_drops.append((tick, reason))
             self._trailing_drops.append((tick, reason))
             return
         self._trailing_drops.clear()

@@ -25,24 +25,6 @@ def header_stamp_ns(msg: Any) -> int | None:
 
 
 @dataclass
-class TopicSkew:
-    """receive - header, over the messages whose stamp was usable."""
-
-    count: int = 0
-    total_ns: int = 0
-    max_abs_ns: int = 0
-
-    def add(self, skew_ns: int) -> None:
-        self.count += 1
-        self.total_ns += skew_ns
-        self.max_abs_ns = max(self.max_abs_ns, abs(skew_ns))
-
-    @property
-    def mean_ms(self) -> float:
-        return self.total_ns / self.count / 1e6 if self.count else 0.0
-
-
-@dataclass
 class Clock:
     """Times messages per the configuration and counts stamp problems per topic."""
 
@@ -50,11 +32,12 @@ class Clock:
     max_skew_ns: int
     bag: str = ""
     problems: Counter[str] = field(default_factory=Counter)  # "topic: what" -> messages
-    skew: dict[str, TopicSkew] = field(default_factory=dict)
+    last_skew_ns: int | None = None  # receive - stamp of the last message timed, None without a usable stamp
 
     def time_of(self, topic: str, receive_ns: int, msg: Any) -> int | None:
         """The message's time on the grid, or None when its header-clocked stamp cannot be used."""
         stamp = header_stamp_ns(msg)
+        self.last_skew_ns = None
         on_header = topic in self.header_topics
         if stamp is None:
             if on_header:
@@ -66,7 +49,7 @@ class Clock:
         elif abs(receive_ns - stamp) > self.max_skew_ns:
             self.problems[f"{topic}: header stamp more than {self.max_skew_ns / NS_PER_S:g} s from receive time"] += 1
         else:
-            self.skew.setdefault(topic, TopicSkew()).add(receive_ns - stamp)
+            self.last_skew_ns = receive_ns - stamp
             return stamp if on_header else receive_ns
         return None if on_header else receive_ns
 
