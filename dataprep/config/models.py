@@ -122,6 +122,7 @@ class CameraSpec(StrictModel):
     topic: str
     resize: tuple[int, int] | None = Field(default=None, description="(height, width)")
     align: AlignSpec = AlignSpec()
+    depth: bool = Field(default=False, description="a depth map (16UC1, mono16, 32FC1, compressedDepth), kept in mm")
 
     @field_validator("resize")
     @classmethod
@@ -216,6 +217,9 @@ class ConvertConfig(StrictModel):
         main = self.timeline.main_camera
         if main is not None and main not in self.cameras:
             raise ValueError(f"timeline.main_camera {main!r} is not one of the cameras {sorted(self.cameras)}")
+        depth = sorted(name for name, camera in self.cameras.items() if camera.depth)
+        if depth and self.camera_storage != "image":
+            raise ValueError(f"depth cameras {depth} are stored losslessly as 16-bit PNG: set camera_storage: image")
         for name in self.cameras:
             if self.camera_key(name) in self.features:
                 raise ValueError(f"feature {self.camera_key(name)!r} collides with camera {name!r}")

@@ -17,7 +17,7 @@ from pathlib import Path
 from dataprep.config import ConvertConfig
 from dataprep.conversion.quality import QualityTracker
 from dataprep.conversion.staging import EpisodeReport
-from dataprep.features import FeatureMapper, PayloadMismatch
+from dataprep.features import DEPTH_UNIT, FeatureMapper, PayloadMismatch
 from dataprep.lerobot.episode_writer import EpisodeWriter, remove_staged
 from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature
 from dataprep.lerobot.video import VideoSettings
@@ -60,7 +60,8 @@ def build_schema(config: ConvertConfig, dims: dict[str, int]) -> DatasetSchema:
         vectors=tuple(
             VectorFeature(key, dims[key], spec.dtype, spec.names) for key, spec in config.features.items()
         ),
-        cameras=tuple(CameraFeature(config.camera_key(name)) for name in config.cameras),
+        cameras=tuple(CameraFeature(config.camera_key(name), DEPTH_UNIT if camera.depth else None)
+                      for name, camera in config.cameras.items()),
         camera_storage=config.camera_storage,
         video=VideoSettings(codec=config.video.codec, crf=config.video.crf, preset=config.video.preset,
                             g=config.video.g),

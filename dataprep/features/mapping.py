@@ -14,7 +14,7 @@ import numpy as np
 
 from dataprep.config import AlignSpec, ConvertConfig, PartSpec
 from dataprep.errors import DataprepError
-from dataprep.features.images import IMAGE_TYPES, decode_image
+from dataprep.features.images import IMAGE_TYPES, decode_depth, decode_image
 from dataprep.features.transforms import apply_transforms
 from dataprep.rosbag import BagReader, BagError, check_field_path, extract_values, parse_field_path
 from dataprep.timeline import NS_PER_S, AlignedFrame, AlignmentReport, Channel
@@ -35,6 +35,7 @@ class _Camera:
     topic: str
     resize: tuple[int, int] | None
     channel: int
+    depth: bool
 
 
 def _tolerance_ns(align: AlignSpec, fps: int) -> int | None:
@@ -73,7 +74,7 @@ class FeatureMapper:
         self._parts: list[_Part] = []
         for name, camera in config.cameras.items():
             key = config.camera_key(name)
-            self._cameras.append(_Camera(key, camera.topic, camera.resize, len(channels)))
+            self._cameras.append(_Camera(key, camera.topic, camera.resize, len(channels), camera.depth))
             channels.append(Channel(key, camera.topic, camera.align.policy, _tolerance_ns(camera.align, config.fps)))
         for feature, spec in config.features.items():
             for part in spec.parts:
@@ -135,10 +136,11 @@ class FeatureMapper:
         }
 
     def images(self, frame: AlignedFrame) -> dict[str, np.ndarray]:
-        """Camera key -> RGB uint8 image, decoded (and resized) now that the frame is kept."""
+        """Camera key -> RGB uint8 image (depth: uint16 mm, (h, w, 1)), decoded and resized now that it is kept."""
         return {
-            camera.key: decode_image(frame.values[camera.channel], self._msgtypes[camera.topic],
-                                     f"bag {self._bag}: topic {camera.topic}", camera.resize, camera.topic)
+            camera.key: (decode_depth if camera.depth else decode_image)(
+                frame.values[camera.channel], self._msgtypes[camera.topic], f"bag {self._bag}: topic {camera.topic}",
+                camera.resize, camera.topic)
             for camera in self._cameras
         }
 
