@@ -133,7 +133,8 @@ def _convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | Non
         shutil.rmtree(folder, ignore_errors=True)
         raise BagError(f"bag {bag}: every episode fails the quality thresholds (quality.on_failing: exclude): "
                        + " | ".join("; ".join(e.quality.failing) for e in sink.excluded if e.quality))
-    conversion = _summary(bag, key, sink, aligner.report, mapper, start, reader.notes, _stamp_problems(clock, aligner.report))
+    conversion = _summary(bag, key, sink, aligner.report, mapper, start, reader.notes,
+                          _stamp_problems(clock, aligner.report))
     conversion.save(folder)
     logger.info("%s: %d frames in %d episode(s), %d dropped", bag, conversion.frames, len(conversion.episodes),
                 sum(conversion.dropped.values()))

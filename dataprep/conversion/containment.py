@@ -11,8 +11,10 @@ the traceback reaches the logs.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 from dataprep.errors import DataprepError, RunError, TransientError
@@ -66,6 +68,18 @@ def run_level_error(err: BaseException, output_root: Path) -> RunError | None:
             return RunError(f"cannot write {where} ({node.strerror}): make {output_root} writable or set "
                             f"output_root to a folder you can write, then rerun")
     return None
+
+
+@contextlib.contextmanager
+def run_level_errors(output_root: Path) -> Iterator[None]:
+    """Inside: an exception that means the output cannot take more comes out as that `RunError`."""
+    try:
+        yield
+    except Exception as err:
+        run_error = run_level_error(err, output_root)
+        if run_error is None or run_error is err:
+            raise
+        raise run_error from err
 
 
 def _cause_in_words(err: BaseException) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from dataprep.config import ConvertConfig
 from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema, convert_bag
 from dataprep.conversion.staging import BagConversion, staging_root
-from dataprep.conversion.containment import run_level_error
+from dataprep.conversion.containment import run_level_errors
 from dataprep.conversion.quality_report import finish_quality_report
 from dataprep.errors import DataprepError, RunError
 from dataprep.lerobot.episode_writer import StagedEpisode
@@ -86,13 +86,8 @@ def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
         for conversion in conversions
         for episode in conversion.episodes
     ]
-    try:
+    with run_level_errors(config.output_root):
         return finalize_dataset(staged, config.dataset_root, config.repo_id, build_schema(config, first.dims))
-    except Exception as err:
-        run_error = run_level_error(err, config.output_root)
-        if run_error is None:
-            raise
-        raise run_error from err
 
 
 def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversion],
@@ -111,10 +106,8 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
     for failure in failures:
         logger.warning("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)
     summary = finalize_conversion(config, conversions)
-    try:
+    with run_level_errors(config.output_root):
         quality = finish_quality_report(config, conversions, summary)
-    except OSError as err:
-        raise run_level_error(err, config.output_root) or err
     return ConversionReport(summary, tuple(conversions), tuple(failures), quality)
 
 
