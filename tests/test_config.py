@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dataprep.config import ConfigError, ConvertConfig, PipelineConfig, Transform, load_config, parse_overrides
+from dataprep.config import (
+    ConfigError,
+    ConvertConfig,
+    PipelineConfig,
+    Transform,
+    load_config,
+    parse_overrides,
+)
 from dataprep.features import apply_transforms
 
 PROJECT = Path(__file__).resolve().parents[1]

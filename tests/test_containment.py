@@ -13,11 +13,17 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
 
 from dataprep.config import ConvertConfig, load_config
-from dataprep.conversion import conclude_conversion, contained_failure, convert_bag, convert_dataset, staging_root
+from dataprep.conversion import (
+    conclude_conversion,
+    contained_failure,
+    convert_bag,
+    convert_dataset,
+    staging_root,
+)
 from dataprep.errors import DataprepError, RunError, TransientError
 from dataprep.rosbag import BagError
 from dataprep.sample import KuavoBagSpec, Ros2BagSpec, write_kuavo_bag, write_ros2_bag
-from flows.cli import log_file
+from flows.cli import log_file, run_cli
 from flows.convert_all import main
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -155,3 +161,14 @@ def test_cli_reports_a_read_only_output_once(batch: Path, small_disk: Path, pref
     assert code == 2 and "Traceback" not in err
     assert err.count("is not writable") == 1 and f"output folder {small_disk}/out is not writable" in err
 
+
+
+def test_cli_names_an_unexpected_error_in_one_line_and_keeps_its_traceback_in_the_log(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    def broken() -> str:
+        raise ZeroDivisionError("division by zero")
+
+    assert run_cli(broken) == 1
+    err = capfd.readouterr().err
+    assert err == f"error: unexpected ZeroDivisionError: division by zero; the traceback is in {log_file()}\n"
+    assert 'raise ZeroDivisionError("division by zero")' in log_file().read_text()

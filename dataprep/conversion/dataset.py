@@ -13,9 +13,9 @@ from typing import Any
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema, convert_bag
-from dataprep.conversion.staging import BagConversion, staging_root
 from dataprep.conversion.containment import run_level_errors
 from dataprep.conversion.quality_report import finish_quality_report
+from dataprep.conversion.staging import BagConversion, staging_root
 from dataprep.errors import DataprepError, RunError
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.finalize import DatasetSummary, finalize_dataset
