@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from dataprep.conversion import contained_failure
 from dataprep.errors import DataprepError
 from dataprep.inspect import draft_config, format_summary, inspect_bag
 from dataprep.rosbag import find_bags
@@ -25,14 +26,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def run() -> str:
         bags = find_bags(args.paths)
-        summaries = [inspect_bag(bag) for bag in bags]
+        summaries, readable, failures = [], [], []
+        for bag in bags:  # a bag that cannot be read is named, and the others are still shown
+            try:
+                summaries.append(inspect_bag(bag))
+                readable.append(bag)
+            except Exception as err:
+                failures.append(str(contained_failure(err, bag, Path.cwd())))
         text = "\n\n".join(format_summary(s) for s in summaries)
-        if args.draft_config:
+        if args.draft_config and summaries:
             out = Path(args.draft_config)
             if out.exists():
                 raise DataprepError(f"{out} exists already; choose another name or remove it")
-            write_bytes_atomic(out, draft_config(summaries, bags).encode())
-            text += f"\n\nwrote {out}; convert with: python -m flows.convert_all --config {out}"
+            write_bytes_atomic(out, draft_config(summaries, readable).encode())
+            text += f"\n\nwrote {out} from {len(readable)} bag(s); convert with: " \
+                    f"python -m flows.convert_all --config {out}"
+        if failures:
+            print(text)
+            raise DataprepError(f"{len(failures)} of {len(bags)} bag(s) cannot be read:\n" + "\n".join(failures))
         return text
 
     return run_cli(run)

@@ -39,7 +39,7 @@ def test_draft_config_of_the_bundled_sample_converts_as_written(
     assert inspect_bags.main([str(sample), "--draft-config", "draft.yaml"]) == 0
     printed = capsys.readouterr().out
     assert f"{CAMERA_TOPICS['cam_l']}  sensor_msgs/msg/CompressedImage  229 msgs" in printed
-    assert "wrote draft.yaml; convert with: python -m flows.convert_all --config draft.yaml" in printed
+    assert "wrote draft.yaml from 1 bag(s); convert with: python -m flows.convert_all --config draft.yaml" in printed
     draft = (tmp_path / "draft.yaml").read_text()
     assert "  fps: 15  # from the main camera at 29.9 Hz" in draft and "timeline: {main_camera: cam_h}" in draft
     assert convert_all.main(["--config", "draft.yaml"]) == 0
@@ -72,3 +72,15 @@ def test_every_real_bag_converts_with_its_draft_or_fails_precisely(
             convert_dataset(config)
         return
     assert convert_dataset(config).dataset.frames == frames
+
+
+def test_inspect_names_an_unreadable_bag_and_still_shows_the_others(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_kuavo_bag(tmp_path / "bags/good.bag", KuavoBagSpec(duration_s=1.0, width=32, height=24))
+    (tmp_path / "bags/junk.bag").write_bytes(b"\xa3" * 100)
+    assert inspect_bags.main([str(tmp_path / "bags"), "--draft-config", str(tmp_path / "d.yaml")]) == 2
+    captured = capsys.readouterr()
+    assert "/sensors_data_raw  kuavo_msgs/msg/sensorsData" in captured.out and "from 1 bag(s)" in captured.out
+    assert captured.err == (f"error: 1 of 2 bag(s) cannot be read:\nbag {tmp_path / 'bags/junk.bag'}: the file is "
+                            "not a bag, or its header is damaged (its first bytes are not a bag's text header)\n")
+    assert str(tmp_path / "bags/good.bag") in (tmp_path / "d.yaml").read_text()
