@@ -48,7 +48,7 @@ def _open_plain(bag: Path) -> None:
     from rosbags.rosbag1 import Reader
 
     with Reader(bag) as reader:
-        build_typestore(reader.connections, False, str(bag))
+        build_typestore(reader.connections, False, str(bag))  # (typestore, notes)
 
 
 def _open_probed(bag: Path) -> None:

@@ -81,3 +81,25 @@ def test_msg_paths_give_the_definitions_a_bag_lacks(tmp_path: Path) -> None:
     with pytest.raises(DataprepError, match=r"types.msg_paths: .*empty holds no .msg file"):
         (tmp_path / "empty").mkdir()
         convert_dataset(config_for(bag, tmp_path / "out", features, types={"msg_paths": str(tmp_path / "empty")}))
+
+
+def test_a_ros1_stub_whose_recorded_md5_is_the_standard_types_uses_the_standard_definition(tmp_path: Path) -> None:
+    """The stored text is a stub, but the md5 the recorder wrote is Noetic's JointState: the publisher used that."""
+    from rosbags.rosbag1 import Writer as Ros1Writer
+
+    store = get_typestore(Stores.ROS1_NOETIC)
+    _, md5 = store.generate_msgdef("sensor_msgs/msg/JointState")
+    Header, Time = store.types["std_msgs/msg/Header"], store.types["builtin_interfaces/msg/Time"]
+    JointState = store.types["sensor_msgs/msg/JointState"]
+    bag = tmp_path / "stub.bag"
+    with Ros1Writer(bag) as writer:
+        conn = writer.add_connection("/joints", "sensor_msgs/msg/JointState", msgdef="float64[] position", md5sum=md5)
+        for i in range(15):
+            msg = JointState(Header(i, Time(1, i), "b"), ["a", "b"], np.array([i, -i], float), np.zeros(0), np.zeros(0))
+            writer.write(conn, 10**9 + i * 10**8, store.serialize_ros1(msg, "sensor_msgs/msg/JointState"))
+    config = config_for(bag, tmp_path / "out", {"observation.state": {"parts": [
+        {"topic": "/joints", "field": "position"}]}})
+    conversion = convert_bag(config, bag)
+    assert conversion.notes == ("topic /joints: the bag's stored definition of sensor_msgs/msg/JointState does not "
+                                "match its recorded hash; used the standard one, whose hash it is",)
+    assert conversion.frames >= 7

@@ -87,8 +87,10 @@ class BagReader:
                 logger.warning("%s: metadata.yaml yields no messages; reading %s directly", self.path, storage.name)
                 self._reader.close()
                 self._reader = self._open_reader(storage)
-        store = build_typestore(self._reader.connections, self.is_ros2, str(self.path), self.user_types)
-        self.typestore, self.notes = mend_undecodable(self._reader, store, self.is_ros2, self.user_types, str(self.path))
+        store, hash_notes = build_typestore(self._reader.connections, self.is_ros2, str(self.path), self.user_types)
+        self.typestore, decode_notes = mend_undecodable(self._reader, store, self.is_ros2, self.user_types,
+                                                        str(self.path))
+        self.notes = hash_notes + decode_notes
 
     def _open_reader(self, path: Path) -> Ros1Reader | Ros2Reader:
         try:
