@@ -50,6 +50,8 @@ def test_a_camera_stalling_for_2_s_is_measured_and_marks_the_episode_failing(sta
 
     document = json.loads((report.dataset.root / QUALITY_PATH).read_text())
     assert document["dataset"]["failing_episodes"] == [0] and document["dataset"]["settings_hash"] == settings_hash(config)
+    assert document["dataset"]["topics"][CAMERA_TOPICS["cam_l"]] == {
+        "messages": wrist.messages, "min_rate_hz": wrist.rate_hz, "max_gap_s": wrist.max_gap_s}
     provenance = document["episodes"][0]["provenance"]
     assert provenance["bag"] == str(stalled_bag.resolve()) and provenance["staging_key"] == report.bags[0].key
     assert provenance["bag_files"] == [{"file": "stall.bag", "size": stalled_bag.stat().st_size,

@@ -1,4 +1,9 @@
-"""ROS bags to LeRobot v3.0: the one-pass bag conversion, staging, and dataset assembly."""
+"""ROS bags to LeRobot v3.0: the one-pass bag conversion, staging, and dataset assembly.
+
+Around the pass: each bag's failures contained and named (`containment`), episodes cut at annotated
+segments and gaps (`episode_sink`, `annotations`), and each episode's quality measured and reported
+(`quality`, `quality_report`).
+"""
 
 from dataprep.conversion.bag_to_episodes import ChunkReport, build_schema, convert_bag
 from dataprep.conversion.containment import contained_failure, run_level_error
@@ -16,12 +21,12 @@ from dataprep.conversion.quality_report import QUALITY_PATH, quality_markdown
 from dataprep.conversion.staging import BagConversion, EpisodeReport, bag_key, staging_root
 
 __all__ = [
+    "QUALITY_PATH",
     "BagConversion",
     "BagFailure",
     "ChunkReport",
     "ConversionPlan",
     "ConversionReport",
-    "QUALITY_PATH",
     "EpisodeQuality",
     "EpisodeReport",
     "bag_key",

@@ -6,6 +6,7 @@ tasks is several episodes. Bad sidecars fail the bag with the file and the entry
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ def load_segments(bag: Path, spec: AnnotationSpec, bag_start_ns: int) -> list[Se
             raise BagError(f"{where}: needs end > start and a task text (got {start}..{end}, {task!r})")
         segments.append(Segment(base + round(start * NS_PER_S), base + round(end * NS_PER_S), task))
     segments.sort(key=lambda s: s.start_ns)
-    for before, after in zip(segments, segments[1:]):
+    for before, after in itertools.pairwise(segments):
         if after.start_ns <= before.end_ns:
             raise BagError(f"{path}: segments {before.task!r} and {after.task!r} overlap")
     return segments

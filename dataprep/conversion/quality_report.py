@@ -44,13 +44,21 @@ def quality_document(config: ConvertConfig, conversions: Sequence[BagConversion]
     for conversion in conversions:
         dropped.update(conversion.dropped)
     scores = [e["quality"]["score"] for e in episodes if e["quality"]]
+    topics: dict[str, dict[str, Any]] = {}
+    for entry in episodes:
+        for topic, q in (entry["quality"] or {}).get("topics", {}).items():
+            worst = topics.setdefault(topic, {"messages": 0, "min_rate_hz": q["rate_hz"], "max_gap_s": 0.0})
+            worst["messages"] += q["messages"]
+            worst["min_rate_hz"] = min(worst["min_rate_hz"], q["rate_hz"])
+            worst["max_gap_s"] = max(worst["max_gap_s"], q["max_gap_s"])
     return {
         "dataset": {
             "repo_id": config.repo_id, "episodes": len(episodes), "frames": sum(e["frames"] for e in episodes),
             "mean_score": round(sum(scores) / len(scores), 3) if scores else None,
             "min_score": min(scores, default=None),
             "failing_episodes": [e["episode_index"] for e in episodes if e["quality"] and e["quality"]["failing"]],
-            "excluded_episodes": len(excluded), "dropped": dict(dropped), "settings_hash": settings,
+            "excluded_episodes": len(excluded), "dropped": dict(dropped), "topics": topics,
+            "settings_hash": settings,
             "thresholds": config.quality.model_dump(),
         },
         "episodes": episodes,
