@@ -56,7 +56,7 @@ def describe(report: ConversionReport) -> str:
         lines += [f"    header stamps, {count} message(s): {problem}" for problem, count in bag.stamp_problems.items()]
     lines.append(f"  quality report: {summary.root.resolve() / QUALITY_PATH}")
     for failure in report.skipped:
-        lines.append(f"  {failure.bag}: SKIPPED (on_bag_error: skip): {failure.error}")
+        lines.append(f"  {failure.bag}: SKIPPED (on_bag_error: skip): {failure.cause}")
     return "\n".join(lines)
 
 

@@ -42,10 +42,14 @@ class BagFailure:
     bag: str
     error: str
 
+    @property
+    def cause(self) -> str:
+        """The error without the bag's name in front (where the bag is named already)."""
+        return self.error.removeprefix(f"bag {self.bag}: ")
+
     def block(self) -> str:
         """The failure as the console shows it: the bag on its own line, the cause indented below."""
-        cause = self.error.removeprefix(f"bag {self.bag}: ").replace("\n", "\n    ")
-        return f"- {self.bag}\n    {cause}"
+        return f"- {self.bag}\n    " + self.cause.replace("\n", "\n    ")
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
             f"was not written (set on_bag_error: skip to assemble the others):\n{listing}"
         )
     for failure in failures:
-        logger.warning("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)
+        logger.info("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)  # the report lists them
     summary = finalize_conversion(config, conversions)
     with run_level_errors(config.output_root):
         quality = finish_quality_report(config, conversions, summary)
