@@ -104,3 +104,21 @@ def test_four_channel_encodings_drop_alpha() -> None:
     for encoding, pixels in (("rgba8", rgba), ("bgra8", rgba[..., [2, 1, 0, 3]])):
         msg = STORE.deserialize_cdr(image(T0, encoding, np.ascontiguousarray(pixels), W * 4), "sensor_msgs/msg/Image")
         np.testing.assert_array_equal(decode_image(msg, "sensor_msgs/msg/Image", "x")[0, 0], [10, 20, 30])
+
+
+def test_a_compressed_frame_that_does_not_decode_is_dropped_and_counted(tmp_path: Path) -> None:
+    bag = tmp_path / "bag"
+    with Writer(bag, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        conn = writer.add_connection("/cam", "sensor_msgs/msg/CompressedImage", typestore=STORE)
+        for k in range(FRAMES):
+            t = T0 + k * 100_000_000
+            ok, jpeg = cv2.imencode(".jpg", np.full((H, W, 3), 20 * k, np.uint8))
+            data = b"\xff\xd8 not a jpeg" if k == 3 else jpeg.tobytes()
+            writer.write(conn, t, bytes(STORE.serialize_cdr(T["sensor_msgs/msg/CompressedImage"](
+                header(t), "jpeg", np.frombuffer(data, np.uint8)), "sensor_msgs/msg/CompressedImage")))
+    config = ConvertConfig.model_validate({
+        "input": {"bags": str(bag)}, "output_root": str(tmp_path / "out"), "repo_id": "test/jpeg", "fps": 10,
+        "task": "t", "camera_storage": "image", "cameras": {"cam": {"topic": "/cam"}}})
+    report = convert_dataset(config)
+    assert report.bags[0].dropped == {"/cam: compressed image cannot be decoded": 1}
+    assert report.dataset.frames == FRAMES - 1  # every tick but the corrupt one
