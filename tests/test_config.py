@@ -96,6 +96,11 @@ def test_set_reaches_dotted_feature_keys_through_quotes() -> None:
 
 
 def test_reserved_feature_names_and_default_widths_are_refused_at_config_time() -> None:
+    from dataprep.config.models import RESERVED_FEATURES
+    from dataprep.lerobot.layout import DEFAULT_FEATURES
+
+    assert set(RESERVED_FEATURES) == set(DEFAULT_FEATURES)
+
     def convert(features: dict) -> ConvertConfig:
         return ConvertConfig.model_validate({"input": {"bags": "x"}, "repo_id": "a/b", "fps": 10, "task": "t",
                                              "features": features})

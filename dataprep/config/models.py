@@ -10,11 +10,11 @@ from pydantic import Field, field_validator, model_validator
 
 from dataprep.config.bags import ClockSpec, EpisodesSpec, QualitySpec, TypesSpec
 from dataprep.config.base import StrictModel
-from dataprep.lerobot.layout import DATASET_GLOBAL_FEATURES, EPISODE_LOCAL_FEATURES
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
-# lerobot's five default features, written by the converter itself
-RESERVED_FEATURES = (*EPISODE_LOCAL_FEATURES, *DATASET_GLOBAL_FEATURES)
+# lerobot's five default features (DEFAULT_FEATURES in dataprep/lerobot/layout.py, kept equal by a test), written
+# by the converter itself; spelled out so configuration does not import the writer
+RESERVED_FEATURES = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 IMAGES_PREFIX = "observation.images."  # camera features; a vector feature may not use the prefix
 _SLICE = re.compile(r"^\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(-?\d+)\s*)?$")
 

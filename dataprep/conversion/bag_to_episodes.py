@@ -54,6 +54,17 @@ def _summary(bag: Path, key: str, sink: EpisodeSink, report: AlignmentReport, ma
     )
 
 
+def _instruments(config: ConvertConfig, mapper: FeatureMapper, bag: Path) -> tuple[Clock, Aligner, QualityTracker]:
+    """What times messages (receive or header), what puts them on the grid, and what measures the episodes."""
+    clock = Clock(frozenset(c.topic for c in mapper.channels if config.clock.of(c.topic) == "header"),
+                  round(config.clock.max_skew_s * NS_PER_S), str(bag))
+    slack = round(config.clock.header_slack_s * NS_PER_S) if clock.header_topics else 0
+    aligner = Aligner(mapper.channels, config.fps, mapper.clock_topic, config.timeline.sample_drop, slack)
+    cameras = {config.camera_key(name): camera.topic for name, camera in config.cameras.items()}
+    tracker = QualityTracker([(c.key, c.key in cameras) for c in mapper.channels], config.quality, cameras)
+    return clock, aligner, tracker
+
+
 class _Position:
     """Where the pass is in the bag, so a failure nobody foresaw can still say which topic and time."""
 
@@ -100,12 +111,7 @@ def _convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | Non
         start, span = reader.start_ns, max(reader.end_ns - reader.start_ns, 1)
         annotations = config.episodes.annotations
         segments = load_segments(bag, annotations, start) if annotations else None
-        clock = Clock(frozenset(c.topic for c in mapper.channels if config.clock.of(c.topic) == "header"),
-                      round(config.clock.max_skew_s * NS_PER_S), str(bag))
-        slack = round(config.clock.header_slack_s * NS_PER_S) if clock.header_topics else 0
-        aligner = Aligner(mapper.channels, config.fps, mapper.clock_topic, config.timeline.sample_drop, slack)
-        cameras = {config.camera_key(name): camera.topic for name, camera in config.cameras.items()}
-        tracker = QualityTracker([(c.key, c.key in cameras) for c in mapper.channels], config.quality, cameras)
+        clock, aligner, tracker = _instruments(config, mapper, bag)
         position.start_ns = start
         sink = EpisodeSink(config, folder, bag, mapper, aligner.report, tracker, segments,
                            lambda t: min(max((t - start) / span, 0.0), 1.0), on_chunk, start)
