@@ -81,9 +81,11 @@ def log_file() -> Path:
 
 @contextlib.contextmanager
 def _console_for_people() -> Iterator[logging.FileHandler | None]:
-    """Quiet DataprepError tracebacks on the console and keep everything in the log file meanwhile."""
-    import prefect.logging.handlers  # noqa: F401  (Prefect configures its console handler on import)
+    """Quiet DataprepError tracebacks on the console and keep everything in the log file meanwhile.
 
+    Prefect puts its console handler on the root logger when it is imported, which every flow module does
+    before this runs; a command without Prefect (inspect_bags) has nothing to quiet.
+    """
     root = logging.getLogger()
     quiet = _QuietDataprepFailures()
     consoles = [h for h in root.handlers if isinstance(h, logging.StreamHandler)
