@@ -1,14 +1,22 @@
 """The command line every flow module shares: `--config PATH`, repeatable `--set key.path=value`.
 
 The configuration is loaded and validated here, before any flow starts, so a bad file fails in a moment
-with one message instead of after Prefect's start; bad input found later is printed as one `error:` line.
+with one message instead of after Prefect's start; bad input found later is printed as one `error:` block.
+The console is for people: while a command runs, Prefect's console handler drops its own reports of task and
+flow runs that failed on a `DataprepError` (the traceback, "Finished in state Failed"), since the `error:`
+block says the same in words. Those records, tracebacks included, still reach the Prefect server's logs
+and the log file `$PREFECT_HOME/logs/dataprep.log`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +47,87 @@ def load_section(args: argparse.Namespace, stage: str) -> Any:
     return section
 
 
-def run_cli(action: Callable[[], str]) -> int:
-    """Run `action` and print what it returns; bad input becomes one `error:` line and exit status 2."""
+def _dataprep_error_names() -> set[str]:
+    names, pending = set(), [DataprepError]
+    while pending:
+        cls = pending.pop()
+        names.add(cls.__name__)
+        pending += cls.__subclasses__()
+    return names
+
+
+class _QuietDataprepFailures(logging.Filter):
+    """Drops Prefect's run-failure records about a `DataprepError` (the CLI prints those in words)."""
+
+    _RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+    _NAMED = re.compile(r"exception (\w+)[(:]|Encountered exception during execution: (\w+)\(|"
+                        r"failed with exception: (\w+)\(")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self._RUN_LOGGERS) or record.levelno < logging.ERROR:
+            return True
+        if record.exc_info and isinstance(record.exc_info[1], DataprepError):
+            return False
+        match = self._NAMED.search(record.getMessage())
+        named = next((group for group in match.groups() if group), None) if match else None
+        return named not in _dataprep_error_names()
+
+
+def log_file() -> Path:
+    """Where the CLI keeps every warning and traceback of a run, beside Prefect's own files."""
+    home = Path(os.environ.get("PREFECT_HOME", Path.home() / ".prefect")).expanduser()
+    return home / "logs" / "dataprep.log"
+
+
+@contextlib.contextmanager
+def _console_for_people() -> Iterator[logging.FileHandler | None]:
+    """Quiet DataprepError tracebacks on the console and keep everything in the log file meanwhile.
+
+    Prefect puts its console handler on the root logger when it is imported, which every flow module does
+    before this runs; a command without Prefect (inspect_bags) has nothing to quiet.
+    """
+    root = logging.getLogger()
+    quiet = _QuietDataprepFailures()
+    consoles = [h for h in root.handlers if isinstance(h, logging.StreamHandler)
+                and not isinstance(h, logging.FileHandler)]
+    handler: logging.FileHandler | None = None
     try:
-        text = action()
-    except DataprepError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        log_file().parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file(), encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    except OSError:
+        pass  # no log file: the Prefect server's logs still hold the tracebacks
+    for console in consoles:
+        console.addFilter(quiet)
+    try:
+        yield handler
+    finally:
+        for console in consoles:
+            console.removeFilter(quiet)
+        if handler is not None:
+            root.removeHandler(handler)
+            handler.close()
+
+
+def run_cli(action: Callable[[], str]) -> int:
+    """Run `action` and print what it returns; a `DataprepError` becomes one `error:` block and exit status 2.
+
+    Any other exception is a bug: one line says so and where the traceback is, and the status is 1.
+    """
+    with _console_for_people() as log:
+        try:
+            text = action()
+        except Exception as err:
+            if log is not None:  # the traceback goes to the file only, never to the console
+                log.handle(logging.getLogger(__name__).makeRecord(
+                    __name__, logging.ERROR, __file__, 0, "run failed", (), (type(err), err, err.__traceback__)))
+            if isinstance(err, DataprepError):
+                print(f"error: {err}", file=sys.stderr)
+                return 2
+            where = f"; the traceback is in {log.baseFilename}" if log is not None else ""
+            print(f"error: unexpected {type(err).__name__}: {err}{where}", file=sys.stderr)
+            return 1
     if text:
         print(text)
     return 0

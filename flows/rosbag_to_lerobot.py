@@ -11,15 +11,16 @@ from collections.abc import Sequence
 from prefect import flow
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion import BagConversion, BagFailure, ConversionReport
-from dataprep.errors import DataprepError
+from dataprep.conversion import QUALITY_PATH, BagConversion, BagFailure, ConversionReport, contained_failure
+from dataprep.errors import RunError
 from flows.cli import load_section, run_cli, stage_parser
 from tasks.conversion import convert_bag_task, finalize_dataset_task, plan_conversion_task
 
 
 @flow(name="rosbag_to_lerobot")
 def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
-    """Every bag is attempted; a bag with bad input is reported by finalize, anything else fails the run."""
+    """Every bag is attempted and each failure is that bag's alone, reported by finalize; only a `RunError`
+    (output not writable, disk full) stops the run, at once."""
     plan = plan_conversion_task(config)
     conversions: list[BagConversion] = []
     failures: list[BagFailure] = []
@@ -28,9 +29,9 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
         if state.is_completed():
             conversions.append(state.result())
             continue
-        error = state.result(raise_on_failure=False)
-        if not isinstance(error, DataprepError):
-            state.result()  # not bad input: re-raise whatever ended the task, and the run with it
+        error = contained_failure(state.result(raise_on_failure=False), bag, config.output_root)
+        if isinstance(error, RunError):
+            raise error
         failures.append(BagFailure(str(bag), str(error)))
     return finalize_dataset_task(config, conversions, failures)
 
@@ -48,8 +49,14 @@ def describe(report: ConversionReport) -> str:
         reused = ", staged by an earlier run" if bag.reused else ""
         lines.append(f"  {bag.bag}: {bag.frames} frames kept, {sum(bag.dropped.values())} dropped{reused}")
         lines += [f"    dropped {count}: {reason}" for reason, count in bag.dropped.items()]
+        lines += [f"    note: {note}" for note in bag.notes]
+        lines += [f"    {episode.folder} {'EXCLUDED' if episode in bag.excluded else 'failing'} (score "
+                  f"{episode.quality.score}): {'; '.join(episode.quality.failing)}"
+                  for episode in (*bag.episodes, *bag.excluded) if episode.quality and episode.quality.failing]
+        lines += [f"    header stamps, {count} message(s): {problem}" for problem, count in bag.stamp_problems.items()]
+    lines.append(f"  quality report: {summary.root.resolve() / QUALITY_PATH}")
     for failure in report.skipped:
-        lines.append(f"  {failure.bag}: SKIPPED (on_bag_error: skip): {failure.error}")
+        lines.append(f"  {failure.bag}: SKIPPED (on_bag_error: skip): {failure.cause}")
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
 """Prefect tasks around `dataprep.conversion`: each wraps one library call and adds artifacts.
 
 Finished bags are skipped by the library's own staging markers, which work with and without Prefect, so
-the tasks use no Prefect cache. A `DataprepError` (bad input) is never retried; other failures (I/O) once.
+the tasks use no Prefect cache. A failure is retried once only when retrying can help (a `DataprepError`
+marked `retryable`: a transient I/O fault); a bad or damaged bag, a full disk, a bug fail at once.
 """
 
 from __future__ import annotations
@@ -24,20 +25,16 @@ from dataprep.conversion import (
     conclude_conversion,
     convert_bag,
     plan_conversion,
+    quality_markdown,
 )
 from dataprep.errors import DataprepError
 from dataprep.memory import take_snapshot
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
 
 
-def _retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
-    try:
-        state.result()
-    except DataprepError:
-        return False
-    except Exception:
-        return True
-    return False
+def _retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, DataprepError) and error.retryable
 
 
 @task(name="plan-conversion", cache_policy=NO_CACHE)
@@ -57,9 +54,12 @@ def episode_markdown(conversion: BagConversion, fps: int) -> str:
     """The per-episode summary: frames, duration, drops and their reasons, largest offsets."""
     lines = [f"# `{Path(conversion.bag).name}`", "", f"- bag: `{conversion.bag}`",
              f"- kept span: {conversion.span_s[0]:.3f} s to {conversion.span_s[1]:.3f} s after the bag's start",
-             f"- episodes: {len(conversion.episodes)} at {fps} fps", ""]
-    lines.append(markdown_table([{"episode": e.folder, "frames": e.frames, "duration_s": round(e.duration_s, 3)}
-                                 for e in conversion.episodes]))
+             f"- episodes: {len(conversion.episodes)} at {fps} fps",
+             *(f"- note: {note}" for note in conversion.notes), ""]
+    lines.append(markdown_table([
+        {"episode": e.folder, "frames": e.frames, "duration_s": round(e.duration_s, 3),
+         "score": e.quality.score if e.quality else "", "failing": "; ".join(e.quality.failing) if e.quality else ""}
+        for e in (*conversion.episodes, *conversion.excluded)]))
     lines += ["## Frames dropped (could not be filled)", "",
               markdown_table([{"reason": r, "frames": n} for r, n in conversion.dropped.items()])]
     lines += ["## Frames trimmed (outside the span or sample_drop)", "",
@@ -73,7 +73,7 @@ def episode_markdown(conversion: BagConversion, fps: int) -> str:
 
 
 @task(name="convert-bag", task_run_name="convert-{bag.name}", cache_policy=NO_CACHE, retries=1,
-      retry_condition_fn=_retry_unless_bad_input)
+      retry_condition_fn=_retry_if_transient)
 def convert_bag_task(config: ConvertConfig, bag: Path) -> BagConversion:
     """Convert one bag; record a memory row and a progress update per chunk, and a summary at the end.
 
@@ -105,4 +105,6 @@ def finalize_dataset_task(config: ConvertConfig, conversions: list[BagConversion
                           failures: list[BagFailure]) -> ConversionReport:
     report = conclude_conversion(config, conversions, failures)
     record_memory("finalize", config.repo_id)
+    record_markdown(quality_markdown(report.quality), key=artifact_key("quality", config.repo_id),
+                    description=f"Quality and provenance of every episode of {config.repo_id} (meta/quality.json)")
     return report

@@ -83,9 +83,19 @@ def test_index_out_of_range_names_field_and_index(ros2_bag: Path, tmp_path: Path
         convert_dataset(config)
     assert_no_dataset_left(config)
     empty = config_for(ros2_bag, tmp_path / "out", features={
-        "observation.state": {"parts": [{"topic": "/joint_states", "field": "position", "index": "7:9"}]}})
-    with pytest.raises(DataprepError, match=r"field 'position': index 7:9 selects nothing of 6 values"):
+        "observation.state": {"parts": [{"topic": "/joint_states", "field": "position", "index": "4:2"}]}})
+    with pytest.raises(DataprepError, match=r"field 'position': index 4:2 selects nothing of 6 values"):
         convert_dataset(empty)
+
+
+def test_slice_past_the_end_of_the_field_fails_at_the_first_message(ros2_bag: Path, tmp_path: Path) -> None:
+    """Python would give 2 of the asked 6 values; the converter refuses and says how many there are."""
+    config = config_for(ros2_bag, tmp_path / "out", features={
+        "observation.state": {"parts": [{"topic": "/joint_states", "field": "position", "index": "4:10"}]}})
+    with pytest.raises(DataprepError, match=r"topic /joint_states: field 'position': index 4:10 runs past the 6 "
+                                            r"values of the field \(it would silently give 2\) \(message at t=1700000000"):
+        convert_dataset(config)
+    assert_no_dataset_left(config)
 
 
 def test_camera_topic_that_is_not_an_image(ros2_bag: Path, tmp_path: Path) -> None:
@@ -94,10 +104,12 @@ def test_camera_topic_that_is_not_an_image(ros2_bag: Path, tmp_path: Path) -> No
         convert_dataset(config)
 
 
-def test_malformed_image_in_a_real_bag_names_the_topic(fixture_bags: Path, tmp_path: Path) -> None:
+def test_malformed_images_in_a_real_bag_are_dropped_and_counted(fixture_bags: Path, tmp_path: Path) -> None:
+    """Its 640x480 rgb8 images carry 30 bytes each: never garbage pixels, every such frame dropped by reason."""
     bag = fixture_bags / "rosbags-rs-test_bag_mcap"
     config = config_for(bag, tmp_path / "out", cameras={"cam": {"topic": "/test/sensor_msgs/image"}}, features={})
-    with pytest.raises(DataprepError, match=r"topic /test/sensor_msgs/image: claims 640x480 rgb8 .* but carries 30 bytes"):
+    with pytest.raises(DataprepError, match=r"no frame kept: all 2 aligned frame\(s\) were dropped; dropped: .*"
+                                            r"2 x /test/sensor_msgs/image: image payload does not match its declared size"):
         convert_dataset(config)
     assert_no_dataset_left(config)
 
@@ -161,7 +173,8 @@ def test_every_bag_is_attempted_and_failures_are_listed_together(ros2_bag: Path,
     failing = config_for(folder, tmp_path / "out")
     with pytest.raises(DataprepError, match=r"2 of 4 bag\(s\) failed, so .* was not written") as err:
         convert_dataset(failing)
-    assert "c.mcap: cannot open bag" in str(err.value) and "d.mcap: cannot open bag" in str(err.value)
+    for name in ("c.mcap", "d.mcap"):  # one block per bag: the bag, then its cause indented
+        assert f"- {folder / name}\n    cannot open bag {folder / name}" in str(err.value)
     assert not failing.dataset_root.exists()
     staged = sorted(p.name.split("-")[0] for p in staging_root(failing).iterdir())
     assert staged == ["a", "b"]  # the good bags are kept for the rerun

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dataprep.config import ConfigError, ConvertConfig, PipelineConfig, Transform, load_config, parse_overrides
+from dataprep.config import (
+    ConfigError,
+    ConvertConfig,
+    PipelineConfig,
+    Transform,
+    load_config,
+    parse_overrides,
+)
 from dataprep.features import apply_transforms
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -73,3 +80,39 @@ def test_transforms_apply_in_order() -> None:
 def test_a_stage_preset_given_as_the_pipeline_says_how_to_use_it() -> None:
     with pytest.raises(ConfigError, match=r"kuavo.yaml: .*one rosbag_to_lerobot stage.*extends: kuavo.yaml"):
         load_config(PipelineConfig, PROJECT / "configs/kuavo.yaml")
+
+
+def test_set_reaches_dotted_feature_keys_through_quotes() -> None:
+    config = load_config(ConvertConfig, PROJECT / "configs/kuavo.yaml", [
+        "input.bags=x", 'features."observation.state".dtype=float64',
+        "features.'action'.names=null"])
+    assert config.features["observation.state"].dtype == "float64" and config.features["action"].names is None
+    assert parse_overrides(['a."b.c".d=1', "a.'x.y'=2"]) == {"a": {"b.c": {"d": 1}, "x.y": 2}}
+    with pytest.raises(ConfigError, match=r"""override key 'a\."b\.c': expected a name or a quoted name at """
+                                          r"""character 3 \(a key segment holding dots is written in quotes"""):
+        parse_overrides(['a."b.c=1'])
+    with pytest.raises(ConfigError, match=r"""override key 'a\."b"c': expected '\.' after 'b'"""):
+        parse_overrides(['a."b"c=1'])
+
+
+def test_reserved_feature_names_and_default_widths_are_refused_at_config_time() -> None:
+    from dataprep.config.models import RESERVED_FEATURES
+    from dataprep.lerobot.layout import DEFAULT_FEATURES
+
+    assert set(RESERVED_FEATURES) == set(DEFAULT_FEATURES)
+
+    def convert(features: dict) -> ConvertConfig:
+        return ConvertConfig.model_validate({"input": {"bags": "x"}, "repo_id": "a/b", "fps": 10, "task": "t",
+                                             "features": features})
+
+    part = {"topic": "/j", "field": "q"}
+    for name in ("timestamp", "index", "task_index"):
+        with pytest.raises(ValueError, match=rf"feature name '{name}' is reserved"):
+            convert({name: {"parts": [part]}})
+    with pytest.raises(ValueError, match=r"observation.images.\* is for cameras; configure it under cameras.top"):
+        convert({"observation.images.top": {"parts": [part]}})
+    with pytest.raises(ValueError, match=r"default has 2 values but index '12:19' selects 7"):
+        convert({"s": {"parts": [{**part, "index": "12:19", "default": [0, 0]}]}})
+    with pytest.raises(ValueError, match=r"default has 2 values but index 3 selects 1"):
+        convert({"s": {"parts": [{**part, "index": 3, "default": [0, 0]}]}})
+    assert convert({"s": {"parts": [{**part, "index": "-2:", "default": [0, 0]}]}})  # width known only from data

@@ -60,6 +60,9 @@ def test_flow_records_memory_per_chunk_progress_and_episode_summary(prefect_serv
     assert "no /cam_l/color/image_raw/compressed message within 40 ms (nearest)" in episode
     assert "observation.state <- /sensors_data_raw joint_data.joint_q[12:19]" in episode
 
+    quality = read_artifact(artifact_key("quality", "test/flow")).data
+    assert "# Quality of `test/flow`" in quality and "| 0 | `demo.bag` |" in quality
+
     for stage in ("plan", "finalize"):
         row = json.loads(read_artifact(artifact_key("memory", "test/flow", stage)).data)[0]
         assert row["stage"] == stage and row["peak_rss_mb"] > 0

@@ -7,6 +7,7 @@ are merged last. Validation errors are re-raised as `ConfigError` naming the fil
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,8 +65,34 @@ def deep_merge(base: Any, override: Any) -> Any:
     return override
 
 
+_KEY_SEGMENT = re.compile(r'"([^"]+)"|\'([^\']+)\'|([^.\'"]+)')
+
+
+def split_key(key: str) -> list[str]:
+    """`a."b.c".d` -> ['a', 'b.c', 'd']: a segment in double or single quotes may hold dots.
+
+    That is how `--set` reaches feature keys such as `observation.state`:
+    `--set 'rosbag_to_lerobot.features."observation.state".dtype=float64'` (the outer single quotes keep the
+    shell from eating the double ones).
+    """
+    segments: list[str] = []
+    position = 0
+    while True:
+        match = _KEY_SEGMENT.match(key, position)
+        if match is None:
+            raise ConfigError(f"override key {key!r}: expected a name or a quoted name at character {position + 1} "
+                              f"(a key segment holding dots is written in quotes: a.\"b.c\".d)")
+        segments.append(next(group for group in match.groups() if group is not None))
+        position = match.end()
+        if position == len(key):
+            return segments
+        if key[position] != ".":
+            raise ConfigError(f"override key {key!r}: expected '.' after {segments[-1]!r}")
+        position += 1
+
+
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
-    """Turn `a.b=value` strings (value parsed as YAML) into a nested mapping."""
+    """Turn `a.b=value` strings (value parsed as YAML) into a nested mapping; see `split_key` for quoting."""
     result: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -76,7 +103,7 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
         except yaml.YAMLError as err:
             raise ConfigError(f"override {item!r}: value is not valid YAML: {err}") from err
         node = result
-        *parents, leaf = key.strip().split(".")
+        *parents, leaf = split_key(key.strip())
         for part in parents:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):

@@ -8,11 +8,16 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from dataprep.config.bags import ClockSpec, EpisodesSpec, QualitySpec, TypesSpec
 from dataprep.config.base import StrictModel
 from dataprep.config.gopro import GoproPrepareConfig
 from dataprep.config.hdf5 import Hdf5IndexConfig
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+# lerobot's five default features (DEFAULT_FEATURES in dataprep/lerobot/layout.py, kept equal by a test), written
+# by the converter itself; spelled out so configuration does not import the writer
+RESERVED_FEATURES = ("timestamp", "frame_index", "episode_index", "index", "task_index")
+IMAGES_PREFIX = "observation.images."  # camera features; a vector feature may not use the prefix
 _SLICE = re.compile(r"^\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(-?\d+)\s*)?$")
 
 
@@ -78,6 +83,24 @@ class PartSpec(StrictModel):
             raise ValueError(f"{value!r} is not an index or a 'start:stop[:step]' slice")
         return value
 
+    @model_validator(mode="after")
+    def _check_default_width(self) -> PartSpec:
+        """A default must have as many values as the index selects, where that is known before reading."""
+        width = self.known_width()
+        if self.default is not None and width is not None and len(self.default) != width:
+            raise ValueError(f"default has {len(self.default)} values but index {self.index!r} selects {width}")
+        return self
+
+    def known_width(self) -> int | None:
+        """How many values the index selects when that does not depend on the field's length."""
+        selector = self.selector()
+        if isinstance(selector, int):
+            return 1
+        if isinstance(selector, slice) and selector.stop is not None and selector.stop >= 0 \
+                and (selector.start or 0) >= 0:
+            return len(range(selector.start or 0, selector.stop, selector.step or 1))
+        return None
+
     def selector(self) -> int | slice | None:
         """The index or slice applied to the field's values."""
         if self.index is None or isinstance(self.index, int):
@@ -101,6 +124,7 @@ class CameraSpec(StrictModel):
     topic: str
     resize: tuple[int, int] | None = Field(default=None, description="(height, width)")
     align: AlignSpec = AlignSpec()
+    depth: bool = Field(default=False, description="a depth map (16UC1, mono16, 32FC1, compressedDepth), kept in mm")
 
     @field_validator("resize")
     @classmethod
@@ -163,6 +187,10 @@ class ConvertConfig(StrictModel):
     timeline: TimelineSpec = TimelineSpec()
     features: dict[str, FeatureSpec] = Field(default_factory=dict)
     cameras: dict[str, CameraSpec] = Field(default_factory=dict)
+    types: TypesSpec = TypesSpec()
+    clock: ClockSpec = ClockSpec()
+    quality: QualitySpec = QualitySpec()
+    episodes: EpisodesSpec = EpisodesSpec()
 
     @field_validator("features", "cameras")
     @classmethod
@@ -172,6 +200,18 @@ class ConvertConfig(StrictModel):
                 raise ValueError(f"name {name!r} may only hold letters, digits, '_', '.', '-' (no '/')")
         return value
 
+    @field_validator("features")
+    @classmethod
+    def _check_reserved(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if name in RESERVED_FEATURES:
+                raise ValueError(f"feature name {name!r} is reserved: lerobot's default features "
+                                 f"({', '.join(RESERVED_FEATURES)}) are written by the converter")
+            if name.startswith(IMAGES_PREFIX):
+                raise ValueError(f"feature name {name!r}: {IMAGES_PREFIX}* is for cameras; configure it under "
+                                 f"cameras.{name.removeprefix(IMAGES_PREFIX)}")
+        return value
+
     @model_validator(mode="after")
     def _check_consistency(self) -> ConvertConfig:
         if not self.features and not self.cameras:
@@ -179,6 +219,9 @@ class ConvertConfig(StrictModel):
         main = self.timeline.main_camera
         if main is not None and main not in self.cameras:
             raise ValueError(f"timeline.main_camera {main!r} is not one of the cameras {sorted(self.cameras)}")
+        depth = sorted(name for name, camera in self.cameras.items() if camera.depth)
+        if depth and self.camera_storage != "image":
+            raise ValueError(f"depth cameras {depth} are stored losslessly as 16-bit PNG: set camera_storage: image")
         for name in self.cameras:
             if self.camera_key(name) in self.features:
                 raise ValueError(f"feature {self.camera_key(name)!r} collides with camera {name!r}")
@@ -191,7 +234,7 @@ class ConvertConfig(StrictModel):
 
     @staticmethod
     def camera_key(name: str) -> str:
-        return f"observation.images.{name}"
+        return f"{IMAGES_PREFIX}{name}"
 
 
 class PipelineConfig(StrictModel):

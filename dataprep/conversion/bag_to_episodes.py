@@ -7,131 +7,98 @@ a few messages per topic and the encoders' queues, whatever the length of the ba
 
 from __future__ import annotations
 
-import gc
 import logging
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion.staging import BAG_MARKER, BagConversion, EpisodeReport, bag_key, staging_root
+from dataprep.conversion.annotations import load_segments
+from dataprep.conversion.containment import contained_failure
+from dataprep.conversion.episode_sink import ChunkCallback, ChunkReport, EpisodeSink, build_schema
+from dataprep.conversion.quality import QualityTracker
+from dataprep.conversion.staging import BAG_MARKER, BagConversion, bag_key, staging_root
 from dataprep.features import FeatureMapper
-from dataprep.lerobot.episode_writer import EpisodeWriter
-from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature
-from dataprep.lerobot.video import VideoSettings
-from dataprep.memory import MemorySnapshot, take_snapshot
-from dataprep.rosbag import BagError, BagReader
-from dataprep.timeline import NS_PER_S, AlignedFrame, Aligner, AlignmentReport
+from dataprep.rosbag import BagError, BagReader, load_msg_folders
+from dataprep.timeline import NS_PER_S, Aligner, AlignmentReport, Clock
+
+__all__ = ["ChunkCallback", "ChunkReport", "build_schema", "convert_bag"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ChunkReport:
-    """Sent after every chunk (and at the end of the bag) so callers can record memory and progress."""
-
-    bag: str
-    chunk: int
-    frames: int  # frames written from this bag so far
-    progress: float  # share of the bag's time span read, 0..1
-    memory: MemorySnapshot
-
-
-ChunkCallback = Callable[[ChunkReport], None]
-
-
-def build_schema(config: ConvertConfig, dims: dict[str, int]) -> DatasetSchema:
-    """The dataset schema: vector lengths come from the data, the rest from the configuration."""
-    return DatasetSchema(
-        fps=config.fps,
-        robot_type=config.robot_type,
-        vectors=tuple(
-            VectorFeature(key, dims[key], spec.dtype, spec.names) for key, spec in config.features.items()
-        ),
-        cameras=tuple(CameraFeature(config.camera_key(name)) for name in config.cameras),
-        camera_storage=config.camera_storage,
-        video=VideoSettings(codec=config.video.codec, crf=config.video.crf, preset=config.video.preset,
-                            g=config.video.g),
-    )
-
-
-class _EpisodeSink:
-    """Opens, fills and closes episode writers; splits at `max_episode_frames` when asked to."""
-
-    def __init__(self, config: ConvertConfig, folder: Path, bag: Path, mapper: FeatureMapper,
-                 progress: Callable[[int], float], on_chunk: ChunkCallback | None) -> None:
-        self.config, self.folder, self.bag, self.mapper = config, folder, bag, mapper
-        self.progress, self.on_chunk = progress, on_chunk
-        self.writer: EpisodeWriter | None = None
-        self.dims: dict[str, int] = {}
-        self.episodes: list[EpisodeReport] = []
-        self.frames = 0
-        self.chunks = 0
-
-    def write(self, frame: AlignedFrame) -> None:
-        vectors = self.mapper.vectors(frame)
-        if self.writer is None:
-            self._open(vectors)
-        assert self.writer is not None
-        self.writer.add_frame(vectors, self.mapper.images(frame))
-        self.frames += 1
-        if self.frames % self.config.chunk_size == 0:
-            self._chunk_done(frame.tick_ns)
-        if self.config.max_episode_frames and self.writer.frames >= self.config.max_episode_frames:
-            self._close_episode()
-
-    def _open(self, vectors: dict) -> None:
-        if not self.dims:
-            self.mapper.validate_names(vectors)
-            self.dims = {key: int(values.size) for key, values in vectors.items()}
-        name = f"episode-{len(self.episodes):04d}"
-        self.writer = EpisodeWriter(self.folder / name, build_schema(self.config, self.dims), self.config.task,
-                                    str(self.bag), self.config.chunk_size)
-
-    def _chunk_done(self, tick_ns: int) -> None:
-        gc.collect()
-        self.chunks += 1
-        if self.on_chunk is not None:
-            self.on_chunk(ChunkReport(str(self.bag), self.chunks, self.frames, self.progress(tick_ns), take_snapshot()))
-
-    def _close_episode(self) -> None:
-        assert self.writer is not None
-        staged = self.writer.close()
-        self.writer = None
-        self.episodes.append(EpisodeReport(staged.folder.name, staged.length, staged.length / self.config.fps))
-
-    def close(self, end_ns: int) -> None:
-        if self.writer is not None:
-            self._close_episode()
-        if self.frames % self.config.chunk_size:
-            self._chunk_done(end_ns)
-
-    def abort(self) -> None:
-        if self.writer is not None:
-            self.writer.abort()
 
 
 def _empty_bag_error(bag: Path, aligner: Aligner) -> BagError:
     if aligner.silent_topics:
         return BagError(f"bag {bag}: no frame: required topics sent no message: {', '.join(aligner.silent_topics)}")
     reasons = "; ".join(f"{n} x {reason}" for reason, n in aligner.report.dropped.most_common(3)) or "none dropped"
+    if aligner.report.emitted:
+        return BagError(f"bag {bag}: no frame kept: all {aligner.report.emitted} aligned frame(s) were dropped; "
+                        f"dropped: {reasons}")
     return BagError(f"bag {bag}: no frame could be aligned (the topics never overlap in time?); dropped: {reasons}")
 
 
-def _summary(bag: Path, key: str, sink: _EpisodeSink, report: AlignmentReport, mapper: FeatureMapper,
-             start_ns: int) -> BagConversion:
+def _stamp_problems(clock: Clock, report: AlignmentReport) -> dict[str, int]:
+    late = {f"{topic}: arrived after a later tick was decided (raise clock.header_slack_s)": n
+            for topic, n in report.late.items()}
+    return {**clock.problems, **late}
+
+
+def _summary(bag: Path, key: str, sink: EpisodeSink, report: AlignmentReport, mapper: FeatureMapper,
+             start_ns: int, notes: tuple[str, ...], stamps: dict[str, int]) -> BagConversion:
     assert report.first_tick_ns is not None and report.last_tick_ns is not None
     return BagConversion(
-        bag=str(bag), key=key, episodes=tuple(sink.episodes), dims=sink.dims,
+        bag=str(bag), key=key, episodes=tuple(sink.episodes), excluded=tuple(sink.excluded), dims=sink.dims,
         dropped=dict(report.dropped), trimmed=dict(report.trimmed),
         filled_by_default=dict(report.filled_by_default), max_offset_ms=mapper.max_offsets_ms(report),
         span_s=((report.first_tick_ns - start_ns) / NS_PER_S, (report.last_tick_ns - start_ns) / NS_PER_S),
+        notes=notes, stamp_problems=stamps,
     )
 
 
+def _instruments(config: ConvertConfig, mapper: FeatureMapper, bag: Path) -> tuple[Clock, Aligner, QualityTracker]:
+    """What times messages (receive or header), what puts them on the grid, and what measures the episodes."""
+    clock = Clock(frozenset(c.topic for c in mapper.channels if config.clock.of(c.topic) == "header"),
+                  round(config.clock.max_skew_s * NS_PER_S), str(bag))
+    slack = round(config.clock.header_slack_s * NS_PER_S) if clock.header_topics else 0
+    aligner = Aligner(mapper.channels, config.fps, mapper.clock_topic, config.timeline.sample_drop, slack)
+    cameras = {config.camera_key(name): camera.topic for name, camera in config.cameras.items()}
+    tracker = QualityTracker([(c.key, c.key in cameras) for c in mapper.channels], config.quality, cameras)
+    return clock, aligner, tracker
+
+
+class _Position:
+    """Where the pass is in the bag, so a failure nobody foresaw can still say which topic and time."""
+
+    def __init__(self) -> None:
+        self.topic: str | None = None
+        self.time_ns: int | None = None
+        self.start_ns: int | None = None
+
+    def describe(self) -> str:
+        if self.topic is None or self.time_ns is None:
+            return ""
+        into = f", {(self.time_ns - self.start_ns) / NS_PER_S:.3f} s into the bag" if self.start_ns else ""
+        return f"topic {self.topic}, message at t={self.time_ns} ns{into}"
+
+
 def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None = None) -> BagConversion:
-    """Convert one bag into staged episodes; a bag finished by an earlier run is reused, not read again."""
+    """Convert one bag into staged episodes; a bag finished by an earlier run is reused, not read again.
+
+    Whatever goes wrong comes out as a `DataprepError`: the bag's own named failure, or a `RunError` when the
+    output cannot take more (see `containment`); the original exception is chained for the logs.
+    """
+    position = _Position()
+    try:
+        return _convert_bag(config, bag, on_chunk, position)
+    except Exception as err:
+        failure = contained_failure(err, bag, config.output_root, position.describe())
+        if failure is err:
+            raise
+        logger.debug("%s failed", bag, exc_info=err)
+        raise failure from err
+
+
+def _convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None,
+                 position: _Position) -> BagConversion:
     key = bag_key(bag, config)
     folder = staging_root(config) / key
     if (folder / BAG_MARKER).exists():
@@ -139,15 +106,25 @@ def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None
         return BagConversion.load(folder)
     shutil.rmtree(folder, ignore_errors=True)  # what a crashed or failed run left behind
     mapper = FeatureMapper(config)
-    with BagReader(bag) as reader:
+    with BagReader(bag, load_msg_folders(config.types.msg_paths)) as reader:
         mapper.bind(reader)
-        aligner = Aligner(mapper.channels, config.fps, mapper.clock_topic, config.timeline.sample_drop)
         start, span = reader.start_ns, max(reader.end_ns - reader.start_ns, 1)
-        sink = _EpisodeSink(config, folder, bag, mapper, lambda t: min(max((t - start) / span, 0.0), 1.0), on_chunk)
+        annotations = config.episodes.annotations
+        segments = load_segments(bag, annotations, start) if annotations else None
+        clock, aligner, tracker = _instruments(config, mapper, bag)
+        position.start_ns = start
+        sink = EpisodeSink(config, folder, bag, mapper, aligner.report, tracker, segments,
+                           lambda t: min(max((t - start) / span, 0.0), 1.0), on_chunk, start)
         try:
             for message in reader.messages(aligner.topics):
-                for frame in aligner.push(message.topic, message.time_ns, message.msg):
+                position.topic, position.time_ns = message.topic, message.time_ns
+                time_ns = clock.time_of(message.topic, message.time_ns, message.msg)
+                tracker.on_message(message.topic, message.time_ns, clock.last_skew_ns)
+                if time_ns is None:
+                    continue
+                for frame in aligner.push(message.topic, time_ns, message.msg, message.time_ns):
                     sink.write(frame)
+            position.topic = None
             for frame in aligner.finish():
                 sink.write(frame)
             sink.close(reader.end_ns)
@@ -158,7 +135,12 @@ def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None
     if not sink.frames:
         shutil.rmtree(folder, ignore_errors=True)
         raise _empty_bag_error(bag, aligner)
-    conversion = _summary(bag, key, sink, aligner.report, mapper, start)
+    if not sink.episodes:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise BagError(f"bag {bag}: every episode fails the quality thresholds (quality.on_failing: exclude): "
+                       + " | ".join("; ".join(e.quality.failing) for e in sink.excluded if e.quality))
+    conversion = _summary(bag, key, sink, aligner.report, mapper, start, reader.notes,
+                          _stamp_problems(clock, aligner.report))
     conversion.save(folder)
     logger.info("%s: %d frames in %d episode(s), %d dropped", bag, conversion.frames, len(conversion.episodes),
                 sum(conversion.dropped.values()))

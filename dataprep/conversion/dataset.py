@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema, convert_bag
+from dataprep.conversion.containment import run_level_errors
+from dataprep.conversion.quality_report import finish_quality_report
 from dataprep.conversion.staging import BagConversion, staging_root
-from dataprep.errors import DataprepError
+from dataprep.errors import DataprepError, RunError
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.finalize import DatasetSummary, finalize_dataset
 from dataprep.rosbag import find_bags
 from dataprep.sample.kuavo_bag import ensure_kuavo_sample
+from dataprep.storage import ensure_writable
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +42,15 @@ class BagFailure:
     bag: str
     error: str
 
+    @property
+    def cause(self) -> str:
+        """The error without the bag's name in front (where the bag is named already)."""
+        return self.error.removeprefix(f"bag {self.bag}: ")
+
+    def block(self) -> str:
+        """The failure as the console shows it: the bag on its own line, the cause indented below."""
+        return f"- {self.bag}\n    " + self.cause.replace("\n", "\n    ")
+
 
 @dataclass(frozen=True)
 class ConversionReport:
@@ -46,6 +59,7 @@ class ConversionReport:
     dataset: DatasetSummary
     bags: tuple[BagConversion, ...]
     skipped: tuple[BagFailure, ...] = ()
+    quality: dict[str, Any] = field(default_factory=dict)  # what meta/quality.json holds
 
 
 def plan_conversion(config: ConvertConfig) -> ConversionPlan:
@@ -58,6 +72,7 @@ def plan_conversion(config: ConvertConfig) -> ConversionPlan:
             logger.info("writing the bundled sample recording to %s", sample)
             ensure_kuavo_sample(sample)
     bags = tuple(find_bags(config.input.bags))
+    ensure_writable(config.output_root)  # a read-only output fails here, once, not once per bag
     return ConversionPlan(bags=bags, staging=staging_root(config), root=config.dataset_root)
 
 
@@ -75,7 +90,8 @@ def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
         for conversion in conversions
         for episode in conversion.episodes
     ]
-    return finalize_dataset(staged, config.dataset_root, config.repo_id, build_schema(config, first.dims))
+    with run_level_errors(config.output_root):
+        return finalize_dataset(staged, config.dataset_root, config.repo_id, build_schema(config, first.dims))
 
 
 def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversion],
@@ -86,14 +102,17 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
     convert stay staged: the rerun after a fix reads only what failed.
     """
     if failures and (config.on_bag_error == "fail" or not conversions):
-        listing = "\n".join(f"- {failure.bag}: {failure.error}" for failure in failures)
+        listing = "\n".join(failure.block() for failure in failures)
         raise DataprepError(
             f"{len(failures)} of {len(failures) + len(conversions)} bag(s) failed, so {config.dataset_root} "
             f"was not written (set on_bag_error: skip to assemble the others):\n{listing}"
         )
     for failure in failures:
-        logger.warning("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)
-    return ConversionReport(finalize_conversion(config, conversions), tuple(conversions), tuple(failures))
+        logger.info("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)  # the report lists them
+    summary = finalize_conversion(config, conversions)
+    with run_level_errors(config.output_root):
+        quality = finish_quality_report(config, conversions, summary)
+    return ConversionReport(summary, tuple(conversions), tuple(failures), quality)
 
 
 def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None) -> ConversionReport:
@@ -104,6 +123,8 @@ def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None
     for bag in plan.bags:
         try:
             conversions.append(convert_bag(config, bag, on_chunk))
+        except RunError:
+            raise  # the output cannot take more: every other bag would fail the same way
         except DataprepError as err:
             failures.append(BagFailure(str(bag), str(err)))
     return conclude_conversion(config, conversions, failures)

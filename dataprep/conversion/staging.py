@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dataprep.config import ConvertConfig
+from dataprep.config.bags import AnnotationSpec
+from dataprep.conversion.quality import EpisodeQuality
 from dataprep.errors import DataprepError
 
 STAGING_FOLDER = ".staging"
@@ -29,9 +31,27 @@ def staging_root(config: ConvertConfig) -> Path:
 _NOT_CONTENT = {"input", "output_root", "repo_id", "on_bag_error"}
 
 
+def settings_hash(config: ConvertConfig) -> str:
+    """A digest of the settings that shape a staged bag's content (provenance of every episode)."""
+    return hashlib.sha256(config.model_dump_json(exclude=_NOT_CONTENT).encode()).hexdigest()[:16]
+
+
+def bag_files(bag: Path) -> list[Path]:
+    """The files a bag is made of (one, or a rosbag2 folder's)."""
+    return [bag] if bag.is_file() else sorted(p for p in bag.rglob("*") if p.is_file())
+
+
+def sidecar_path(bag: Path, spec: AnnotationSpec) -> Path:
+    """The annotation file of a bag: `spec.file` beside it, `{stem}` being the name without suffixes."""
+    stem = bag.name.split(".", 1)[0] if bag.is_file() else bag.name
+    return bag.parent / spec.file.format(stem=stem, name=bag.name)
+
+
 def bag_key(bag: Path, config: ConvertConfig) -> str:
-    """Stable for the same bag file and the same content-shaping settings; new when either changes."""
-    files = [bag] if bag.is_file() else sorted(p for p in bag.rglob("*") if p.is_file())
+    """Stable for the same bag file (and annotation file) and the same content-shaping settings; new when any changes."""
+    files = bag_files(bag)
+    if config.episodes.annotations and (sidecar := sidecar_path(bag, config.episodes.annotations)).is_file():
+        files.append(sidecar)
     stamps = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files]
     settings = config.model_dump_json(exclude=_NOT_CONTENT)
     identity = "|".join([str(bag.resolve()), *stamps, settings])
@@ -40,11 +60,21 @@ def bag_key(bag: Path, config: ConvertConfig) -> str:
 
 @dataclass(frozen=True)
 class EpisodeReport:
-    """What one episode holds and how alignment went, kept for summaries and artifacts."""
+    """What one episode holds, where it comes from in the bag, and how good it is."""
 
     folder: str
     frames: int
     duration_s: float
+    task: str = ""
+    span_s: tuple[float, float] = (0.0, 0.0)  # first and last tick, seconds after the bag's start
+    quality: EpisodeQuality | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EpisodeReport:
+        quality = data.get("quality")
+        return cls(data["folder"], data["frames"], data["duration_s"], data.get("task", ""),
+                   tuple(data.get("span_s", (0.0, 0.0))),  # type: ignore[arg-type]
+                   EpisodeQuality.from_dict(quality) if quality else None)
 
 
 @dataclass(frozen=True)
@@ -60,6 +90,9 @@ class BagConversion:
     filled_by_default: dict[str, int]
     max_offset_ms: dict[str, float]
     span_s: tuple[float, float]  # first and last kept tick, seconds after the bag's start
+    notes: tuple[str, ...] = ()  # what was mended to read the bag (e.g. a stored definition replaced)
+    stamp_problems: dict[str, int] = field(default_factory=dict)  # "topic: zero/absurd/late stamp" -> messages
+    excluded: tuple[EpisodeReport, ...] = ()  # failed the quality thresholds with quality.on_failing: exclude
     reused: bool = False
 
     @property
@@ -78,8 +111,10 @@ class BagConversion:
     def load(cls, folder: Path) -> BagConversion:
         try:
             data: dict[str, Any] = json.loads((folder / BAG_MARKER).read_text())
-            data["episodes"] = tuple(EpisodeReport(**e) for e in data["episodes"])
+            data["episodes"] = tuple(EpisodeReport.from_dict(e) for e in data["episodes"])
+            data["excluded"] = tuple(EpisodeReport.from_dict(e) for e in data.get("excluded", ()))
             data["span_s"] = tuple(data["span_s"])
+            data["notes"] = tuple(data.get("notes", ()))
             return cls(**data, reused=True)
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise DataprepError(f"staged bag {folder} has no readable {BAG_MARKER}: {err}") from err

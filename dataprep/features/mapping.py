@@ -14,9 +14,9 @@ import numpy as np
 
 from dataprep.config import AlignSpec, ConvertConfig, PartSpec
 from dataprep.errors import DataprepError
-from dataprep.features.images import IMAGE_TYPES, decode_image
+from dataprep.features.images import IMAGE_TYPES, decode_depth, decode_image
 from dataprep.features.transforms import apply_transforms
-from dataprep.rosbag import BagReader, BagError, check_field_path, extract_values, parse_field_path
+from dataprep.rosbag import BagError, BagReader, check_field_path, extract_values, parse_field_path
 from dataprep.timeline import NS_PER_S, AlignedFrame, AlignmentReport, Channel
 
 
@@ -35,6 +35,7 @@ class _Camera:
     topic: str
     resize: tuple[int, int] | None
     channel: int
+    depth: bool
 
 
 def _tolerance_ns(align: AlignSpec, fps: int) -> int | None:
@@ -43,6 +44,24 @@ def _tolerance_ns(align: AlignSpec, fps: int) -> int | None:
     if align.policy == "nearest":
         return NS_PER_S // (2 * fps)
     return NS_PER_S // fps if align.policy == "asof" else None
+
+
+def _select(values: np.ndarray, selector: int | slice, index: int | str | None, where: str, at: str) -> np.ndarray:
+    """`values[selector]`, refusing what Python would silently shorten: a slice must lie within the values."""
+    size = values.size
+    if isinstance(selector, int):
+        if not -size <= selector < size:
+            raise DataprepError(f"{where}: index {index} is out of range for {size} values{at}")
+        return np.atleast_1d(values[selector])
+    for bound in (selector.start, selector.stop):
+        if bound is not None and not -size <= bound <= size:
+            got = len(range(size)[selector])
+            raise DataprepError(f"{where}: index {index} runs past the {size} values of the field "
+                                f"(it would silently give {got}){at}; fix the slice or the field")
+    selected = values[selector]
+    if selected.size == 0:
+        raise DataprepError(f"{where}: index {index} selects nothing of {size} values{at}")
+    return selected
 
 
 class FeatureMapper:
@@ -55,7 +74,7 @@ class FeatureMapper:
         self._parts: list[_Part] = []
         for name, camera in config.cameras.items():
             key = config.camera_key(name)
-            self._cameras.append(_Camera(key, camera.topic, camera.resize, len(channels)))
+            self._cameras.append(_Camera(key, camera.topic, camera.resize, len(channels), camera.depth))
             channels.append(Channel(key, camera.topic, camera.align.policy, _tolerance_ns(camera.align, config.fps)))
         for feature, spec in config.features.items():
             for part in spec.parts:
@@ -89,38 +108,39 @@ class FeatureMapper:
                 check_field_path(reader.typestore, self._msgtypes[part.spec.topic], part.spec.field,
                                  part.spec.topic, self._bag)
 
-    def _part_values(self, part: _Part, payload: Any, is_default: bool) -> np.ndarray:
+    def _part_values(self, part: _Part, payload: Any, is_default: bool, time_ns: int) -> np.ndarray:
         if is_default:
             return payload
-        values = extract_values(payload, part.steps)
+        where = f"bag {self._bag}: topic {part.spec.topic}: field {part.spec.field!r}"
+        try:
+            values = extract_values(payload, part.steps)
+        except (IndexError, AttributeError, TypeError, ValueError) as err:
+            raise DataprepError(f"{where}: cannot take the values ({type(err).__name__}: {err}) at the message "
+                                f"of t={time_ns} ns; check the indexes in the field path") from err
         if part.selector is not None:
-            try:
-                selected = np.atleast_1d(values[part.selector])
-            except IndexError:
-                selected = None
-            if selected is None or selected.size == 0:
-                problem = "is out of range for" if selected is None else "selects nothing of"
-                raise DataprepError(f"bag {self._bag}: topic {part.spec.topic}: field {part.spec.field!r}: "
-                                    f"index {part.spec.index} {problem} {values.size} values")
-            values = selected
+            values = _select(values, part.selector, part.spec.index, where, f" (message at t={time_ns} ns)")
+        if part.spec.default is not None and values.size != len(part.spec.default):
+            raise DataprepError(f"{where}: gives {values.size} values but its default has {len(part.spec.default)}")
         return apply_transforms(values, part.spec.transforms)
 
     def vectors(self, frame: AlignedFrame) -> dict[str, np.ndarray]:
         """Feature key -> concatenated parts, in the feature's dtype."""
         pieces: dict[str, list[np.ndarray]] = {feature: [] for feature in self.config.features}
         for part in self._parts:
-            is_default = frame.offsets_ns[part.channel] is None
-            pieces[part.feature].append(self._part_values(part, frame.values[part.channel], is_default))
+            offset = frame.offsets_ns[part.channel]
+            time_ns = frame.tick_ns + (offset or 0)
+            pieces[part.feature].append(self._part_values(part, frame.values[part.channel], offset is None, time_ns))
         return {
             feature: np.concatenate(parts).astype(self.config.features[feature].dtype)
             for feature, parts in pieces.items()
         }
 
     def images(self, frame: AlignedFrame) -> dict[str, np.ndarray]:
-        """Camera key -> RGB uint8 image, decoded (and resized) now that the frame is kept."""
+        """Camera key -> RGB uint8 image (depth: uint16 mm, (h, w, 1)), decoded and resized now that it is kept."""
         return {
-            camera.key: decode_image(frame.values[camera.channel], self._msgtypes[camera.topic],
-                                     f"bag {self._bag}: topic {camera.topic}", camera.resize)
+            camera.key: (decode_depth if camera.depth else decode_image)(
+                frame.values[camera.channel], self._msgtypes[camera.topic], f"bag {self._bag}: topic {camera.topic}",
+                camera.resize, camera.topic)
             for camera in self._cameras
         }
 

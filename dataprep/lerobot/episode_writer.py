@@ -165,10 +165,10 @@ def _png_array(pngs: list[bytes]) -> pa.Array:
     )
 
 
-def _encode_png(rgb: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(
-        ".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION]
-    )
+def _encode_png(image: np.ndarray) -> bytes:
+    """RGB uint8 (h, w, 3), or a uint16 depth map (h, w, 1) written as a lossless 16-bit grey PNG."""
+    pixels = image if image.shape[2] == 1 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION])
     if not ok:
         raise DataprepError("PNG encoding failed")
     return buf.tobytes()
@@ -202,7 +202,9 @@ class EpisodeWriter:
         self._encoders: dict[str, VideoEncoder] = {}
         self._parquet: pq.ParquetWriter | None = None
         self._vector_stats = {v.key: RunningStats(v.dim, name=f"{source}: {v.key}") for v in schema.vectors}
-        self._image_stats = {c.key: ImageStats(name=f"{source}: {c.key}") for c in schema.cameras}
+        self._image_stats = {c.key: ImageStats(name=f"{source}: {c.key}", depth=bool(c.depth_unit))
+                             for c in schema.cameras}
+        self._depth = {c.key for c in schema.cameras if c.depth_unit}
         self._time_stats = {key: RunningStats(1, name=f"{source}: {key}") for key in EPISODE_LOCAL_FEATURES}
         self._result: StagedEpisode | None = None
         self._aborted = False
@@ -265,11 +267,13 @@ class EpisodeWriter:
 
     def _checked_image(self, key: str, image: np.ndarray, where: str) -> np.ndarray:
         image = np.asarray(image)
-        shape = self._camera_shapes.get(key) or _check_image(key, image, where)
-        if image.shape != shape or image.dtype != np.uint8:
+        depth = key in self._depth
+        shape = self._camera_shapes.get(key) or _check_image(key, image, where, depth)
+        dtype = np.uint16 if depth else np.uint8
+        if image.shape != shape or image.dtype != dtype:
             raise DataprepError(
                 f"{where}: camera {key!r} changed to {image.dtype} {image.shape}; "
-                f"the episode started with uint8 {shape}"
+                f"the episode started with {np.dtype(dtype)} {shape}"
             )
         return image
 
@@ -286,7 +290,7 @@ class EpisodeWriter:
                     encoder.abort()
                 self._encoders.clear()
                 raise
-        self._camera_shapes = {key: (image.shape[0], image.shape[1], 3) for key, image in first.items()}
+        self._camera_shapes = {key: (image.shape[0], image.shape[1], image.shape[2]) for key, image in first.items()}
 
     def _flush(self) -> None:
         """Write the buffered rows as one row group and fold them into the statistics."""
@@ -411,10 +415,11 @@ def _coerce_vector(vec: VectorFeature, value: Any, where: str) -> np.ndarray:
     return arr.astype(vec.dtype, copy=False)
 
 
-def _check_image(key: str, image: np.ndarray, where: str) -> tuple[int, int, int]:
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+def _check_image(key: str, image: np.ndarray, where: str, depth: bool = False) -> tuple[int, int, int]:
+    dtype, channels, kind = (np.uint16, 1, "a uint16 depth map") if depth else (np.uint8, 3, "RGB uint8")
+    if image.dtype != dtype or image.ndim != 3 or image.shape[2] != channels or 0 in image.shape:
         raise DataprepError(
-            f"{where}: camera {key!r} must be RGB uint8 (h, w, 3), got {image.dtype} {image.shape}"
+            f"{where}: camera {key!r} must be {kind} (h, w, {channels}), got {image.dtype} {image.shape}"
         )
     h, w, _ = image.shape
-    return (h, w, 3)
+    return (h, w, channels)

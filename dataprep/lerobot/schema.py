@@ -73,9 +73,10 @@ class VectorFeature:
 
 @dataclass(frozen=True)
 class CameraFeature:
-    """An RGB camera; its image size comes from the first frame of each episode."""
+    """An RGB camera, or a depth camera (uint16 in `depth_unit`); its size comes from the first frame."""
 
     key: str  # "observation.images.<name>"
+    depth_unit: str | None = None  # e.g. "mm": a depth map, stored losslessly as 16-bit PNG (image mode)
 
     def __post_init__(self) -> None:
         _check_key(self.key, "camera feature")
@@ -107,6 +108,9 @@ class DatasetSchema:
             raise DataprepError(f"feature keys declared more than once: {duplicates}")
         if not keys:
             raise DataprepError("a dataset needs at least one vector or camera feature")
+        depth = [c.key for c in self.cameras if c.depth_unit]
+        if depth and self.camera_storage != "image":
+            raise DataprepError(f"depth cameras {depth} are stored losslessly as 16-bit PNG: set camera_storage: image")
 
     @property
     def vector_keys(self) -> tuple[str, ...]:
@@ -144,6 +148,8 @@ def info_features(
             "shape": list(camera_shapes[cam.key]),
             "names": list(CAMERA_AXIS_NAMES),
         }
+        if cam.depth_unit:
+            entry["info"] = {"is_depth_map": True, "depth_unit": cam.depth_unit}
         if schema.camera_storage == "video":
             if cam.key not in videos:
                 raise DataprepError(f"camera feature {cam.key!r}: no video was written")

@@ -201,30 +201,35 @@ class _Histograms:
 
 
 class ImageStats:
-    """Per-channel statistics of a camera on a subsample, scaled to [0, 1], as lerobot stores them."""
+    """Per-channel statistics of a camera on a subsample, scaled to [0, 1], as lerobot stores them.
+
+    `depth=True`: one uint16 channel, kept in its metric unit (not scaled), for depth maps.
+    """
 
     def __init__(
-        self, every: int = DEFAULT_IMAGE_EVERY, pixel_stride: int = 8, *, name: str = "image"
+        self, every: int = DEFAULT_IMAGE_EVERY, pixel_stride: int = 8, *, name: str = "image", depth: bool = False
     ) -> None:
         if every < 1 or pixel_stride < 1:
             raise DataprepError(f"{name}: every and pixel_stride must be >= 1, got {every}, {pixel_stride}")
         self.every, self.pixel_stride, self.name = every, pixel_stride, name
-        self._running = RunningStats(3, name=name)
+        self.channels, self.dtype, self.scale = (1, np.uint16, 1.0) if depth else (3, np.uint8, 255.0)
+        self._running = RunningStats(self.channels, name=name)
         self._frames = 0
 
     def update(self, frame_index: int, frame: np.ndarray) -> None:
         """Only every `every`-th frame, on a strided pixel grid: enough for normalisation, cheap per frame."""
         if frame_index % self.every:
             return
-        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise DataprepError(f"{self.name}: expected an RGB uint8 HxWx3 frame, got {frame.dtype} {frame.shape}")
-        pixels = frame[:: self.pixel_stride, :: self.pixel_stride].reshape(-1, 3)
-        self._running.update(pixels / 255.0)
+        if frame.ndim != 3 or frame.shape[2] != self.channels or frame.dtype != self.dtype:
+            raise DataprepError(f"{self.name}: expected a {np.dtype(self.dtype)} HxWx{self.channels} frame, "
+                                f"got {frame.dtype} {frame.shape}")
+        pixels = frame[:: self.pixel_stride, :: self.pixel_stride].reshape(-1, self.channels)
+        self._running.update(pixels / self.scale)
         self._frames += 1
 
     def result(self) -> FeatureStats:
         """count is the number of sampled frames, not pixels: lerobot weights episodes by it."""
-        stats = self._running.result().reshaped((3, 1, 1))
+        stats = self._running.result().reshaped((self.channels, 1, 1))
         return replace(stats, count=np.array([self._frames], dtype=np.int64))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +19,7 @@ from rosbags.rosbag1 import ReaderError as Ros1ReaderError
 from rosbags.rosbag2 import Reader as Ros2Reader
 from rosbags.rosbag2 import ReaderError as Ros2ReaderError
 
+from dataprep.rosbag.definitions import mend_undecodable
 from dataprep.rosbag.discover import UNINDEXED_ROS1_SUFFIX, is_ros1
 from dataprep.rosbag.errors import BagError
 from dataprep.rosbag.typestore import build_typestore
@@ -54,11 +55,14 @@ def _storage_file(folder: Path) -> Path | None:
 class BagReader:
     """A context manager over one bag: its topics, its time span, and one pass over chosen topics."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, user_types: Mapping[str, Any] | None = None) -> None:
+        """`user_types`: definitions parsed from `types.msg_paths`, for types the bag does not define."""
         self.path = Path(path)
         self.is_ros2 = not is_ros1(self.path)
+        self.user_types = dict(user_types or {})
         self._reader: Ros1Reader | Ros2Reader | None = None
         self.typestore: Any = None
+        self.notes: tuple[str, ...] = ()  # definitions replaced because the stored ones do not decode
 
     def __enter__(self) -> BagReader:
         self.open()
@@ -83,7 +87,10 @@ class BagReader:
                 logger.warning("%s: metadata.yaml yields no messages; reading %s directly", self.path, storage.name)
                 self._reader.close()
                 self._reader = self._open_reader(storage)
-        self.typestore = build_typestore(self._reader.connections, self.is_ros2, str(self.path))
+        store, hash_notes = build_typestore(self._reader.connections, self.is_ros2, str(self.path), self.user_types)
+        self.typestore, decode_notes = mend_undecodable(self._reader, store, self.is_ros2, self.user_types,
+                                                        str(self.path))
+        self.notes = hash_notes + decode_notes
 
     def _open_reader(self, path: Path) -> Ros1Reader | Ros2Reader:
         try:
@@ -137,6 +144,22 @@ class BagReader:
         if missing:
             listing = ", ".join(sorted(available)) or "none"
             raise BagError(f"bag {self.path} has no topic {', '.join(missing)}; it has: {listing}")
+
+    def times(self) -> Iterator[tuple[str, int]]:
+        """(topic, receive time ns) of every message in time order, nothing deserialized: for inspection."""
+        try:
+            for connection, time_ns, _ in self._open_reader_or_fail.messages():
+                yield connection.topic, time_ns
+        except _READER_ERRORS as err:
+            raise BagError(f"bag {self.path}: read failed: {err}") from err
+
+    def first_message(self, topic: str) -> Any:
+        """The topic's first message, deserialized, or None when it has none."""
+        connections = [c for c in self._open_reader_or_fail.connections if c.topic == topic]
+        for connection, _, raw in self._open_reader_or_fail.messages(connections=connections):
+            deserialize = self.typestore.deserialize_cdr if self.is_ros2 else self.typestore.deserialize_ros1
+            return deserialize(raw, connection.msgtype)
+        return None
 
     def messages(self, topics: Collection[str]) -> Iterator[BagMessage]:
         """Deserialize the chosen topics' messages in time order, in one pass.

@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rosbags.interfaces import Connection, MessageDefinitionFormat
 from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
@@ -94,7 +95,7 @@ def _references(types: dict) -> set[str]:
     return {name for _, fields in types.values() for _, node in fields for name in _named_types(node)}
 
 
-def _with_dependencies(names: set[str], available: dict) -> dict:
+def with_dependencies(names: set[str], available: dict) -> dict:
     """`names` and every type they use, taken from `available` (unknown names are left for register to report)."""
     found: dict = {}
     pending = [name for name in names if name in available]
@@ -106,14 +107,34 @@ def _with_dependencies(names: set[str], available: dict) -> dict:
     return found
 
 
-def build_typestore(connections: Sequence[Connection], is_ros2: bool, bag: str) -> Typestore:
-    """A typestore for `connections`, checked against the digests the bag recorded."""
+def _digest(typestore: Typestore, msgtype: str, is_ros2: bool) -> str:
+    return typestore.hash_rihs01(msgtype) if is_ros2 else typestore.generate_msgdef(msgtype)[1]
+
+
+def _registered(types: Mapping[str, Any], bag: str) -> Typestore:
+    typestore = get_typestore(Stores.EMPTY)
+    try:
+        typestore.register(dict(types))
+    except TypesysError as err:
+        raise BagError(f"{bag}: cannot register the bag's message types: {err}") from err
+    return typestore
+
+
+def build_typestore(connections: Sequence[Connection], is_ros2: bool, bag: str,
+                    user_types: Mapping[str, Any] | None = None) -> tuple[Typestore, tuple[str, ...]]:
+    """A typestore for `connections`, checked against the digests the bag recorded, and notes on what was mended.
+
+    Types the bag does not define come from `user_types` (parsed `types.msg_paths`), else the distribution.
+    A stored definition whose hash differs from the recorded one is replaced by a known definition (the same
+    sources) whose hash is the recorded one: the bag stored a stub, but the publisher used that type.
+    """
     fallback = get_typestore(Stores.ROS2_HUMBLE if is_ros2 else Stores.ROS1_NOETIC)
+    available = {**fallback.fielddefs, **(user_types or {})}
     defined: dict = {}
     digests: dict[str, tuple[str, str]] = {}
     for connection in connections:
-        if connection.msgdef.format == MessageDefinitionFormat.NONE:
-            continue
+        if connection.msgdef.format == MessageDefinitionFormat.NONE or not connection.msgdef.data.strip():
+            continue  # no definition stored (older rosbag2 bags): taken from `available`
         try:
             defined.update(_parse(connection))
         except (TypesysError, ValueError) as err:
@@ -122,17 +143,28 @@ def build_typestore(connections: Sequence[Connection], is_ros2: bool, bag: str) 
         if connection.digest:
             digests[connection.msgtype] = (connection.digest, connection.topic)
     undefined = {c.msgtype for c in connections if c.msgtype not in defined} | _references(defined)
-    types = {**_with_dependencies(undefined - defined.keys(), fallback.fielddefs), **defined}
-    typestore = get_typestore(Stores.EMPTY)
-    try:
-        typestore.register(types)
-    except TypesysError as err:
-        raise BagError(f"{bag}: cannot register the bag's message types: {err}") from err
+    types = {**with_dependencies(undefined - defined.keys(), available), **defined}
+    unknown = sorted({c.msgtype for c in connections} - types.keys())
+    if unknown:
+        raise BagError(f"{bag}: the bag carries no definition of {', '.join(unknown)}, and it is not a standard "
+                       f"type; give the package's .msg files with `types: {{msg_paths: [folder, ...]}}`")
+    typestore = _registered(types, bag)
+    notes: list[str] = []
     for msgtype, (digest, topic) in digests.items():
-        have = typestore.hash_rihs01(msgtype) if is_ros2 else typestore.generate_msgdef(msgtype)[1]
-        if have != digest:
-            raise BagError(
-                f"{bag}: topic {topic}: the definition of {msgtype} does not match its recorded hash "
-                f"({have} != {digest}); the bag's message definitions are inconsistent"
-            )
-    return typestore
+        have = _digest(typestore, msgtype, is_ros2)
+        if have == digest:
+            continue
+        if msgtype in available:
+            known = _registered({**types, **with_dependencies({msgtype}, available)}, bag)
+            if _digest(known, msgtype, is_ros2) == digest:
+                typestore, types = known, dict(known.fielddefs)
+                source = "the one in types.msg_paths" if msgtype in (user_types or {}) else "the standard one"
+                notes.append(f"topic {topic}: the bag's stored definition of {msgtype} does not match its "
+                             f"recorded hash; used {source}, whose hash it is")
+                continue
+        raise BagError(
+            f"{bag}: topic {topic}: the definition of {msgtype} does not match its recorded hash "
+            f"({have} != {digest}); the bag's message definitions are inconsistent; if it is a custom type, "
+            f"give its .msg files with `types: {{msg_paths: [...]}}`"
+        )
+    return typestore, tuple(notes)

@@ -11,6 +11,7 @@ ends where the first required topic runs out; ticks that cannot be filled are dr
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,10 @@ class AlignmentReport:
     trimmed: Counter[str] = field(default_factory=Counter)
     filled_by_default: Counter[str] = field(default_factory=Counter)
     max_offset_ns: dict[str, int] = field(default_factory=dict)
+    late: Counter[str] = field(default_factory=Counter)  # topic -> messages that came after their ticks
+    ticks: int = 0  # ticks decided, kept or dropped
+    unmatched: Counter[str] = field(default_factory=Counter)  # channel key -> ticks it had no message for
+    recent_drops: list[tuple[int, str]] = field(default_factory=list)  # (tick, reason); the consumer clears it
     first_tick_ns: int | None = None
     last_tick_ns: int | None = None
 
@@ -97,7 +102,9 @@ class Aligner:
     """Turns `push(topic, time, payload)` calls into `AlignedFrame`s on a grid of `fps` ticks per second."""
 
     def __init__(self, channels: Sequence[Channel], fps: int, clock_topic: str | None = None,
-                 sample_drop: int = 0) -> None:
+                 sample_drop: int = 0, slack_ns: int = 0) -> None:
+        """`slack_ns`: how late a message may arrive after its own time (header-clocked topics); ticks wait
+        that long before they are decided."""
         if not channels:
             raise ValueError("at least one channel is needed")
         if clock_topic is not None and clock_topic not in {c.topic for c in channels if c.required}:
@@ -109,7 +116,7 @@ class Aligner:
         self.report = AlignmentReport()
         self._buffers: dict[str, deque[tuple[int, Any]]] = {c.topic: deque() for c in channels}
         self._lookback = {topic: max(c.lookback_ns for c in channels if c.topic == topic) for topic in self._buffers}
-        self._lookahead = max(c.lookahead_ns for c in channels)
+        self._lookahead = max(c.lookahead_ns for c in channels) + slack_ns
         self._required = {c.topic for c in channels if c.required}
         self._first: dict[str, int] = {}
         self._last: dict[str, int] = {}
@@ -134,22 +141,33 @@ class Aligner:
         assert self._t0 is not None
         return self._t0 + k * NS_PER_S // self.fps
 
-    def push(self, topic: str, time_ns: int, payload: Any) -> list[AlignedFrame]:
-        """Add a message (times must not decrease) and return the frames it completes."""
-        if time_ns < self._now:
-            raise ValueError(f"message on {topic} at {time_ns} ns is older than the previous one ({self._now} ns)")
-        self._now = time_ns
-        self._first.setdefault(topic, time_ns)
-        self._last[topic] = time_ns
+    def push(self, topic: str, time_ns: int, payload: Any, arrival_ns: int | None = None) -> list[AlignedFrame]:
+        """Add a message and return the frames it completes.
+
+        Arrival times (receive times; `time_ns` itself when not given) must not decrease. A message's own time
+        may be earlier than what arrived before it (a header stamp): it is placed in order in its topic, and
+        counted as late when the ticks it could have served are already decided.
+        """
+        arrival = time_ns if arrival_ns is None else arrival_ns
+        if arrival < self._now:
+            raise ValueError(f"message on {topic} at {arrival} ns is older than the previous one ({self._now} ns)")
+        self._now = arrival
+        self._first[topic] = min(self._first.get(topic, time_ns), time_ns)
+        self._last[topic] = max(self._last.get(topic, time_ns), time_ns)
         buffer = self._buffers[topic]
-        buffer.append((time_ns, payload))
+        if self._t0 is not None and self._k and time_ns < self._tick(self._k - 1):
+            self.report.late[topic] += 1  # a tick it could have served is decided already
+        if buffer and buffer[-1][0] > time_ns:
+            buffer.insert(bisect.bisect(buffer, time_ns, key=lambda entry: entry[0]), (time_ns, payload))
+        else:
+            buffer.append((time_ns, payload))
         if self._t0 is None:
             self._try_start(topic, time_ns)
         cutoff = (self._tick(self._k) if self._t0 is not None else time_ns) - self._lookback[topic]
         while len(buffer) > 1 and buffer[1][0] <= cutoff:
             buffer.popleft()
         out: list[AlignedFrame] = []
-        while self._t0 is not None and self._tick(self._k) + self._lookahead < time_ns:
+        while self._t0 is not None and self._tick(self._k) + self._lookahead < arrival:
             self._resolve(self._tick(self._k), out)
         return out
 
@@ -172,8 +190,11 @@ class Aligner:
             elif not channel.required:
                 values.append(channel.default)
                 offsets.append(None)
+                self.report.unmatched[channel.key] += 1
             else:
                 missing.append(channel)
+                self.report.unmatched[channel.key] += 1
+        self.report.ticks += 1
         self._k += 1
         next_tick = self._tick(self._k)
         for topic, buffer in self._buffers.items():
@@ -183,6 +204,7 @@ class Aligner:
         if missing:
             reason = "; ".join(dict.fromkeys(c.describe() for c in missing))
             self.report.dropped[reason] += 1
+            self.report.recent_drops.append((tick, reason))
             self._trailing_drops.append((tick, reason))
             return
         self._trailing_drops.clear()

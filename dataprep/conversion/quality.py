@@ -1,0 +1,170 @@
+"""The quality of each episode, measured while the bag streams by, and a score with the reasons behind it.
+
+Per topic: messages, mean rate, p95 and max gap, header-vs-receive skew. Per feature part and camera: the
+share of ticks it matched, mean and max |offset|, and for cameras the frames that re-use the message of the
+frame before (a camera slower than the grid). Drops come from the aligner's report. Thresholds from
+`quality` turn measurements into failing reasons. Messages count towards the episode that is open when they
+are read; memory grows by 4 bytes per message of an episode (its gaps), nothing per frame.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dataprep.config.bags import QualitySpec
+from dataprep.timeline import NS_PER_S, AlignedFrame, AlignmentReport
+
+
+@dataclass(frozen=True)
+class TopicQuality:
+    messages: int
+    rate_hz: float
+    p95_gap_s: float
+    max_gap_s: float
+    skew_mean_ms: float | None  # receive - header.stamp; None without usable stamps
+    skew_max_ms: float | None
+
+
+@dataclass(frozen=True)
+class ChannelQuality:
+    match_rate: float  # ticks with a message / ticks decided
+    mean_offset_ms: float
+    max_offset_ms: float
+    repeated: int  # frames that re-use the message of the frame before (cameras)
+
+
+@dataclass(frozen=True)
+class EpisodeQuality:
+    frames: int
+    ticks: int
+    dropped: dict[str, int]
+    topics: dict[str, TopicQuality]
+    channels: dict[str, ChannelQuality]
+    score: float
+    reasons: tuple[str, ...]  # what lowered the score
+    failing: tuple[str, ...]  # thresholds crossed
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EpisodeQuality:
+        return cls(frames=data["frames"], ticks=data["ticks"], dropped=dict(data["dropped"]),
+                   topics={k: TopicQuality(**v) for k, v in data["topics"].items()},
+                   channels={k: ChannelQuality(**v) for k, v in data["channels"].items()},
+                   score=data["score"], reasons=tuple(data["reasons"]), failing=tuple(data["failing"]))
+
+
+@dataclass
+class _TopicAcc:
+    first: int | None = None
+    last: int | None = None
+    gaps: array = field(default_factory=lambda: array("f"))
+    count: int = 0
+    skew_sum: int = 0
+    skew_n: int = 0
+    skew_max: int = 0
+
+    def add(self, time_ns: int, skew_ns: int | None) -> None:
+        if self.last is not None:
+            self.gaps.append((time_ns - self.last) / NS_PER_S)
+        self.first = time_ns if self.first is None else self.first
+        self.last, self.count = time_ns, self.count + 1
+        if skew_ns is not None:
+            self.skew_sum, self.skew_n = self.skew_sum + skew_ns, self.skew_n + 1
+            self.skew_max = max(self.skew_max, abs(skew_ns))
+
+    def result(self) -> TopicQuality:
+        span = (self.last - self.first) / NS_PER_S if self.count > 1 else 0.0  # type: ignore[operator]
+        gaps = np.frombuffer(self.gaps, dtype=np.float32) if self.gaps else np.zeros(1, np.float32)
+        skew = (round(self.skew_sum / self.skew_n / 1e6, 3), round(self.skew_max / 1e6, 3)) if self.skew_n \
+            else (None, None)
+        return TopicQuality(self.count, round((self.count - 1) / span, 3) if span else 0.0,
+                            round(float(np.percentile(gaps, 95)), 4), round(float(gaps.max()), 4), *skew)
+
+
+@dataclass
+class _ChannelAcc:
+    offsets: int = 0
+    sum_ns: int = 0
+    max_ns: int = 0
+    repeated: int = 0
+    previous: int | None = None  # message time used by the previous kept frame
+
+
+class QualityTracker:
+    """Feeds on messages and kept frames; `close_episode` measures what came since the last one."""
+
+    def __init__(self, channels: list[tuple[str, bool]], spec: QualitySpec, camera_topics: dict[str, str]) -> None:
+        """`channels`: (key, is camera) in the aligner's channel order; `camera_topics`: camera key -> topic."""
+        self.channels, self.spec, self.camera_topics = channels, spec, camera_topics
+        self._reset(Counter(), 0, Counter())
+
+    def _reset(self, dropped: Counter[str], ticks: int, unmatched: Counter[str]) -> None:
+        self._topics: dict[str, _TopicAcc] = {}
+        self._channels = [_ChannelAcc() for _ in self.channels]
+        self._frames = 0
+        self._mark = (Counter(dropped), ticks, Counter(unmatched))
+
+    def on_message(self, topic: str, time_ns: int, skew_ns: int | None) -> None:
+        self._topics.setdefault(topic, _TopicAcc()).add(time_ns, skew_ns)
+
+    def on_frame(self, frame: AlignedFrame) -> None:
+        self._frames += 1
+        for (_, is_camera), acc, offset in zip(self.channels, self._channels, frame.offsets_ns):
+            if offset is None:
+                continue
+            acc.offsets, acc.sum_ns, acc.max_ns = acc.offsets + 1, acc.sum_ns + abs(offset), max(acc.max_ns, abs(offset))
+            used = frame.tick_ns + offset
+            if is_camera and used == acc.previous:
+                acc.repeated += 1
+            acc.previous = used
+
+    def close_episode(self, report: AlignmentReport) -> EpisodeQuality:
+        """Measure the episode that ends now, and start the next one."""
+        dropped0, ticks0, unmatched0 = self._mark
+        dropped = dict(+(report.dropped - dropped0))
+        ticks = max(report.ticks - ticks0, 1)
+        unmatched = report.unmatched - unmatched0
+        topics = {topic: acc.result() for topic, acc in sorted(self._topics.items())}
+        channels = {
+            key: ChannelQuality(round(1 - unmatched[key] / ticks, 4),
+                                round(acc.sum_ns / acc.offsets / 1e6, 3) if acc.offsets else 0.0,
+                                round(acc.max_ns / 1e6, 3), acc.repeated)
+            for (key, _), acc in zip(self.channels, self._channels)
+        }
+        quality = self._score(dropped, ticks, topics, channels)
+        self._reset(report.dropped, report.ticks, report.unmatched)
+        return quality
+
+    def _score(self, dropped: dict[str, int], ticks: int, topics: dict[str, TopicQuality],
+               channels: dict[str, ChannelQuality]) -> EpisodeQuality:
+        spec, frames = self.spec, max(self._frames, 1)
+        drop_share = sum(dropped.values()) / ticks
+        repeat = max(((c.repeated / frames, key) for key, c in channels.items()), default=(0.0, ""))
+        match = min(((c.match_rate, key) for key, c in channels.items()), default=(1.0, ""))
+        reasons, failing = [], []
+        if drop_share:
+            reasons.append(f"{drop_share:.1%} of ticks dropped")
+        if repeat[0]:
+            reasons.append(f"{repeat[1]}: {repeat[0]:.1%} of frames repeat the previous camera frame")
+        if match[0] < 1:
+            reasons.append(f"{match[1]}: matched {match[0]:.1%} of ticks")
+        if drop_share > spec.max_drop_share:
+            failing.append(f"{drop_share:.1%} of ticks dropped > max_drop_share {spec.max_drop_share:.0%}")
+        if repeat[0] > spec.max_repeat_share:
+            failing.append(f"{repeat[1]}: {repeat[0]:.1%} repeated frames > max_repeat_share {spec.max_repeat_share:.0%}")
+        if match[0] < spec.min_match_rate:
+            failing.append(f"{match[1]}: match rate {match[0]:.1%} < min_match_rate {spec.min_match_rate:.0%}")
+        for key, topic in self.camera_topics.items():
+            gap = topics[topic].max_gap_s if topic in topics else 0.0
+            if gap > spec.max_camera_gap_s:
+                failing.append(f"{key}: camera gap of {gap:.2f} s > max_camera_gap_s {spec.max_camera_gap_s:g} s")
+        # a dropped tick is also an unmatched one: count the worse of the two, then the repeats
+        score = round(max(0.0, 1 - max(drop_share, 1 - match[0]) - repeat[0]), 3)
+        return EpisodeQuality(self._frames, ticks, dropped, topics, channels, score, tuple(reasons), tuple(failing))
