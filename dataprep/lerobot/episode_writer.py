@@ -30,9 +30,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
-from dataprep.lerobot.layout import EPISODE_LOCAL_FEATURES
 from dataprep.lerobot.schema import DatasetSchema, VectorFeature, staged_arrow_schema
-from dataprep.lerobot.stats import FeatureStats, ImageStats, RunningStats
+from dataprep.lerobot.image_stats import ImageStats
+from dataprep.lerobot.stats import FeatureStats, column_stats
 from dataprep.lerobot.video import VideoEncoder, VideoInfo, count_video_frames
 
 logger = logging.getLogger(__name__)
@@ -201,9 +201,8 @@ class EpisodeWriter:
         self._camera_shapes: dict[str, tuple[int, int, int]] = {}
         self._encoders: dict[str, VideoEncoder] = {}
         self._parquet: pq.ParquetWriter | None = None
-        self._vector_stats = {v.key: RunningStats(v.dim, name=f"{source}: {v.key}") for v in schema.vectors}
-        self._image_stats = {c.key: ImageStats(name=f"{source}: {c.key}") for c in schema.cameras}
-        self._time_stats = {key: RunningStats(1, name=f"{source}: {key}") for key in EPISODE_LOCAL_FEATURES}
+        every_frame = schema.camera_storage == "video"  # lerobot's streaming-encoder convention, see image_stats
+        self._image_stats = {c.key: ImageStats(every_frame, name=f"{source}: {c.key}") for c in schema.cameras}
         self._result: StagedEpisode | None = None
         self._aborted = False
         remove_staged(self.folder)  # a new attempt replaces whatever an earlier one left, finished or not
@@ -250,7 +249,7 @@ class EpisodeWriter:
             for key, value in values.items():
                 self._buffer.vectors[key][row] = value
             for key, image in frames.items():
-                self._image_stats[key].update(self._frames, image)
+                self._image_stats[key].update(image)
                 if self.schema.camera_storage == "image":
                     self._buffer.images[key].append(_encode_png(image))
                 else:
@@ -289,7 +288,7 @@ class EpisodeWriter:
         self._camera_shapes = {key: (image.shape[0], image.shape[1], 3) for key, image in first.items()}
 
     def _flush(self) -> None:
-        """Write the buffered rows as one row group and fold them into the statistics."""
+        """Write the buffered rows as one row group."""
         buf = self._buffer
         if buf.rows == 0:
             return
@@ -300,11 +299,6 @@ class EpisodeWriter:
                 self.folder / DATA_TMP_FILE, self._arrow_schema, compression="snappy"
             )
         self._parquet.write_table(table, row_group_size=buf.rows)
-        for key, values in buf.vectors.items():
-            self._vector_stats[key].update(values[: buf.rows])
-        frame_index = np.arange(first, self._frames, dtype=np.int64)
-        self._time_stats["frame_index"].update(frame_index[:, None])
-        self._time_stats["timestamp"].update((frame_index / self.schema.fps).astype(np.float32)[:, None])
         buf.clear()
 
     # -- finish --------------------------------------------------------------------------------------
@@ -331,9 +325,8 @@ class EpisodeWriter:
         self._parquet = None
         videos = self._close_videos()
         os.replace(self.folder / DATA_TMP_FILE, self.folder / DATA_FILE)
-        stats = {key: s.result() for key, s in self._vector_stats.items()}
+        stats = self._column_stats()
         stats.update({key: s.result() for key, s in self._image_stats.items()})
-        stats.update({key: s.result() for key, s in self._time_stats.items()})
         staged = StagedEpisode(
             folder=self.folder,
             length=self._frames,
@@ -347,6 +340,20 @@ class EpisodeWriter:
         staged.save()
         logger.debug("staged %s: %d frames in %s", self.source, self._frames, self.folder)
         return staged
+
+    def _column_stats(self) -> dict[str, FeatureStats]:
+        """Exact statistics of every staged column, read back one column at a time (episodes are small)."""
+        rows = pq.ParquetFile(self.folder / DATA_FILE)
+        stats = {}
+        for vec in self.schema.vectors:
+            column = rows.read(columns=[vec.key]).column(0).combine_chunks()
+            values = column.flatten() if vec.dim > 1 else column
+            flat = values.to_numpy(zero_copy_only=False).reshape(self._frames, vec.dim)
+            stats[vec.key] = column_stats(flat, name=f"{self.source}: {vec.key}")
+        frame_index = np.arange(self._frames, dtype=np.int64)
+        stats["timestamp"] = column_stats((frame_index / self.schema.fps).astype(np.float32), "timestamp")
+        stats["frame_index"] = column_stats(frame_index, "frame_index")
+        return stats
 
     def _close_videos(self) -> dict[str, VideoInfo]:
         videos: dict[str, VideoInfo] = {}

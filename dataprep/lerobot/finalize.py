@@ -42,8 +42,14 @@ from dataprep.lerobot.layout import (
     episodes_file,
     video_file,
 )
-from dataprep.lerobot.schema import DatasetSchema, dataset_arrow_schema, info_features, staged_arrow_schema
-from dataprep.lerobot.stats import FeatureStats, RunningStats, aggregate_stats
+from dataprep.lerobot.schema import (
+    DatasetSchema,
+    dataset_arrow_schema,
+    info_features,
+    staged_arrow_schema,
+    with_fingerprint,
+)
+from dataprep.lerobot.stats import FeatureStats, aggregate_stats, column_stats
 from dataprep.lerobot.video import VideoInfo
 
 logger = logging.getLogger(__name__)
@@ -208,7 +214,8 @@ def _write_episodes(
     for i, ep in enumerate(staged):
         chunk, file = chunk_and_file(i)
         place = _Placed(i, chunk, file, first_frame, task_index[ep.task], {})
-        added = _rewrite_rows(ep, out / data_file(chunk, file), place, target)
+        fingerprinted = with_fingerprint(target, f"{ep.source}:{ep.folder.name}:{i}")
+        added = _rewrite_rows(ep, out / data_file(chunk, file), place, fingerprinted)
         for key in schema.camera_keys if schema.uses_video else ():
             _link(ep.video_path(key), out / video_file(key, chunk, file))
         placed.append(replace(place, stats={**ep.stats, **added}))
@@ -223,7 +230,6 @@ def _rewrite_rows(
 
     Returns the statistics of the three added columns.
     """
-    stats = {key: RunningStats(1, name=f"{ep.source}: {key}") for key in DATASET_GLOBAL_FEATURES}
     dest.parent.mkdir(parents=True, exist_ok=True)
     source = pq.ParquetFile(ep.data_path)
     start = place.first_frame
@@ -238,10 +244,13 @@ def _rewrite_rows(
             }
             columns = table.columns + [pa.array(added[key]) for key in DATASET_GLOBAL_FEATURES]
             writer.write_table(pa.Table.from_arrays(columns, schema=target), row_group_size=max(n, 1))
-            for key, values in added.items():
-                stats[key].update(values[:, None])
             start += n
-    return {key: s.result() for key, s in stats.items()}
+    first, length = place.first_frame, ep.length
+    return {
+        "episode_index": column_stats(np.full(length, place.index), "episode_index"),
+        "index": column_stats(np.arange(first, first + length), "index"),
+        "task_index": column_stats(np.full(length, place.task_index), "task_index"),
+    }
 
 
 def _link(src: Path, dst: Path) -> None:
@@ -281,13 +290,9 @@ def _write_episodes_meta(
     def put(name: str, dtype: pa.DataType, value: Any) -> None:
         columns.setdefault(name, (dtype, []))[1].append(value)
 
-    feature_keys = [
-        *schema.vector_keys,
-        *schema.camera_keys,
-        "timestamp",
-        "frame_index",
-        *DATASET_GLOBAL_FEATURES,
-    ]
+    # lerobot's streaming encoder adds video statistics after all the others; images keep feature order
+    videos, images = (schema.camera_keys, ()) if schema.uses_video else ((), schema.camera_keys)
+    feature_keys = [*schema.vector_keys, *images, "timestamp", "frame_index", *DATASET_GLOBAL_FEATURES, *videos]
     for ep, place in zip(staged, placed, strict=True):
         put("episode_index", pa.int64(), place.index)
         put("tasks", pa.list_(pa.string()), [ep.task])
@@ -314,15 +319,32 @@ def _write_episodes_meta(
 
 
 def _write_tasks(out: Path, tasks: list[str]) -> None:
-    """The task text must be the pandas index named "task"; as a plain column lerobot reads ints as tasks."""
-    import pandas as pd  # ~40 MB of RSS: imported only here, at the very end
+    """The task text must be the pandas index named "task"; as a plain column lerobot reads ints as tasks.
 
-    frame = pd.DataFrame(
-        {"task_index": np.arange(len(tasks), dtype=np.int64)}, index=pd.Index(tasks, name=TASKS_INDEX_NAME)
+    Written with pyarrow and the pandas metadata of the pandas 2 that lerobot 0.6.1 installs: pandas 3
+    would store the text as large_string with a numpy_type lerobot's pandas does not write.
+    """
+    table = pa.table(
+        {"task_index": pa.array(range(len(tasks)), pa.int64()), TASKS_INDEX_NAME: pa.array(tasks, pa.string())}
     )
     path = out / TASKS_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(path)
+    pq.write_table(table.replace_schema_metadata({"pandas": json.dumps(_TASKS_PANDAS_METADATA)}), path)
+
+
+def _pandas_column(name: str | None, pandas_type: str, numpy_type: str, metadata: Any = None) -> dict[str, Any]:
+    return {"name": name, "field_name": name, "pandas_type": pandas_type, "numpy_type": numpy_type,
+            "metadata": metadata}
+
+
+_TASKS_PANDAS_METADATA = {
+    "index_columns": [TASKS_INDEX_NAME],
+    "column_indexes": [_pandas_column(None, "unicode", "object", {"encoding": "UTF-8"})],
+    "columns": [_pandas_column("task_index", "int64", "int64"), _pandas_column(TASKS_INDEX_NAME, "unicode", "object")],
+    "attributes": {},
+    "creator": {"library": "pyarrow", "version": pa.__version__},
+    "pandas_version": "2.3.3",
+}
 
 
 def _write_stats(out: Path, features: dict[str, dict[str, Any]], placed: list[_Placed]) -> None:

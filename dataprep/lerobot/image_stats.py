@@ -1,0 +1,107 @@
+"""Camera statistics as lerobot 0.6.1 computes them: which frames, which pixels, and what `count` means.
+
+lerobot downsamples every frame it looks at (`auto_downsample_height_width`: a frame 300 px or more on its
+long side is strided down to about 150 px) and stores per-channel statistics scaled to [0, 1], shape
+(3, 1, 1). Which frames it looks at, and what `count` says, depends on how the camera is stored:
+
+- video encoded while recording (`streaming_encoding`, as `lerobot-record` is run): every frame, and
+  `count` is the number of pixel samples;
+- images (PNG per frame): `sample_indices(n)` frames (all of the first 100, about n**0.75 beyond), and
+  `count` is the number of frames sampled.
+
+Episodes are weighted by `count` when statistics are aggregated, so following the convention is what makes
+a merge with a lerobot-written dataset weigh both alike. Pixels are integers 0..255: one 256-bin histogram
+per channel holds them exactly, so every statistic, quantiles included, is exact, for one bincount a frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dataprep.errors import DataprepError
+from dataprep.lerobot.stats import QUANTILE_KEYS, QUANTILES, FeatureStats
+
+# lerobot's `estimate_num_samples`: at least 100 frames (all of a shorter episode), n**0.75, at most 10,000.
+MIN_SAMPLED_FRAMES, MAX_SAMPLED_FRAMES, SAMPLING_POWER = 100, 10_000, 0.75
+# lerobot's `auto_downsample_height_width`: frames this long on a side or more are strided to ~TARGET px.
+DOWNSAMPLE_THRESHOLD, DOWNSAMPLE_TARGET = 300, 150
+_LEVELS = 256
+_CHANNEL_OFFSETS = np.array([0, _LEVELS, 2 * _LEVELS])
+
+
+def sample_indices(length: int) -> np.ndarray:
+    """The frames lerobot's image statistics use in an episode of `length` frames (sorted, from 0)."""
+    wanted = max(min(MIN_SAMPLED_FRAMES, length), min(int(length**SAMPLING_POWER), MAX_SAMPLED_FRAMES))
+    return np.round(np.linspace(0, length - 1, wanted)).astype(int)
+
+
+def downsample(frame: np.ndarray) -> np.ndarray:
+    """An (h, w, c) frame strided as lerobot strides it before computing statistics."""
+    height, width = frame.shape[:2]
+    if max(width, height) < DOWNSAMPLE_THRESHOLD:
+        return frame
+    factor = int(width / DOWNSAMPLE_TARGET) if width > height else int(height / DOWNSAMPLE_TARGET)
+    return frame[::factor, ::factor]
+
+
+def channel_histograms(frame: np.ndarray) -> np.ndarray:
+    """(3, 256) pixel counts per channel of the downsampled RGB uint8 frame."""
+    pixels = downsample(frame).reshape(-1, 3).astype(np.intp) + _CHANNEL_OFFSETS
+    return np.bincount(pixels.ravel(), minlength=3 * _LEVELS).reshape(3, _LEVELS)
+
+
+def histogram_stats(hist: np.ndarray, count: int) -> FeatureStats:
+    """Exact per-channel statistics of the pixels a (3, 256) histogram holds, scaled to [0, 1]."""
+    levels = np.arange(_LEVELS) / 255.0
+    n = hist.sum(axis=1)
+    mean = hist @ levels / n
+    std = np.sqrt((hist * (levels[None, :] - mean[:, None]) ** 2).sum(axis=1) / n)
+    cdf = np.cumsum(hist, axis=1)
+    low = _order_statistic(cdf, np.zeros(3, dtype=np.int64), levels)
+    high = _order_statistic(cdf, n - 1, levels)
+    quantiles = {}
+    for key, q in zip(QUANTILE_KEYS, QUANTILES):
+        pos = q * (n - 1)  # numpy's linear interpolation between the order statistics around pos
+        below = np.floor(pos).astype(np.int64)
+        a = _order_statistic(cdf, below, levels)
+        b = _order_statistic(cdf, np.minimum(below + 1, n - 1), levels)
+        quantiles[key] = a + (pos - below) * (b - a)
+    stats = FeatureStats(
+        min=low, max=high, mean=mean, std=std, count=np.array([count], dtype=np.int64), **quantiles
+    )
+    return stats.reshaped((3, 1, 1))
+
+
+def _order_statistic(cdf: np.ndarray, rank: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """The rank-th smallest value (0-based) of each channel."""
+    return np.array([levels[np.searchsorted(c, r, side="right")] for c, r in zip(cdf, rank)])
+
+
+class ImageStats:
+    """One camera's statistics over an episode, fed frame by frame as they are written."""
+
+    def __init__(self, every_frame: bool, *, name: str = "image") -> None:
+        self.every_frame, self.name = every_frame, name
+        self._total = np.zeros((3, _LEVELS), dtype=np.int64)  # every_frame: the sum of all frames
+        self._per_frame: list[np.ndarray] = []  # sampled frames: kept per frame (3 KB) until the length is known
+
+    def update(self, frame: np.ndarray) -> None:
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise DataprepError(f"{self.name}: expected an RGB uint8 HxWx3 frame, got {frame.dtype} {frame.shape}")
+        hist = channel_histograms(frame)
+        if self.every_frame:
+            self._total += hist
+        else:
+            self._per_frame.append(hist.astype(np.uint32))
+
+    def result(self) -> FeatureStats:
+        if self.every_frame:
+            pixels = int(self._total[0].sum())
+            if pixels == 0:
+                raise DataprepError(f"{self.name}: no frames were seen, so there are no statistics")
+            return histogram_stats(self._total, pixels)
+        if not self._per_frame:
+            raise DataprepError(f"{self.name}: no frames were seen, so there are no statistics")
+        picked = sample_indices(len(self._per_frame))
+        total = np.sum([self._per_frame[i] for i in picked], axis=0, dtype=np.int64)
+        return histogram_stats(total, len(picked))
