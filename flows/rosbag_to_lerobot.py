@@ -15,6 +15,7 @@ from dataprep.conversion import BagConversion, BagFailure, ConversionReport
 from dataprep.errors import DataprepError
 from flows.cli import load_section, run_cli, stage_parser
 from tasks.conversion import convert_bag_task, finalize_dataset_task, plan_conversion_task
+from tasks.validation import validate_dataset_task
 
 
 @flow(name="rosbag_to_lerobot")
@@ -32,7 +33,9 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
         if not isinstance(error, DataprepError):
             state.result()  # not bad input: re-raise whatever ended the task, and the run with it
         failures.append(BagFailure(str(bag), str(error)))
-    return finalize_dataset_task(config, conversions, failures)
+    report = finalize_dataset_task(config, conversions, failures)
+    validate_dataset_task(report.dataset.root, config.repo_id)  # the artifact says whether lerobot can read it
+    return report
 
 
 def describe(report: ConversionReport) -> str:

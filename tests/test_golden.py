@@ -20,11 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from golden import frames
+from golden.write_ours import write
 
-from dataprep.lerobot.episode_writer import EpisodeWriter
-from dataprep.lerobot.finalize import finalize_dataset
 from dataprep.lerobot.layout import STAT_NAMES
-from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature
 from dataprep.lerobot.stats import FeatureStats, aggregate_stats
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -32,35 +30,11 @@ MODES = ("video", "image")
 LAYOUT_COLUMNS = ("data/file_index", "file_index", "from_timestamp", "to_timestamp")  # where, not what
 
 
-def our_schema(storage: str) -> DatasetSchema:
-    return DatasetSchema(
-        fps=frames.FPS,
-        robot_type=frames.ROBOT_TYPE,
-        vectors=(
-            VectorFeature("observation.state", 3, names=frames.STATE_NAMES),
-            VectorFeature("action", 2, names=frames.ACTION_NAMES),
-            VectorFeature("observation.gripper", 1),
-        ),
-        cameras=(CameraFeature(frames.CAMERA),),
-        camera_storage=storage,  # type: ignore[arg-type]
-    )
-
-
 @pytest.fixture(scope="module")
 def ours(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Our writer's datasets of the golden frames, per camera storage."""
     tmp = tmp_path_factory.mktemp("golden-ours")
-    roots = {}
-    for mode in MODES:
-        schema, staged = our_schema(mode), []
-        for episode, (length, task) in enumerate(frames.EPISODES):
-            folder = tmp / mode / "staging" / f"ep{episode}"
-            with EpisodeWriter(folder, schema, task, f"golden_{episode}", chunk_size=5) as writer:
-                for i in range(length):
-                    writer.add_frame(frames.vectors(episode, i), {frames.CAMERA: frames.image(episode, i)})
-                staged.append(writer.close())
-        roots[mode] = finalize_dataset(staged, tmp / mode / "dataset", frames.REPO_ID, schema).root
-    return roots
+    return {mode: write(tmp / mode, mode) for mode in MODES}
 
 
 def json_of(root: Path, name: str) -> Any:

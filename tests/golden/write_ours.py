@@ -16,14 +16,19 @@ import frames  # noqa: E402
 from dataprep.lerobot import CameraFeature, DatasetSchema, EpisodeWriter, VectorFeature, finalize_dataset  # noqa: E402
 
 
-def write(out: Path, storage: str = "video") -> Path:
-    schema = DatasetSchema(
+def our_schema(storage: str = "video") -> DatasetSchema:
+    """Our declaration of the features make_golden.py hands lerobot."""
+    return DatasetSchema(
         fps=frames.FPS, robot_type=frames.ROBOT_TYPE,
         vectors=(VectorFeature("observation.state", 3, names=frames.STATE_NAMES),
                  VectorFeature("action", 2, names=frames.ACTION_NAMES), VectorFeature("observation.gripper", 1)),
         cameras=(CameraFeature(frames.CAMERA),), camera_storage=storage,  # type: ignore[arg-type]
     )  # fmt: skip
-    staged = []
+
+
+def write(out: Path, storage: str = "video") -> Path:
+    """The golden frames through our EpisodeWriter and finalize_dataset; returns the dataset root."""
+    schema, staged = our_schema(storage), []
     for episode, (length, task) in enumerate(frames.EPISODES):
         with EpisodeWriter(out / ".staging" / f"ep{episode}", schema, task, f"golden_{episode}", chunk_size=5) as w:
             for i in range(length):

@@ -1,0 +1,41 @@
+"""Validates a LeRobot v3.0 dataset folder, whoever wrote it: every check runs, every problem is a finding."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dataprep.validate.checks_data import check_data
+from dataprep.validate.checks_meta import check_episodes, check_stats, check_tasks, check_totals
+from dataprep.validate.checks_video import check_videos
+from dataprep.validate.meta import load_meta
+from dataprep.validate.report import Finding, ValidationReport
+
+logger = logging.getLogger(__name__)
+
+CHECKS = (
+    "meta.info", "meta.tasks", "meta.episodes", "meta.stats", "data.files", "data.schema", "data.rows",
+    "data.index", "data.frame_index", "data.timestamp", "video.files", "video.info", "video.span",
+    "video.frames", "video.decode", "stats.shape", "stats.finite", "tasks.referenced", "info.totals",
+)  # fmt: skip
+
+
+def validate_dataset(root: Path, decode_all: bool = False) -> ValidationReport:
+    """Check `root` as lerobot 0.6.1 will read it; never raises on a bad dataset, reports it instead.
+
+    `decode_all` decodes every video frame instead of the first and last of each episode's span.
+    """
+    root = Path(root)
+    found: list[Finding] = []
+    meta = load_meta(root, found)
+    if meta is None:
+        return ValidationReport(root, tuple(found), checks=CHECKS)
+    found += check_episodes(meta)
+    found += check_stats(meta)
+    found += check_tasks(meta)
+    frames = check_data(meta, found)
+    found += check_totals(meta, frames)
+    videos = check_videos(meta, found, decode_all)
+    report = ValidationReport(root, tuple(found), len(meta.episodes), frames or 0, videos, CHECKS)
+    logger.info("validated %s: %d finding(s)", root, len(found))
+    return report
