@@ -41,7 +41,7 @@ DATA_FILE = "data.parquet"  # the episode's rows
 DATA_TMP_FILE = ".data.parquet.tmp"  # the rows while being written; has no footer until closed
 VIDEO_DIR = "videos"  # one `<key>.mp4` per camera
 MARKER_FILE = "episode.json"  # StagedEpisode record; written last, so it marks completion
-_MARKER_FORMAT = 1  # bumped when episode.json changes incompatibly
+_MARKER_FORMAT = 2  # bumped when episode.json changes incompatibly (2: exact stats, lerobot's image counts)
 _PNG_COMPRESSION = 3  # cv2 PNG level: near level 6's size at about twice its speed
 
 
@@ -80,7 +80,10 @@ class StagedEpisode:
     @classmethod
     def from_json(cls, folder: Path, d: Mapping[str, Any]) -> StagedEpisode:
         if d.get("format") != _MARKER_FORMAT:
-            raise ValueError(f"unknown format {d.get('format')!r}, expected {_MARKER_FORMAT}")
+            raise ValueError(
+                f"format {d.get('format')!r} where this version writes {_MARKER_FORMAT} (its statistics follow "
+                "other conventions); remove the staging folder to convert the bag again"
+            )
         return cls(
             folder=Path(folder),
             length=int(d["length"]),
