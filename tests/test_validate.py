@@ -170,3 +170,12 @@ def test_flow_records_the_validation_as_an_artifact(prefect_server: None, datase
         [artifact] = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key("validation", dataset.name)])))
     assert artifact.data.startswith(f"# Validation of `{dataset}`") and "**OK**: 2 episode(s), 21 frames" in artifact.data
+
+
+def test_a_malformed_row_no_check_foresaw_is_reported_not_raised(dataset: Path) -> None:
+    rewrite_episodes(dataset, f"videos/{frames.CAMERA}/from_timestamp", 1, None)
+
+    findings = validate_dataset(dataset).findings
+
+    [finding] = only(findings, "video.files")
+    assert finding.message.startswith("could not run on this dataset: TypeError")

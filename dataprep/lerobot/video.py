@@ -278,9 +278,13 @@ class VideoEncoder:
             self._release_codec()
 
     def _release_codec(self) -> None:
-        """Ends the stream even on abort: SVT-AV1 prints an error when torn down without end-of-stream."""
+        """Ends the stream even on abort: SVT-AV1 prints an error when torn down without end-of-stream.
+
+        Not after the codec itself failed: SVT-AV1 that has emitted a bad packet can block forever in the
+        flush (seen under heavy load), which would hang the whole conversion instead of failing the episode.
+        """
         try:
-            if not self._ended:
+            if not self._ended and self._error is None:
                 self._stream.encode(None)
         except Exception:  # the encoder already failed; its first error is the one worth reporting
             logger.debug("ignoring flush error while aborting %s", self.path, exc_info=True)
