@@ -1,4 +1,4 @@
-"""Validator benchmark: `python -m flows.validate_dataset` on a 200 s 3-camera dataset against its conversion time.
+"""Validator benchmark: `flows.validate_dataset` on a 200 s 3-camera dataset against its conversion time.
 
     python -m bench.validate_bench --work-dir /tmp/benchwork      # reuses convert_bench's generated bags
 
@@ -32,8 +32,13 @@ TIME_RATIO_TARGET = 0.1
 
 def validate_once(dataset: Path, *extra: str) -> tuple[float, dict]:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "flows.validate_dataset", str(dataset), "--json", *extra],
-                          cwd=ROOT, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows.validate_dataset", str(dataset), "--json", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - t0
     if proc.returncode not in (0, 1):
         sys.exit(f"validator failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -56,8 +61,11 @@ def run(args: argparse.Namespace, work: Path) -> bool:
     finally:
         runner.remove(conversion)
     report = reports[""]
-    print(f"\ndataset: {report['episodes']} episode(s), {report['frames']} frames, {report['videos']} video files "
-          f"({args.duration:g} s bag, 3 cameras {args.width}x{args.height}, {args.fps} fps, {args.codec})")
+    print(
+        f"\ndataset: {report['episodes']} episode(s), {report['frames']} frames, "
+        f"{report['videos']} video files "
+        f"({args.duration:g} s bag, 3 cameras {args.width}x{args.height}, {args.fps} fps, {args.codec})"
+    )
     print(f"{'run':<44}{'wall s':>8}  {'/ convert':>9}  findings  runs")
     print(f"{'convert (convert_dataset call)':<44}{conversion['wall_s']:>8.2f}  {'':>9}  -")
     ok = True
@@ -66,10 +74,14 @@ def run(args: argparse.Namespace, work: Path) -> bool:
         ratio = wall / conversion["wall_s"]
         ok = ok and reports[flag]["ok"] and (ratio <= TIME_RATIO_TARGET or flag == "--decode-all")
         name = f"validate {flag} (whole command, median)".replace("  ", " ")
-        print(f"{name:<44}{wall:>8.2f}  {ratio:>9.3f}  {len(reports[flag]['findings']):>8}  "
-              f"{[round(w, 2) for w in walls]}")
-    print(f"\ntarget: validate / convert <= {TIME_RATIO_TARGET} (default mode; --decode-all for information), "
-          f"no findings: {'PASS' if ok else 'FAIL'}")
+        print(
+            f"{name:<44}{wall:>8.2f}  {ratio:>9.3f}  {len(reports[flag]['findings']):>8}  "
+            f"{[round(w, 2) for w in walls]}"
+        )
+    print(
+        f"\ntarget: validate / convert <= {TIME_RATIO_TARGET} (default mode; --decode-all for information), "
+        f"no findings: {'PASS' if ok else 'FAIL'}"
+    )
     return ok
 
 

@@ -40,11 +40,16 @@ def __getattr__(name: str) -> Any:  # PEP 562: `from flows.validate_dataset impo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.validate_dataset", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.validate_dataset", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("path", help="the dataset folder (the one holding meta/info.json)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON, for machines")
-    parser.add_argument("--decode-all", action="store_true",
-                        help="decode every video frame, not only the first and last of each episode")
+    parser.add_argument(
+        "--decode-all",
+        action="store_true",
+        help="decode every video frame, not only the first and last of each episode",
+    )
     args = parser.parse_args(argv)
     report = validate_dataset(Path(args.path), decode_all=args.decode_all)
     print(json.dumps(report.to_json(), indent=2) if args.json else report.table())

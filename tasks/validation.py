@@ -14,20 +14,37 @@ from tasks.artifacts import artifact_key, markdown_table, record_markdown
 def validation_markdown(report: ValidationReport) -> str:
     """The artifact: a verdict line, what was checked, then one table row per finding."""
     verdict = "**OK**" if report.ok else f"**{len(report.findings)} problem(s)**"
-    lines = [f"# Validation of `{report.root}`", "",
-             f"{verdict}: {report.episodes} episode(s), {report.frames} frames, {report.videos} video file(s), "
-             f"checks: {', '.join(report.checks)}", ""]
-    rows = [{"check": f.check, "file": f.file, "episode": "" if f.episode is None else f.episode,
-             "feature": f.feature or "", "problem": f.message} for f in report.findings]
+    lines = [
+        f"# Validation of `{report.root}`",
+        "",
+        f"{verdict}: {report.episodes} episode(s), {report.frames} frames, {report.videos} video file(s), "
+        f"checks: {', '.join(report.checks)}",
+        "",
+    ]
+    rows = [
+        {
+            "check": f.check,
+            "file": f.file,
+            "episode": "" if f.episode is None else f.episode,
+            "feature": f.feature or "",
+            "problem": f.message,
+        }
+        for f in report.findings
+    ]
     return "\n".join(lines) + markdown_table(rows)
 
 
 @task(name="validate-dataset", cache_policy=NO_CACHE)
 def validate_dataset_task(root: Path, repo_id: str, decode_all: bool = False) -> ValidationReport:
-    """Never fails on findings: the dataset is already in place; the artifact and the log say what is wrong."""
+    """Never fails on findings: the dataset is in place; the artifact and the log say what is wrong."""
     report = validate_dataset(root, decode_all=decode_all)
-    record_markdown(validation_markdown(report), key=artifact_key("validation", repo_id),
-                    description=f"Validation of {root}")
+    record_markdown(
+        validation_markdown(report),
+        key=artifact_key("validation", repo_id),
+        description=f"Validation of {root}",
+    )
     if not report.ok:
-        get_run_logger().warning("%s: %d validation problem(s):\n%s", root, len(report.findings), report.table())
+        get_run_logger().warning(
+            "%s: %d validation problem(s):\n%s", root, len(report.findings), report.table()
+        )
     return report

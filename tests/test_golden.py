@@ -116,13 +116,19 @@ def test_episodes_parquet_agrees_with_lerobots(ours: dict[str, Path], mode: str)
             assert span == pytest.approx(row["length"] / frames.FPS, abs=1e-9)
         stats = {c.split("/")[1] for c in their_row if c.startswith("stats/")}
         for key in stats:
-            assert_stats_agree({n: row[f"stats/{key}/{n}"] for n in STAT_NAMES},
-                               {n: their_row[f"stats/{key}/{n}"] for n in STAT_NAMES}, where=f"episode {episode} {key}")
+            assert_stats_agree(
+                {n: row[f"stats/{key}/{n}"] for n in STAT_NAMES},
+                {n: their_row[f"stats/{key}/{n}"] for n in STAT_NAMES},
+                where=f"episode {episode} {key}",
+            )
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_tasks_parquet_equals_lerobots(ours: dict[str, Path], mode: str) -> None:
-    mine, golden = pq.read_table(ours[mode] / "meta/tasks.parquet"), pq.read_table(GOLDEN / mode / "meta/tasks.parquet")
+    mine, golden = (
+        pq.read_table(ours[mode] / "meta/tasks.parquet"),
+        pq.read_table(GOLDEN / mode / "meta/tasks.parquet"),
+    )
 
     assert mine.equals(golden)
     pandas_meta = [json.loads(t.schema.metadata[b"pandas"]) for t in (mine, golden)]
@@ -145,8 +151,13 @@ def test_data_parquet_schema_metadata_and_values_equal_lerobots(ours: dict[str, 
     assert codecs[0] == codecs[1]
     for column in golden.column_names:
         if column == frames.CAMERA:  # PNG bytes from two encoders: compare the pixels
-            pixels = [[cv2.imdecode(np.frombuffer(v["bytes"], np.uint8), cv2.IMREAD_UNCHANGED)
-                       for v in t[column].to_pylist()] for t in (mine, golden)]
+            pixels = [
+                [
+                    cv2.imdecode(np.frombuffer(v["bytes"], np.uint8), cv2.IMREAD_UNCHANGED)
+                    for v in t[column].to_pylist()
+                ]
+                for t in (mine, golden)
+            ]
             assert all(np.array_equal(a, b) for a, b in zip(*pixels, strict=True))
         else:
             assert mine[column].to_pylist() == golden[column].to_pylist(), column
@@ -154,7 +165,7 @@ def test_data_parquet_schema_metadata_and_values_equal_lerobots(ours: dict[str, 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_aggregate_stats_reproduces_lerobots_stats_json(mode: str) -> None:
-    """lerobot's stats.json is its aggregate of the episodes' stats; ours gives the same from the same parts."""
+    """lerobot's stats.json aggregates its episodes' stats; ours gives the same from the same parts."""
     rows = episodes_table(GOLDEN / mode).to_pylist()
     golden = json_of(GOLDEN / mode, "stats.json")
 
@@ -163,4 +174,6 @@ def test_aggregate_stats_reproduces_lerobots_stats_json(mode: str) -> None:
         merged = aggregate_stats(parts).to_dict()
         for name in STAT_NAMES:
             # lerobot aggregates image stats held as float32 in memory: 1e-7 is float32's resolution
-            np.testing.assert_allclose(merged[name], expected[name], rtol=1e-7, atol=1e-12, err_msg=f"{key}/{name}")
+            np.testing.assert_allclose(
+                merged[name], expected[name], rtol=1e-7, atol=1e-12, err_msg=f"{key}/{name}"
+            )

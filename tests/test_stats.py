@@ -20,8 +20,12 @@ from dataprep.lerobot.stats import (
 
 
 def assert_matches_numpy(stats: FeatureStats, data: np.ndarray) -> None:
-    for key, expected in (("min", data.min(axis=0)), ("max", data.max(axis=0)), ("mean", data.mean(axis=0)),
-                          ("std", data.std(axis=0))):
+    for key, expected in (
+        ("min", data.min(axis=0)),
+        ("max", data.max(axis=0)),
+        ("mean", data.mean(axis=0)),
+        ("std", data.std(axis=0)),
+    ):
         np.testing.assert_allclose(getattr(stats, key), expected, rtol=1e-10, atol=1e-15, err_msg=key)
     for key, q in zip(QUANTILE_KEYS, QUANTILES):
         np.testing.assert_allclose(getattr(stats, key), np.quantile(data, q, axis=0), rtol=1e-12, err_msg=key)
@@ -62,7 +66,9 @@ def test_non_finite_and_empty_columns_are_rejected() -> None:
 
 def test_aggregate_of_parts_matches_numpy_on_the_concatenation() -> None:
     rng = np.random.default_rng(8)
-    parts = [rng.normal(mu, sigma, (n, 3)) for mu, sigma, n in [(0.0, 1.0, 500), (5.0, 0.1, 2000), (-2.0, 3.0, 77)]]
+    parts = [
+        rng.normal(mu, sigma, (n, 3)) for mu, sigma, n in [(0.0, 1.0, 500), (5.0, 0.1, 2000), (-2.0, 3.0, 77)]
+    ]
     whole = np.concatenate(parts)
 
     part_stats = [column_stats(part) for part in parts]
@@ -88,8 +94,9 @@ def synthetic_frames(count: int, height: int = 48, width: int = 64) -> list[np.n
     rng = np.random.default_rng(9)
     yy, xx = np.mgrid[0:height, 0:width]
     return [
-        np.clip(np.stack([xx * 4, yy * 5, xx + yy], axis=-1) + rng.integers(-20, 20, (height, width, 3)), 0, 255)
-        .astype(np.uint8)
+        np.clip(
+            np.stack([xx * 4, yy * 5, xx + yy], axis=-1) + rng.integers(-20, 20, (height, width, 3)), 0, 255
+        ).astype(np.uint8)
         for _ in range(count)
     ]
 

@@ -44,7 +44,9 @@ def rewrite_episodes(root: Path, column: str, episode: int, value: object) -> No
     values = table[column].to_pylist()
     values[episode] = value
     index = table.column_names.index(column)
-    pq.write_table(table.set_column(index, column, pa.array(values, table.schema.field(column).type)), root / EPISODES)
+    pq.write_table(
+        table.set_column(index, column, pa.array(values, table.schema.field(column).type)), root / EPISODES
+    )
 
 
 @pytest.mark.parametrize("name", ["ours-video", "ours-image", "lerobot-video", "lerobot-image"])
@@ -64,7 +66,12 @@ def test_removed_video_is_named(dataset: Path) -> None:
 
     [finding] = validate_dataset(dataset).findings
 
-    assert (finding.check, finding.file, finding.episode, finding.feature) == ("video.files", VIDEO_0, 0, frames.CAMERA)
+    assert (finding.check, finding.file, finding.episode, finding.feature) == (
+        "video.files",
+        VIDEO_0,
+        0,
+        frames.CAMERA,
+    )
     assert "missing" in finding.message
 
 
@@ -96,8 +103,11 @@ def test_video_span_past_its_file_is_named(dataset: Path) -> None:
     findings = validate_dataset(dataset).findings
 
     [span] = only(findings, "video.span")
-    assert (span.file, span.episode, span.feature) == ("videos/observation.images.front/chunk-000/file-001.mp4", 1,
-                                                       frames.CAMERA)
+    assert (span.file, span.episode, span.feature) == (
+        "videos/observation.images.front/chunk-000/file-001.mp4",
+        1,
+        frames.CAMERA,
+    )
     assert "ends past the file, which holds 0.9000 s" in span.message
 
 
@@ -138,10 +148,13 @@ def test_missing_task_is_named(dataset: Path) -> None:
 def test_broken_frame_index_and_timestamps_are_named(dataset: Path) -> None:
     path = dataset / "data/chunk-000/file-000.parquet"
     table = pq.read_table(path)
-    shifted = pa.array([t + (0.05 if i == 3 else 0.0) for i, t in enumerate(table["timestamp"].to_pylist())],
-                       pa.float32())
-    pq.write_table(table.set_column(table.column_names.index("timestamp"), table.schema.field("timestamp"), shifted),
-                   path)
+    shifted = pa.array(
+        [t + (0.05 if i == 3 else 0.0) for i, t in enumerate(table["timestamp"].to_pylist())], pa.float32()
+    )
+    pq.write_table(
+        table.set_column(table.column_names.index("timestamp"), table.schema.field("timestamp"), shifted),
+        path,
+    )
 
     [finding] = validate_dataset(dataset).findings
 
@@ -149,7 +162,9 @@ def test_broken_frame_index_and_timestamps_are_named(dataset: Path) -> None:
     assert "frame 3 is 0.050000 s off" in finding.message
 
 
-def test_cli_prints_a_table_or_json_and_exits_0_or_1(dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_a_table_or_json_and_exits_0_or_1(
+    dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main([str(dataset)]) == 0
     assert capsys.readouterr().out.strip().endswith("19 checks: OK")
 
@@ -168,8 +183,14 @@ def test_flow_records_the_validation_as_an_artifact(prefect_server: None, datase
     assert report.ok
     with get_client(sync_client=True) as client:
         [artifact] = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key("validation", dataset.name)])))
-    assert artifact.data.startswith(f"# Validation of `{dataset}`") and "**OK**: 2 episode(s), 21 frames" in artifact.data
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[artifact_key("validation", dataset.name)])
+            )
+        )
+    assert (
+        artifact.data.startswith(f"# Validation of `{dataset}`")
+        and "**OK**: 2 episode(s), 21 frames" in artifact.data
+    )
 
 
 def test_a_malformed_row_no_check_foresaw_is_reported_not_raised(dataset: Path) -> None:

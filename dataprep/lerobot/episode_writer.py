@@ -30,8 +30,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
-from dataprep.lerobot.schema import DatasetSchema, VectorFeature, staged_arrow_schema
 from dataprep.lerobot.image_stats import ImageStats
+from dataprep.lerobot.schema import DatasetSchema, VectorFeature, staged_arrow_schema
 from dataprep.lerobot.stats import FeatureStats, column_stats
 from dataprep.lerobot.video import VideoEncoder, VideoInfo, count_video_frames
 
@@ -81,8 +81,8 @@ class StagedEpisode:
     def from_json(cls, folder: Path, d: Mapping[str, Any]) -> StagedEpisode:
         if d.get("format") != _MARKER_FORMAT:
             raise ValueError(
-                f"format {d.get('format')!r} where this version writes {_MARKER_FORMAT} (its statistics follow "
-                "other conventions); remove the staging folder to convert the bag again"
+                f"format {d.get('format')!r} where this version writes {_MARKER_FORMAT} (its statistics "
+                "follow other conventions); remove the staging folder to convert the bag again"
             )
         return cls(
             folder=Path(folder),
@@ -204,8 +204,10 @@ class EpisodeWriter:
         self._camera_shapes: dict[str, tuple[int, int, int]] = {}
         self._encoders: dict[str, VideoEncoder] = {}
         self._parquet: pq.ParquetWriter | None = None
-        every_frame = schema.camera_storage == "video"  # lerobot's streaming-encoder convention, see image_stats
-        self._image_stats = {c.key: ImageStats(every_frame, name=f"{source}: {c.key}") for c in schema.cameras}
+        every_frame = schema.camera_storage == "video"  # lerobot's streaming convention, see image_stats
+        self._image_stats = {
+            c.key: ImageStats(every_frame, name=f"{source}: {c.key}") for c in schema.cameras
+        }
         self._result: StagedEpisode | None = None
         self._aborted = False
         remove_staged(self.folder)  # a new attempt replaces whatever an earlier one left, finished or not

@@ -30,7 +30,13 @@ from dataprep.lerobot.layout import (
     data_file,
     video_file,
 )
-from dataprep.lerobot.meta_writer import PlacedEpisode, write_episodes_meta, write_info, write_stats, write_tasks
+from dataprep.lerobot.meta_writer import (
+    PlacedEpisode,
+    write_episodes_meta,
+    write_info,
+    write_stats,
+    write_tasks,
+)
 from dataprep.lerobot.schema import (
     DatasetSchema,
     dataset_arrow_schema,

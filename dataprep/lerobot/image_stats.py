@@ -83,11 +83,15 @@ class ImageStats:
     def __init__(self, every_frame: bool, *, name: str = "image") -> None:
         self.every_frame, self.name = every_frame, name
         self._total = np.zeros((3, _LEVELS), dtype=np.int64)  # every_frame: the sum of all frames
-        self._per_frame: list[np.ndarray] = []  # sampled frames: kept per frame (3 KB) until the length is known
+        self._per_frame: list[
+            np.ndarray
+        ] = []  # sampled frames: kept per frame (3 KB) until the length is known
 
     def update(self, frame: np.ndarray) -> None:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise DataprepError(f"{self.name}: expected an RGB uint8 HxWx3 frame, got {frame.dtype} {frame.shape}")
+            raise DataprepError(
+                f"{self.name}: expected an RGB uint8 HxWx3 frame, got {frame.dtype} {frame.shape}"
+            )
         hist = channel_histograms(frame)
         if self.every_frame:
             self._total += hist

@@ -1,4 +1,4 @@
-"""Writes a dataset's metadata files as lerobot 0.6.1 writes them: meta/episodes, tasks, stats.json, info.json.
+"""Writes a dataset's metadata as lerobot 0.6.1 writes it: meta/episodes, tasks, stats.json, info.json.
 
 Column order, types and value conventions follow lerobot's writer (tests/test_golden.py compares them with
 files lerobot wrote); the data and video files are placed by finalize.py.
@@ -48,7 +48,6 @@ class PlacedEpisode:
     stats: dict[str, FeatureStats]  # staged stats + episode_index, index, task_index (empty while writing)
 
 
-
 def _stat_column_type(value: np.ndarray, name: str) -> pa.DataType:
     """As lerobot: count list<int64>, others list<double> nested once per axis (3 deep for images)."""
     if name == "count":
@@ -76,7 +75,14 @@ def write_episodes_meta(
 
     # lerobot's streaming encoder adds video statistics after all the others; images keep feature order
     videos, images = (schema.camera_keys, ()) if schema.uses_video else ((), schema.camera_keys)
-    feature_keys = [*schema.vector_keys, *images, "timestamp", "frame_index", *DATASET_GLOBAL_FEATURES, *videos]
+    feature_keys = [
+        *schema.vector_keys,
+        *images,
+        "timestamp",
+        "frame_index",
+        *DATASET_GLOBAL_FEATURES,
+        *videos,
+    ]
     for ep, place in zip(staged, placed, strict=True):
         put("episode_index", pa.int64(), place.index)
         put("tasks", pa.list_(pa.string()), [ep.task])
@@ -109,22 +115,35 @@ def write_tasks(out: Path, tasks: list[str]) -> None:
     would store the text as large_string with a numpy_type lerobot's pandas does not write.
     """
     table = pa.table(
-        {"task_index": pa.array(range(len(tasks)), pa.int64()), TASKS_INDEX_NAME: pa.array(tasks, pa.string())}
+        {
+            "task_index": pa.array(range(len(tasks)), pa.int64()),
+            TASKS_INDEX_NAME: pa.array(tasks, pa.string()),
+        }
     )
     path = out / TASKS_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table.replace_schema_metadata({"pandas": json.dumps(_TASKS_PANDAS_METADATA)}), path)
 
 
-def _pandas_column(name: str | None, pandas_type: str, numpy_type: str, metadata: Any = None) -> dict[str, Any]:
-    return {"name": name, "field_name": name, "pandas_type": pandas_type, "numpy_type": numpy_type,
-            "metadata": metadata}
+def _pandas_column(
+    name: str | None, pandas_type: str, numpy_type: str, metadata: Any = None
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "field_name": name,
+        "pandas_type": pandas_type,
+        "numpy_type": numpy_type,
+        "metadata": metadata,
+    }
 
 
 _TASKS_PANDAS_METADATA = {
     "index_columns": [TASKS_INDEX_NAME],
     "column_indexes": [_pandas_column(None, "unicode", "object", {"encoding": "UTF-8"})],
-    "columns": [_pandas_column("task_index", "int64", "int64"), _pandas_column(TASKS_INDEX_NAME, "unicode", "object")],
+    "columns": [
+        _pandas_column("task_index", "int64", "int64"),
+        _pandas_column(TASKS_INDEX_NAME, "unicode", "object"),
+    ],
     "attributes": {},
     "creator": {"library": "pyarrow", "version": pa.__version__},
     "pandas_version": "2.3.3",

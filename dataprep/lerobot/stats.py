@@ -57,7 +57,7 @@ class FeatureStats:
 
 
 def column_stats(values: np.ndarray, name: str = "values") -> FeatureStats:
-    """Exact statistics of an (N, dim) column (a 1-D array is N scalars); count is N, as lerobot counts rows."""
+    """Exact statistics of an (N, dim) column (1-D: N scalars); count is N, as lerobot counts rows."""
     data = np.asarray(values, dtype=np.float64)
     if data.ndim == 1:
         data = data[:, None]

@@ -45,37 +45,61 @@ def check_data(meta: DatasetMeta, found: list[Finding]) -> int | None:
         index = np.concatenate(indices)
         wrong = np.flatnonzero(index != np.arange(len(index)))
         if wrong.size:
-            found.append(Finding("data.index", meta.data_file(*sorted(by_file)[0]),
-                                 f"the global index is not 0..{len(index) - 1} in file order: row {wrong[0]} holds "
-                                 f"{index[wrong[0]]}", feature="index"))
+            found.append(
+                Finding(
+                    "data.index",
+                    meta.data_file(*sorted(by_file)[0]),
+                    f"the global index is not 0..{len(index) - 1} in file order: row {wrong[0]} holds "
+                    f"{index[wrong[0]]}",
+                    feature="index",
+                )
+            )
     return total
 
 
-def _read_bookkeeping(meta: DatasetMeta, relative: str, columns: list[str], episodes: list[EpisodeEntry],
-                      found: list[Finding]) -> pa.Table | None:
+def _read_bookkeeping(
+    meta: DatasetMeta, relative: str, columns: list[str], episodes: list[EpisodeEntry], found: list[Finding]
+) -> pa.Table | None:
     path = meta.root / relative
     first = episodes[0].index
     if not path.is_file():
-        found.append(Finding("data.files", relative, f"missing (episodes {[e.index for e in episodes]} point to it)",
-                             first))
+        found.append(
+            Finding(
+                "data.files", relative, f"missing (episodes {[e.index for e in episodes]} point to it)", first
+            )
+        )
         return None
     try:
         parquet = pq.ParquetFile(path)  # reads the footer: a file cut short fails here
         names = parquet.schema_arrow.names
         missing = [c for c in columns if c not in names]
         if missing:
-            found.append(Finding("data.schema", relative, f"lacks the columns {missing} that info.json declares",
-                                 feature=missing[0]))
+            found.append(
+                Finding(
+                    "data.schema",
+                    relative,
+                    f"lacks the columns {missing} that info.json declares",
+                    feature=missing[0],
+                )
+            )
         present = [c for c in DEFAULT_FEATURES if c in names]
         if len(present) < len(DEFAULT_FEATURES):
             return None
         table = parquet.read(columns=present)
     except (OSError, pa.ArrowException) as err:
-        found.append(Finding("data.files", relative, f"unreadable parquet (truncated or corrupt?): {err}", first))
+        found.append(
+            Finding("data.files", relative, f"unreadable parquet (truncated or corrupt?): {err}", first)
+        )
         return None
     if table.num_rows != parquet.metadata.num_rows:
-        found.append(Finding("data.files", relative, f"footer says {parquet.metadata.num_rows} rows, read "
-                                                      f"{table.num_rows}", first))
+        found.append(
+            Finding(
+                "data.files",
+                relative,
+                f"footer says {parquet.metadata.num_rows} rows, read {table.num_rows}",
+                first,
+            )
+        )
     return table
 
 
@@ -83,25 +107,51 @@ def _episode_rows(meta: DatasetMeta, relative: str, ep: EpisodeEntry, table: pa.
     """The episode's rows: `length` of them, global index start..end-1, frame_index 0.., timestamp k/fps."""
     rows = table.filter(pc.equal(table["episode_index"], ep.index))
     if rows.num_rows != ep.length:
-        yield Finding("data.rows", relative, f"{rows.num_rows} rows, meta/episodes says length {ep.length}", ep.index,
-                      "episode_index")
+        yield Finding(
+            "data.rows",
+            relative,
+            f"{rows.num_rows} rows, meta/episodes says length {ep.length}",
+            ep.index,
+            "episode_index",
+        )
         return
     index = rows["index"].to_numpy()
     if not np.array_equal(index, np.arange(ep.start, ep.end)):
-        yield Finding("data.index", relative, f"index runs {index[0]}..{index[-1]} (gaps or disorder), "
-                                              f"expected {ep.start}..{ep.end - 1}", ep.index, "index")
+        yield Finding(
+            "data.index",
+            relative,
+            f"index runs {index[0]}..{index[-1]} (gaps or disorder), expected {ep.start}..{ep.end - 1}",
+            ep.index,
+            "index",
+        )
     frame_index = rows["frame_index"].to_numpy()
     if not np.array_equal(frame_index, np.arange(ep.length)):
         bad = int(np.flatnonzero(frame_index != np.arange(ep.length))[0])
-        yield Finding("data.frame_index", relative, f"frame_index is {frame_index[bad]} at row {bad} of the episode",
-                      ep.index, "frame_index")
+        yield Finding(
+            "data.frame_index",
+            relative,
+            f"frame_index is {frame_index[bad]} at row {bad} of the episode",
+            ep.index,
+            "frame_index",
+        )
     error = np.abs(rows["timestamp"].to_numpy().astype(np.float64) - np.arange(ep.length) / meta.fps)
     if error.max(initial=0.0) > TIMESTAMP_TOLERANCE_S:
         bad = int(np.argmax(error))
-        yield Finding("data.timestamp", relative, f"timestamp of frame {bad} is {error[bad]:.6f} s off frame_index/fps "
-                                                  f"(tolerance {TIMESTAMP_TOLERANCE_S} s)", ep.index, "timestamp")
+        yield Finding(
+            "data.timestamp",
+            relative,
+            f"timestamp of frame {bad} is {error[bad]:.6f} s off frame_index/fps "
+            f"(tolerance {TIMESTAMP_TOLERANCE_S} s)",
+            ep.index,
+            "timestamp",
+        )
     if meta.tasks is not None:
         unknown = sorted(set(rows["task_index"].to_pylist()) - set(meta.tasks.values()))
         if unknown:
-            yield Finding("tasks.referenced", relative, f"task_index {unknown} is not in tasks.parquet", ep.index,
-                          "task_index")
+            yield Finding(
+                "tasks.referenced",
+                relative,
+                f"task_index {unknown} is not in tasks.parquet",
+                ep.index,
+                "task_index",
+            )

@@ -1,4 +1,4 @@
-"""Checks of the video files: present, an mp4 with a video stream matching info.json, and every episode's span.
+"""Checks of the video files: present, an mp4 whose stream matches info.json, and every episode's span.
 
 A file is demuxed once (packets only, no decoding) to get every frame's timestamp; each episode's span is
 then checked against them: inside the file, exactly `length` frames, frame k at from_timestamp + k/fps
@@ -46,13 +46,19 @@ def check_videos(meta: DatasetMeta, found: list[Finding], decode_all: bool = Fal
     return checked
 
 
-def _check_file(meta: DatasetMeta, key: str, relative: str, episodes: list[EpisodeEntry],
-                decode_all: bool) -> Iterator[Finding]:
+def _check_file(
+    meta: DatasetMeta, key: str, relative: str, episodes: list[EpisodeEntry], decode_all: bool
+) -> Iterator[Finding]:
     path = meta.root / relative
     first = episodes[0].index
     if not path.is_file():
-        yield Finding("video.files", relative, f"missing (episodes {[e.index for e in episodes]} point to it)", first,
-                      key)
+        yield Finding(
+            "video.files",
+            relative,
+            f"missing (episodes {[e.index for e in episodes]} point to it)",
+            first,
+            key,
+        )
         return
     try:
         stream = _demux(path)
@@ -62,8 +68,12 @@ def _check_file(meta: DatasetMeta, key: str, relative: str, episodes: list[Episo
     info = meta.features[key].get("info") or {}
     for name, actual in stream.facts.items():
         if name in info and info[name] != actual:
-            yield Finding("video.info", relative, f"info.json says {name} {info[name]!r}, the file has {actual!r}",
-                          feature=key)
+            yield Finding(
+                "video.info",
+                relative,
+                f"info.json says {name} {info[name]!r}, the file has {actual!r}",
+                feature=key,
+            )
     for ep in episodes:
         yield from _check_span(meta, key, relative, ep, ep.videos[key], stream, decode_all)
 
@@ -78,38 +88,70 @@ def _demux(path: Any) -> _Stream:
         duration = float(video.duration * base) if video.duration else 0.0
         if times.size and fps:
             duration = max(duration, float(times[-1]) + 1.0 / fps)
-        facts = {"video.codec": video.codec_context.codec.canonical_name, "video.width": video.width,
-                 "video.height": video.height, "video.pix_fmt": video.codec_context.pix_fmt, "video.fps": fps}
+        facts = {
+            "video.codec": video.codec_context.codec.canonical_name,
+            "video.width": video.width,
+            "video.height": video.height,
+            "video.pix_fmt": video.codec_context.pix_fmt,
+            "video.fps": fps,
+        }
     return _Stream(times, duration, facts)
 
 
-def _check_span(meta: DatasetMeta, key: str, relative: str, ep: EpisodeEntry, span: VideoSpan, stream: _Stream,
-                decode_all: bool) -> Iterator[Finding]:
+def _check_span(
+    meta: DatasetMeta,
+    key: str,
+    relative: str,
+    ep: EpisodeEntry,
+    span: VideoSpan,
+    stream: _Stream,
+    decode_all: bool,
+) -> Iterator[Finding]:
     tol = TIMESTAMP_TOLERANCE_S
     where = f"span {span.start:.4f}..{span.end:.4f} s"
     if not span.end > span.start >= 0:
         yield Finding("video.span", relative, f"{where} is empty or negative", ep.index, key)
         return
     if span.end > stream.duration + tol:
-        yield Finding("video.span", relative, f"{where} ends past the file, which holds {stream.duration:.4f} s",
-                      ep.index, key)
+        yield Finding(
+            "video.span",
+            relative,
+            f"{where} ends past the file, which holds {stream.duration:.4f} s",
+            ep.index,
+            key,
+        )
     inside = stream.times[(stream.times >= span.start - tol) & (stream.times < span.end - tol)]
     if inside.size != ep.length:
-        yield Finding("video.frames", relative, f"{where} holds {inside.size} frames, the episode has {ep.length}",
-                      ep.index, key)
+        yield Finding(
+            "video.frames",
+            relative,
+            f"{where} holds {inside.size} frames, the episode has {ep.length}",
+            ep.index,
+            key,
+        )
         return
     expected = span.start + np.arange(ep.length) / meta.fps
     off = np.abs(inside - expected)
     if off.max(initial=0.0) > tol:
         k = int(np.argmax(off))
-        yield Finding("video.frames", relative, f"frame {k} is at {inside[k]:.6f} s, the reader looks for it at "
-                                                f"{expected[k]:.6f} s", ep.index, key)
+        yield Finding(
+            "video.frames",
+            relative,
+            f"frame {k} is at {inside[k]:.6f} s, the reader looks for it at {expected[k]:.6f} s",
+            ep.index,
+            key,
+        )
     runs = [inside] if decode_all else [inside[:1], inside[-1:]]
     decoded = _decodable(meta.root / relative, runs)
     wanted = sum(len(run) for run in runs)
     if decoded < wanted:
-        yield Finding("video.decode", relative, f"only {decoded} of the {wanted} frames checked in {where} decode",
-                      ep.index, key)
+        yield Finding(
+            "video.decode",
+            relative,
+            f"only {decoded} of the {wanted} frames checked in {where} decode",
+            ep.index,
+            key,
+        )
 
 
 def _decodable(path: Any, runs: list[np.ndarray]) -> int:

@@ -1,4 +1,4 @@
-"""Reads a LeRobot v3.0 folder's metadata into typed records, turning every defect met on the way into a finding.
+"""Reads a LeRobot v3.0 folder's metadata into typed records; every defect met on the way is a finding.
 
 Nothing here trusts the writer: a file may be missing, unreadable or hold the wrong columns, and the
 dataset may come from lerobot itself or any other tool. What cannot be read is reported and left out, so the
@@ -84,7 +84,9 @@ def load_meta(root: Path, found: list[Finding]) -> DatasetMeta | None:
     info = _load_info(root, found)
     if info is None:
         return None
-    return DatasetMeta(root, info, _load_tasks(root, found), _load_episodes(root, found), _load_stats(root, found))
+    return DatasetMeta(
+        root, info, _load_tasks(root, found), _load_episodes(root, found), _load_stats(root, found)
+    )
 
 
 def _load_info(root: Path, found: list[Finding]) -> dict[str, Any] | None:
@@ -105,16 +107,22 @@ def _load_info(root: Path, found: list[Finding]) -> dict[str, Any] | None:
         found.append(Finding("meta.info", INFO_PATH, f"lacks {missing}"))
         return None
     if info["codebase_version"] != CODEBASE_VERSION:
-        found.append(Finding("meta.info", INFO_PATH,
-                             f"codebase_version is {info['codebase_version']!r}; lerobot 0.6 reads {CODEBASE_VERSION!r}"))
+        found.append(
+            Finding(
+                "meta.info",
+                INFO_PATH,
+                f"codebase_version is {info['codebase_version']!r}; lerobot 0.6 reads {CODEBASE_VERSION!r}",
+            )
+        )
     if not isinstance(info["fps"], int) or info["fps"] <= 0 or not isinstance(info["features"], dict):
         found.append(Finding("meta.info", INFO_PATH, f"fps {info['fps']!r} or features is not usable"))
         return None
     return info
 
 
-def read_parquet(root: Path, relative: str, found: list[Finding], check: str,
-                 episode: int | None = None) -> pa.Table | None:
+def read_parquet(
+    root: Path, relative: str, found: list[Finding], check: str, episode: int | None = None
+) -> pa.Table | None:
     """A whole parquet file, or None with a finding when it is missing or its footer is unreadable."""
     path = root / relative
     if not path.is_file():
@@ -133,11 +141,18 @@ def _load_tasks(root: Path, found: list[Finding]) -> dict[str, int] | None:
         return None
     pandas = json.loads((table.schema.metadata or {}).get(b"pandas", b"{}"))
     if "task_index" not in table.column_names or "task" not in table.column_names:
-        found.append(Finding("meta.tasks", TASKS_PATH, f"needs columns task_index and task, has {table.column_names}"))
+        found.append(
+            Finding("meta.tasks", TASKS_PATH, f"needs columns task_index and task, has {table.column_names}")
+        )
         return None
     if pandas.get("index_columns") != ["task"]:
-        found.append(Finding("meta.tasks", TASKS_PATH,
-                             "the task text is not the pandas index named 'task': lerobot would return ints as tasks"))
+        found.append(
+            Finding(
+                "meta.tasks",
+                TASKS_PATH,
+                "the task text is not the pandas index named 'task': lerobot would return ints as tasks",
+            )
+        )
     return dict(zip(table["task"].to_pylist(), table["task_index"].to_pylist()))
 
 
@@ -159,7 +174,9 @@ def _load_stats(root: Path, found: list[Finding]) -> dict[str, Any] | None:
 def _load_episodes(root: Path, found: list[Finding]) -> tuple[EpisodeEntry, ...]:
     files = sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet"))
     if not files:
-        found.append(Finding("meta.episodes", EPISODES_PATH.format(chunk_index=0, file_index=0), "no episodes file"))
+        found.append(
+            Finding("meta.episodes", EPISODES_PATH.format(chunk_index=0, file_index=0), "no episodes file")
+        )
     entries: list[EpisodeEntry] = []
     for path in files:
         relative = str(path.relative_to(root))
@@ -175,7 +192,9 @@ def _load_episodes(root: Path, found: list[Finding]) -> tuple[EpisodeEntry, ...]
 
 
 def _entry(row: dict[str, Any], meta_file: str) -> EpisodeEntry:
-    keys = [name.split("/")[1] for name in row if name.startswith("videos/") and name.endswith("/from_timestamp")]
+    keys = [
+        name.split("/")[1] for name in row if name.startswith("videos/") and name.endswith("/from_timestamp")
+    ]
     videos = {
         key: VideoSpan(row[f"videos/{key}/chunk_index"], row[f"videos/{key}/file_index"],
                        row[f"videos/{key}/from_timestamp"], row[f"videos/{key}/to_timestamp"])
@@ -184,7 +203,7 @@ def _entry(row: dict[str, Any], meta_file: str) -> EpisodeEntry:
     stats: dict[str, dict[str, Any]] = {}
     for name, value in row.items():
         if name.startswith("stats/"):
-            feature, stat = name[len("stats/"):].rsplit("/", 1)
+            feature, stat = name[len("stats/") :].rsplit("/", 1)
             stats.setdefault(feature, {})[stat] = value
     return EpisodeEntry(
         row["episode_index"], tuple(row["tasks"] or ()), row["length"], row["data/chunk_index"],

@@ -37,18 +37,23 @@ class ValidationReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "root": str(self.root), "ok": self.ok, "episodes": self.episodes, "frames": self.frames,
-            "videos": self.videos, "checks": list(self.checks), "findings": [asdict(f) for f in self.findings],
+            "videos": self.videos, "checks": list(self.checks),
+            "findings": [asdict(f) for f in self.findings],
         }  # fmt: skip
 
     def table(self) -> str:
         """A plain-text table for people: one line per finding, then a summary line."""
-        summary = (f"{self.root}: {self.episodes} episode(s), {self.frames} frames, {self.videos} video file(s), "
-                   f"{len(self.checks)} checks: ")
+        summary = (
+            f"{self.root}: {self.episodes} episode(s), {self.frames} frames, {self.videos} video file(s), "
+            f"{len(self.checks)} checks: "
+        )
         if self.ok:
             return summary + "OK"
         rows = [("check", "file", "episode", "feature", "problem")]
-        rows += [(f.check, f.file, "" if f.episode is None else str(f.episode), f.feature or "", f.message)
-                 for f in self.findings]
+        rows += [
+            (f.check, f.file, "" if f.episode is None else str(f.episode), f.feature or "", f.message)
+            for f in self.findings
+        ]
         return "\n".join([*_aligned(rows), summary + f"{len(self.findings)} problem(s)"])
 
 

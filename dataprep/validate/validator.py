@@ -34,8 +34,11 @@ def validate_dataset(root: Path, decode_all: bool = False) -> ValidationReport:
     meta = load_meta(root, found)
     if meta is None:
         return ValidationReport(root, tuple(found), checks=CHECKS)
-    for group, check in (("meta.episodes", check_episodes), ("meta.stats", check_stats),
-                         ("tasks.referenced", check_tasks)):
+    for group, check in (
+        ("meta.episodes", check_episodes),
+        ("meta.stats", check_stats),
+        ("tasks.referenced", check_tasks),
+    ):
         found += _guarded(found, group, lambda check=check: list(check(meta)), [])  # type: ignore[misc]
     frames = _guarded(found, "data.files", lambda: check_data(meta, found), None)
     found += _guarded(found, "info.totals", lambda: list(check_totals(meta, frames)), [])

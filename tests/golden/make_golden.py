@@ -45,8 +45,13 @@ def main() -> None:
 
     write(HERE / "video", use_videos=True)
     write(HERE / "image", use_videos=False)
-    versions = {"lerobot": lerobot.__version__, "datasets": datasets.__version__, "pyarrow": pyarrow.__version__,
-                "av": av.__version__, "python": sys.version.split()[0]}
+    versions = {
+        "lerobot": lerobot.__version__,
+        "datasets": datasets.__version__,
+        "pyarrow": pyarrow.__version__,
+        "av": av.__version__,
+        "python": sys.version.split()[0],
+    }
     (HERE / "VERSIONS.json").write_text(json.dumps(versions, indent=2) + "\n")
 
 

@@ -24,8 +24,10 @@ def main(ours: Path, theirs: Path, merged: Path) -> None:
     print("frames decoded with their video frame:", decoded)
     for i in (0, len(dataset) - 1):
         item = dataset[i]
-        print(f"item {i}: episode {int(item['episode_index'])}, task {item['task']!r}, "
-              + ", ".join(f"{k} {tuple(v.shape)}" for k, v in item.items() if hasattr(v, "shape") and v.ndim))
+        print(
+            f"item {i}: episode {int(item['episode_index'])}, task {item['task']!r}, "
+            + ", ".join(f"{k} {tuple(v.shape)}" for k, v in item.items() if hasattr(v, "shape") and v.ndim)
+        )
     stats = dataset.meta.stats
     camera = [k for k in stats if "images" in k][0]
     print("stats count:", {k: int(v["count"][0]) for k, v in stats.items()})

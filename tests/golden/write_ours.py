@@ -1,4 +1,4 @@
-"""Write the golden frames with our writer (project environment): `python tests/golden/write_ours.py OUT [video|image]`.
+"""The golden frames through our writer (project env): `python tests/golden/write_ours.py OUT [video|image]`.
 
 The counterpart of make_golden.py, for the out-of-CI merge check (tests/golden/merge_check.py).
 """
@@ -21,7 +21,8 @@ def our_schema(storage: str = "video") -> DatasetSchema:
     return DatasetSchema(
         fps=frames.FPS, robot_type=frames.ROBOT_TYPE,
         vectors=(VectorFeature("observation.state", 3, names=frames.STATE_NAMES),
-                 VectorFeature("action", 2, names=frames.ACTION_NAMES), VectorFeature("observation.gripper", 1)),
+                 VectorFeature("action", 2, names=frames.ACTION_NAMES),
+                 VectorFeature("observation.gripper", 1)),
         cameras=(CameraFeature(frames.CAMERA),), camera_storage=storage,  # type: ignore[arg-type]
     )  # fmt: skip
 
@@ -30,7 +31,9 @@ def write(out: Path, storage: str = "video") -> Path:
     """The golden frames through our EpisodeWriter and finalize_dataset; returns the dataset root."""
     schema, staged = our_schema(storage), []
     for episode, (length, task) in enumerate(frames.EPISODES):
-        with EpisodeWriter(out / ".staging" / f"ep{episode}", schema, task, f"golden_{episode}", chunk_size=5) as w:
+        with EpisodeWriter(
+            out / ".staging" / f"ep{episode}", schema, task, f"golden_{episode}", chunk_size=5
+        ) as w:
             for i in range(length):
                 w.add_frame(frames.vectors(episode, i), {frames.CAMERA: frames.image(episode, i)})
             staged.append(w.close())
