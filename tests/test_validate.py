@@ -75,6 +75,15 @@ def test_removed_video_is_named(dataset: Path) -> None:
     assert "missing" in finding.message
 
 
+def test_mp4_without_a_readable_header_is_named(dataset: Path) -> None:
+    (dataset / VIDEO_0).write_bytes((dataset / VIDEO_0).read_bytes()[:64])
+
+    [finding] = validate_dataset(dataset).findings
+
+    assert (finding.check, finding.file, finding.episode) == ("video.files", VIDEO_0, 0)
+    assert finding.message.startswith("not a readable mp4")
+
+
 def test_truncated_parquet_is_named(dataset: Path) -> None:
     path = dataset / "data/chunk-000/file-001.parquet"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])

@@ -83,9 +83,8 @@ class ImageStats:
     def __init__(self, every_frame: bool, *, name: str = "image") -> None:
         self.every_frame, self.name = every_frame, name
         self._total = np.zeros((3, _LEVELS), dtype=np.int64)  # every_frame: the sum of all frames
-        self._per_frame: list[
-            np.ndarray
-        ] = []  # sampled frames: kept per frame (3 KB) until the length is known
+        # sampled frames: each frame's histogram (3 KB) is kept until the episode's length is known
+        self._per_frame: list[np.ndarray] = []
 
     def update(self, frame: np.ndarray) -> None:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
