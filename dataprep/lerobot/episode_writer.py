@@ -24,13 +24,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import cv2
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
 from dataprep.lerobot.image_stats import ImageStats
+from dataprep.lerobot.row_buffer import RowBuffer, encode_png
 from dataprep.lerobot.schema import DatasetSchema, VectorFeature, staged_arrow_schema
 from dataprep.lerobot.stats import FeatureStats, column_stats
 from dataprep.lerobot.video import VideoEncoder, VideoInfo, count_video_frames
@@ -42,7 +41,6 @@ DATA_TMP_FILE = ".data.parquet.tmp"  # the rows while being written; has no foot
 VIDEO_DIR = "videos"  # one `<key>.mp4` per camera
 MARKER_FILE = "episode.json"  # StagedEpisode record; written last, so it marks completion
 _MARKER_FORMAT = 2  # bumped when episode.json changes incompatibly (2: exact stats, lerobot's image counts)
-_PNG_COMPRESSION = 3  # cv2 PNG level: near level 6's size at about twice its speed
 
 
 @dataclass(frozen=True)
@@ -127,56 +125,6 @@ def remove_staged(folder: Path) -> None:
         folder.rmdir()
 
 
-class _RowBuffer:
-    """`chunk_size` rows of the staged columns, preallocated; the only per-frame memory the writer holds."""
-
-    def __init__(self, schema: DatasetSchema, chunk_size: int) -> None:
-        self.vectors = {v.key: np.zeros((chunk_size, v.dim), dtype=v.dtype) for v in schema.vectors}
-        self.images: dict[str, list[bytes]] = {c.key: [] for c in schema.cameras}
-        self.store_images = schema.camera_storage == "image"
-        self.rows = 0
-
-    def table(self, first_frame: int, fps: int, schema: pa.Schema) -> pa.Table:
-        n = self.rows
-        columns: list[pa.Array] = []
-        for values in self.vectors.values():
-            columns.append(_vector_array(values[:n]))
-        if self.store_images:
-            for pngs in self.images.values():
-                columns.append(_png_array(pngs))
-        frame_index = np.arange(first_frame, first_frame + n, dtype=np.int64)
-        columns.append(pa.array((frame_index / fps).astype(np.float32)))  # exactly frame_index/fps
-        columns.append(pa.array(frame_index))
-        return pa.Table.from_arrays(columns, schema=schema)
-
-    def clear(self) -> None:
-        self.rows = 0
-        for pngs in self.images.values():
-            pngs.clear()
-
-
-def _vector_array(values: np.ndarray) -> pa.Array:
-    if values.shape[1] == 1:
-        return pa.array(values[:, 0])
-    flat = pa.array(np.ascontiguousarray(values).reshape(-1))
-    return pa.FixedSizeListArray.from_arrays(flat, values.shape[1])
-
-
-def _png_array(pngs: list[bytes]) -> pa.Array:
-    return pa.StructArray.from_arrays(
-        [pa.array(pngs, type=pa.binary()), pa.nulls(len(pngs), type=pa.string())], names=["bytes", "path"]
-    )
-
-
-def _encode_png(rgb: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(
-        ".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION]
-    )
-    if not ok:
-        raise DataprepError("PNG encoding failed")
-    return buf.tobytes()
-
-
 class EpisodeWriter:
     """Streams one episode into `folder`; a context manager that aborts (cleans the folder) on exception.
 
@@ -199,7 +147,7 @@ class EpisodeWriter:
         self.source = source
         self.chunk_size = chunk_size
         self._arrow_schema = staged_arrow_schema(schema)
-        self._buffer = _RowBuffer(schema, chunk_size)
+        self._buffer = RowBuffer(schema, chunk_size)
         self._frames = 0
         self._camera_shapes: dict[str, tuple[int, int, int]] = {}
         self._encoders: dict[str, VideoEncoder] = {}
@@ -256,7 +204,7 @@ class EpisodeWriter:
             for key, image in frames.items():
                 self._image_stats[key].update(image)
                 if self.schema.camera_storage == "image":
-                    self._buffer.images[key].append(_encode_png(image))
+                    self._buffer.images[key].append(encode_png(image))
                 else:
                     self._encoders[key].write(image)
             self._buffer.rows += 1
