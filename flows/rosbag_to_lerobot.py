@@ -15,6 +15,7 @@ from dataprep.conversion import QUALITY_PATH, BagConversion, BagFailure, Convers
 from dataprep.errors import RunError
 from flows.cli import load_section, run_cli, stage_parser
 from tasks.conversion import convert_bag_task, finalize_dataset_task, plan_conversion_task
+from tasks.validation import validate_dataset_task
 
 
 @flow(name="rosbag_to_lerobot")
@@ -33,7 +34,9 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
         if isinstance(error, RunError):
             raise error
         failures.append(BagFailure(str(bag), str(error)))
-    return finalize_dataset_task(config, conversions, failures)
+    report = finalize_dataset_task(config, conversions, failures)
+    validate_dataset_task(report.dataset.root, config.repo_id)  # the artifact says whether lerobot can read it
+    return report
 
 
 def describe(report: ConversionReport) -> str:

@@ -288,8 +288,8 @@ def test_episodes_parquet_has_every_lerobot_column(
         for c in ("chunk_index", "file_index", "from_timestamp", "to_timestamp")
     ]
     stat_columns = [
-        f"stats/{f}/{s}" for f in ("observation.state", "action", *CAMERAS, *DEFAULTS) for s in STAT_NAMES
-    ]
+        f"stats/{f}/{s}" for f in ("observation.state", "action", *DEFAULTS, *CAMERAS) for s in STAT_NAMES
+    ]  # video statistics last, as lerobot's streaming encoder adds them
     assert table.column_names == [
         "episode_index", "tasks", "length", "data/chunk_index", "data/file_index", "dataset_from_index",
         "dataset_to_index", *video_columns, *stat_columns,

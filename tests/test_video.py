@@ -82,7 +82,7 @@ def test_info_dict_carries_resolved_codec_defaults(tmp_path: Path) -> None:
     assert block["video.codec"] == "av1" and block["video.crf"] == 30 and block["video.preset"] == 12
     assert block["video.g"] == 2 and block["video.pix_fmt"] == "yuv420p"
     assert (block["video.height"], block["video.width"], block["video.channels"]) == (48, 64, 3)
-    assert block["has_audio"] is False and block["video.is_depth_map"] is False
+    assert block["has_audio"] is False and block["is_depth_map"] is False and "video.is_depth_map" not in block
     h264 = VideoSettings(codec="h264", crf=20)
     assert (h264.resolved_crf(), h264.resolved_preset()) == (20, "veryfast")
 

@@ -2,9 +2,16 @@
 
 from dataprep.lerobot.episode_writer import EpisodeWriter, StagedEpisode
 from dataprep.lerobot.finalize import DatasetSummary, finalize_dataset
+from dataprep.lerobot.image_stats import ImageStats
 from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature
-from dataprep.lerobot.stats import FeatureStats, ImageStats, RunningStats, aggregate_stats
-from dataprep.lerobot.video import VideoEncoder, VideoInfo, VideoSettings, count_video_frames, read_video_frames
+from dataprep.lerobot.stats import FeatureStats, aggregate_stats, column_stats
+from dataprep.lerobot.video import (
+    VideoEncoder,
+    VideoInfo,
+    VideoSettings,
+    count_video_frames,
+    read_video_frames,
+)
 
 __all__ = [
     "CameraFeature",
@@ -13,13 +20,13 @@ __all__ = [
     "EpisodeWriter",
     "FeatureStats",
     "ImageStats",
-    "RunningStats",
     "StagedEpisode",
     "VectorFeature",
     "VideoEncoder",
     "VideoInfo",
     "VideoSettings",
     "aggregate_stats",
+    "column_stats",
     "count_video_frames",
     "finalize_dataset",
     "read_video_frames",

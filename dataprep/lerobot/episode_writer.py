@@ -24,15 +24,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import cv2
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
-from dataprep.lerobot.layout import EPISODE_LOCAL_FEATURES
+from dataprep.lerobot.image_stats import ImageStats
+from dataprep.lerobot.row_buffer import RowBuffer, encode_png
 from dataprep.lerobot.schema import DatasetSchema, VectorFeature, staged_arrow_schema
-from dataprep.lerobot.stats import FeatureStats, ImageStats, RunningStats
+from dataprep.lerobot.stats import FeatureStats, column_stats
 from dataprep.lerobot.video import VideoEncoder, VideoInfo, count_video_frames
 
 logger = logging.getLogger(__name__)
@@ -41,8 +40,7 @@ DATA_FILE = "data.parquet"  # the episode's rows
 DATA_TMP_FILE = ".data.parquet.tmp"  # the rows while being written; has no footer until closed
 VIDEO_DIR = "videos"  # one `<key>.mp4` per camera
 MARKER_FILE = "episode.json"  # StagedEpisode record; written last, so it marks completion
-_MARKER_FORMAT = 1  # bumped when episode.json changes incompatibly
-_PNG_COMPRESSION = 3  # cv2 PNG level: near level 6's size at about twice its speed
+_MARKER_FORMAT = 2  # bumped when episode.json changes incompatibly (2: exact stats, lerobot's image counts)
 
 
 @dataclass(frozen=True)
@@ -80,7 +78,10 @@ class StagedEpisode:
     @classmethod
     def from_json(cls, folder: Path, d: Mapping[str, Any]) -> StagedEpisode:
         if d.get("format") != _MARKER_FORMAT:
-            raise ValueError(f"unknown format {d.get('format')!r}, expected {_MARKER_FORMAT}")
+            raise ValueError(
+                f"format {d.get('format')!r} where this version writes {_MARKER_FORMAT} (its statistics "
+                "follow other conventions); remove the staging folder to convert the bag again"
+            )
         return cls(
             folder=Path(folder),
             length=int(d["length"]),
@@ -124,56 +125,6 @@ def remove_staged(folder: Path) -> None:
         folder.rmdir()
 
 
-class _RowBuffer:
-    """`chunk_size` rows of the staged columns, preallocated; the only per-frame memory the writer holds."""
-
-    def __init__(self, schema: DatasetSchema, chunk_size: int) -> None:
-        self.vectors = {v.key: np.zeros((chunk_size, v.dim), dtype=v.dtype) for v in schema.vectors}
-        self.images: dict[str, list[bytes]] = {c.key: [] for c in schema.cameras}
-        self.store_images = schema.camera_storage == "image"
-        self.rows = 0
-
-    def table(self, first_frame: int, fps: int, schema: pa.Schema) -> pa.Table:
-        n = self.rows
-        columns: list[pa.Array] = []
-        for values in self.vectors.values():
-            columns.append(_vector_array(values[:n]))
-        if self.store_images:
-            for pngs in self.images.values():
-                columns.append(_png_array(pngs))
-        frame_index = np.arange(first_frame, first_frame + n, dtype=np.int64)
-        columns.append(pa.array((frame_index / fps).astype(np.float32)))  # exactly frame_index/fps
-        columns.append(pa.array(frame_index))
-        return pa.Table.from_arrays(columns, schema=schema)
-
-    def clear(self) -> None:
-        self.rows = 0
-        for pngs in self.images.values():
-            pngs.clear()
-
-
-def _vector_array(values: np.ndarray) -> pa.Array:
-    if values.shape[1] == 1:
-        return pa.array(values[:, 0])
-    flat = pa.array(np.ascontiguousarray(values).reshape(-1))
-    return pa.FixedSizeListArray.from_arrays(flat, values.shape[1])
-
-
-def _png_array(pngs: list[bytes]) -> pa.Array:
-    return pa.StructArray.from_arrays(
-        [pa.array(pngs, type=pa.binary()), pa.nulls(len(pngs), type=pa.string())], names=["bytes", "path"]
-    )
-
-
-def _encode_png(image: np.ndarray) -> bytes:
-    """RGB uint8 (h, w, 3), or a uint16 depth map (h, w, 1) written as a lossless 16-bit grey PNG."""
-    pixels = image if image.shape[2] == 1 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION])
-    if not ok:
-        raise DataprepError("PNG encoding failed")
-    return buf.tobytes()
-
-
 class EpisodeWriter:
     """Streams one episode into `folder`; a context manager that aborts (cleans the folder) on exception.
 
@@ -196,16 +147,17 @@ class EpisodeWriter:
         self.source = source
         self.chunk_size = chunk_size
         self._arrow_schema = staged_arrow_schema(schema)
-        self._buffer = _RowBuffer(schema, chunk_size)
+        self._buffer = RowBuffer(schema, chunk_size)
         self._frames = 0
         self._camera_shapes: dict[str, tuple[int, int, int]] = {}
         self._encoders: dict[str, VideoEncoder] = {}
         self._parquet: pq.ParquetWriter | None = None
-        self._vector_stats = {v.key: RunningStats(v.dim, name=f"{source}: {v.key}") for v in schema.vectors}
-        self._image_stats = {c.key: ImageStats(name=f"{source}: {c.key}", depth=bool(c.depth_unit))
-                             for c in schema.cameras}
+        every_frame = schema.camera_storage == "video"  # lerobot's streaming convention, see image_stats
+        self._image_stats = {
+            c.key: ImageStats(every_frame, name=f"{source}: {c.key}", depth=bool(c.depth_unit))
+            for c in schema.cameras
+        }
         self._depth = {c.key for c in schema.cameras if c.depth_unit}
-        self._time_stats = {key: RunningStats(1, name=f"{source}: {key}") for key in EPISODE_LOCAL_FEATURES}
         self._result: StagedEpisode | None = None
         self._aborted = False
         remove_staged(self.folder)  # a new attempt replaces whatever an earlier one left, finished or not
@@ -252,9 +204,9 @@ class EpisodeWriter:
             for key, value in values.items():
                 self._buffer.vectors[key][row] = value
             for key, image in frames.items():
-                self._image_stats[key].update(self._frames, image)
+                self._image_stats[key].update(image)
                 if self.schema.camera_storage == "image":
-                    self._buffer.images[key].append(_encode_png(image))
+                    self._buffer.images[key].append(encode_png(image))
                 else:
                     self._encoders[key].write(image)
             self._buffer.rows += 1
@@ -293,7 +245,7 @@ class EpisodeWriter:
         self._camera_shapes = {key: (image.shape[0], image.shape[1], image.shape[2]) for key, image in first.items()}
 
     def _flush(self) -> None:
-        """Write the buffered rows as one row group and fold them into the statistics."""
+        """Write the buffered rows as one row group."""
         buf = self._buffer
         if buf.rows == 0:
             return
@@ -304,11 +256,6 @@ class EpisodeWriter:
                 self.folder / DATA_TMP_FILE, self._arrow_schema, compression="snappy"
             )
         self._parquet.write_table(table, row_group_size=buf.rows)
-        for key, values in buf.vectors.items():
-            self._vector_stats[key].update(values[: buf.rows])
-        frame_index = np.arange(first, self._frames, dtype=np.int64)
-        self._time_stats["frame_index"].update(frame_index[:, None])
-        self._time_stats["timestamp"].update((frame_index / self.schema.fps).astype(np.float32)[:, None])
         buf.clear()
 
     # -- finish --------------------------------------------------------------------------------------
@@ -335,9 +282,8 @@ class EpisodeWriter:
         self._parquet = None
         videos = self._close_videos()
         os.replace(self.folder / DATA_TMP_FILE, self.folder / DATA_FILE)
-        stats = {key: s.result() for key, s in self._vector_stats.items()}
+        stats = self._column_stats()
         stats.update({key: s.result() for key, s in self._image_stats.items()})
-        stats.update({key: s.result() for key, s in self._time_stats.items()})
         staged = StagedEpisode(
             folder=self.folder,
             length=self._frames,
@@ -351,6 +297,20 @@ class EpisodeWriter:
         staged.save()
         logger.debug("staged %s: %d frames in %s", self.source, self._frames, self.folder)
         return staged
+
+    def _column_stats(self) -> dict[str, FeatureStats]:
+        """Exact statistics of every staged column, read back one column at a time (episodes are small)."""
+        rows = pq.ParquetFile(self.folder / DATA_FILE)
+        stats = {}
+        for vec in self.schema.vectors:
+            column = rows.read(columns=[vec.key]).column(0).combine_chunks()
+            values = column.flatten() if vec.dim > 1 else column
+            flat = values.to_numpy(zero_copy_only=False).reshape(self._frames, vec.dim)
+            stats[vec.key] = column_stats(flat, name=f"{self.source}: {vec.key}")
+        frame_index = np.arange(self._frames, dtype=np.int64)
+        stats["timestamp"] = column_stats((frame_index / self.schema.fps).astype(np.float32), "timestamp")
+        stats["frame_index"] = column_stats(frame_index, "frame_index")
+        return stats
 
     def _close_videos(self) -> dict[str, VideoInfo]:
         videos: dict[str, VideoInfo] = {}

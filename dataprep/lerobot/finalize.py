@@ -8,7 +8,6 @@ a complete dataset: the old one until the new one is finished.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -24,26 +23,28 @@ import pyarrow.parquet as pq
 from dataprep.errors import DataprepError
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.layout import (
-    CODEBASE_VERSION,
-    DATA_PATH,
     DATASET_GLOBAL_FEATURES,
-    DEFAULT_CHUNKS_SIZE,
-    DEFAULT_DATA_FILE_SIZE_IN_MB,
-    DEFAULT_VIDEO_FILE_SIZE_IN_MB,
     EPISODE_LOCAL_FEATURES,
     INFO_PATH,
-    STAT_NAMES,
-    STATS_PATH,
-    TASKS_INDEX_NAME,
-    TASKS_PATH,
-    VIDEO_PATH,
     chunk_and_file,
     data_file,
-    episodes_file,
     video_file,
 )
-from dataprep.lerobot.schema import DatasetSchema, dataset_arrow_schema, info_features, staged_arrow_schema
-from dataprep.lerobot.stats import FeatureStats, RunningStats, aggregate_stats
+from dataprep.lerobot.meta_writer import (
+    PlacedEpisode,
+    write_episodes_meta,
+    write_info,
+    write_stats,
+    write_tasks,
+)
+from dataprep.lerobot.schema import (
+    DatasetSchema,
+    dataset_arrow_schema,
+    info_features,
+    staged_arrow_schema,
+    with_fingerprint,
+)
+from dataprep.lerobot.stats import FeatureStats, column_stats
 from dataprep.lerobot.video import VideoInfo
 
 logger = logging.getLogger(__name__)
@@ -62,18 +63,6 @@ class DatasetSummary:
     tasks: tuple[str, ...]  # in task_index order
 
 
-@dataclass(frozen=True)
-class _Placed:
-    """Where one episode landed in the dataset."""
-
-    index: int
-    chunk: int
-    file: int
-    first_frame: int  # global `index` of its first row
-    task_index: int
-    stats: dict[str, FeatureStats]  # staged stats + episode_index, index, task_index (empty while writing)
-
-
 def finalize_dataset(
     staged: Sequence[StagedEpisode], root: Path, repo_id: str, schema: DatasetSchema
 ) -> DatasetSummary:
@@ -89,11 +78,11 @@ def finalize_dataset(
     tmp.mkdir(parents=True)
     try:
         placed = _write_episodes(tmp, staged, schema, {task: i for i, task in enumerate(tasks)})
-        _write_episodes_meta(tmp, staged, placed, schema)
-        _write_tasks(tmp, tasks)
+        write_episodes_meta(tmp, staged, placed, schema)
+        write_tasks(tmp, tasks)
         features = info_features(schema, staged[0].camera_shapes, staged[0].videos)
-        _write_stats(tmp, features, placed)
-        _write_info(tmp, schema, features, staged, len(tasks))
+        write_stats(tmp, features, placed)
+        write_info(tmp, schema, features, staged, len(tasks))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -201,14 +190,15 @@ def _check_videos(ep: StagedEpisode, first: StagedEpisode, schema: DatasetSchema
 
 def _write_episodes(
     out: Path, staged: Sequence[StagedEpisode], schema: DatasetSchema, task_index: dict[str, int]
-) -> list[_Placed]:
+) -> list[PlacedEpisode]:
     target = dataset_arrow_schema(schema)
-    placed: list[_Placed] = []
+    placed: list[PlacedEpisode] = []
     first_frame = 0
     for i, ep in enumerate(staged):
         chunk, file = chunk_and_file(i)
-        place = _Placed(i, chunk, file, first_frame, task_index[ep.task], {})
-        added = _rewrite_rows(ep, out / data_file(chunk, file), place, target)
+        place = PlacedEpisode(i, chunk, file, first_frame, task_index[ep.task], {})
+        fingerprinted = with_fingerprint(target, f"{ep.source}:{ep.folder.name}:{i}")
+        added = _rewrite_rows(ep, out / data_file(chunk, file), place, fingerprinted)
         for key in schema.camera_keys if schema.uses_video else ():
             _link(ep.video_path(key), out / video_file(key, chunk, file))
         placed.append(replace(place, stats={**ep.stats, **added}))
@@ -217,13 +207,12 @@ def _write_episodes(
 
 
 def _rewrite_rows(
-    ep: StagedEpisode, dest: Path, place: _Placed, target: pa.Schema
+    ep: StagedEpisode, dest: Path, place: PlacedEpisode, target: pa.Schema
 ) -> dict[str, FeatureStats]:
     """Copy the staged rows row group by row group, adding episode_index, index and task_index.
 
     Returns the statistics of the three added columns.
     """
-    stats = {key: RunningStats(1, name=f"{ep.source}: {key}") for key in DATASET_GLOBAL_FEATURES}
     dest.parent.mkdir(parents=True, exist_ok=True)
     source = pq.ParquetFile(ep.data_path)
     start = place.first_frame
@@ -238,10 +227,13 @@ def _rewrite_rows(
             }
             columns = table.columns + [pa.array(added[key]) for key in DATASET_GLOBAL_FEATURES]
             writer.write_table(pa.Table.from_arrays(columns, schema=target), row_group_size=max(n, 1))
-            for key, values in added.items():
-                stats[key].update(values[:, None])
             start += n
-    return {key: s.result() for key, s in stats.items()}
+    first, length = place.first_frame, ep.length
+    return {
+        "episode_index": column_stats(np.full(length, place.index), "episode_index"),
+        "index": column_stats(np.arange(first, first + length), "index"),
+        "task_index": column_stats(np.full(length, place.task_index), "task_index"),
+    }
 
 
 def _link(src: Path, dst: Path) -> None:
@@ -251,116 +243,6 @@ def _link(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
-
-
-# -- metadata ------------------------------------------------------------------------------------------
-
-
-def _stat_column_type(value: np.ndarray, name: str) -> pa.DataType:
-    """As lerobot: count list<int64>, others list<double> nested once per axis (3 deep for images)."""
-    if name == "count":
-        return pa.list_(pa.int64())
-    t: pa.DataType = pa.float64()
-    for _ in range(max(value.ndim, 1)):
-        t = pa.list_(t)
-    return t
-
-
-def _stat_value(stats: FeatureStats, name: str) -> np.ndarray:
-    value = np.asarray(getattr(stats, name))
-    return np.atleast_1d(value.astype(np.int64) if name == "count" else value.astype(np.float64))
-
-
-def _write_episodes_meta(
-    out: Path, staged: Sequence[StagedEpisode], placed: list[_Placed], schema: DatasetSchema
-) -> None:
-    """meta/episodes/chunk-000/file-000.parquet: one row per episode, columns in lerobot's order."""
-    fps = schema.fps
-    columns: dict[str, tuple[pa.DataType, list[Any]]] = {}
-
-    def put(name: str, dtype: pa.DataType, value: Any) -> None:
-        columns.setdefault(name, (dtype, []))[1].append(value)
-
-    feature_keys = [
-        *schema.vector_keys,
-        *schema.camera_keys,
-        "timestamp",
-        "frame_index",
-        *DATASET_GLOBAL_FEATURES,
-    ]
-    for ep, place in zip(staged, placed, strict=True):
-        put("episode_index", pa.int64(), place.index)
-        put("tasks", pa.list_(pa.string()), [ep.task])
-        put("length", pa.int64(), ep.length)
-        put("data/chunk_index", pa.int64(), place.chunk)
-        put("data/file_index", pa.int64(), place.file)
-        put("dataset_from_index", pa.int64(), place.first_frame)
-        put("dataset_to_index", pa.int64(), place.first_frame + ep.length)
-        for key in schema.camera_keys if schema.uses_video else ():
-            put(f"videos/{key}/chunk_index", pa.int64(), place.chunk)
-            put(f"videos/{key}/file_index", pa.int64(), place.file)
-            put(f"videos/{key}/from_timestamp", pa.float64(), 0.0)
-            put(f"videos/{key}/to_timestamp", pa.float64(), ep.length / fps)
-        for key in feature_keys:
-            for name in STAT_NAMES:
-                value = _stat_value(place.stats[key], name)
-                put(f"stats/{key}/{name}", _stat_column_type(value, name), value.tolist())
-        put("meta/episodes/chunk_index", pa.int64(), 0)
-        put("meta/episodes/file_index", pa.int64(), 0)
-    table = pa.table({name: pa.array(values, type=dtype) for name, (dtype, values) in columns.items()})
-    path = out / episodes_file(0, 0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="snappy")
-
-
-def _write_tasks(out: Path, tasks: list[str]) -> None:
-    """The task text must be the pandas index named "task"; as a plain column lerobot reads ints as tasks."""
-    import pandas as pd  # ~40 MB of RSS: imported only here, at the very end
-
-    frame = pd.DataFrame(
-        {"task_index": np.arange(len(tasks), dtype=np.int64)}, index=pd.Index(tasks, name=TASKS_INDEX_NAME)
-    )
-    path = out / TASKS_PATH
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(path)
-
-
-def _write_stats(out: Path, features: dict[str, dict[str, Any]], placed: list[_Placed]) -> None:
-    stats: dict[str, dict[str, Any]] = {}
-    for key in features:
-        total = aggregate_stats([place.stats[key] for place in placed])
-        stats[key] = {name: _stat_value(total, name).tolist() for name in STAT_NAMES}
-    _write_json(out / STATS_PATH, stats)
-
-
-def _write_info(
-    out: Path,
-    schema: DatasetSchema,
-    features: dict[str, dict[str, Any]],
-    staged: Sequence[StagedEpisode],
-    total_tasks: int,
-) -> None:
-    info = {
-        "codebase_version": CODEBASE_VERSION,
-        "fps": schema.fps,
-        "features": features,
-        "total_episodes": len(staged),
-        "total_frames": sum(ep.length for ep in staged),
-        "total_tasks": total_tasks,
-        "chunks_size": DEFAULT_CHUNKS_SIZE,
-        "data_files_size_in_mb": DEFAULT_DATA_FILE_SIZE_IN_MB,
-        "video_files_size_in_mb": DEFAULT_VIDEO_FILE_SIZE_IN_MB,
-        "data_path": DATA_PATH,
-        "video_path": VIDEO_PATH if schema.uses_video else None,
-        "robot_type": schema.robot_type,
-        "splits": {"train": f"0:{len(staged)}"},
-    }
-    _write_json(out / INFO_PATH, info)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=4, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 # -- swap ----------------------------------------------------------------------------------------------

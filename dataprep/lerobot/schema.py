@@ -8,6 +8,8 @@ shape [1] a plain scalar, an image feature `datasets.Image()`, and video feature
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -186,6 +188,19 @@ def dataset_hf_features(schema: DatasetSchema) -> datasets.Features:
 def dataset_arrow_schema(schema: DatasetSchema) -> pa.Schema:
     """The final data parquet's arrow schema, carrying the `huggingface` metadata `datasets` restores types from."""
     return dataset_hf_features(schema).arrow_schema
+
+
+def with_fingerprint(arrow_schema: pa.Schema, seed: str) -> pa.Schema:
+    """The schema with a `fingerprint` in its `huggingface` metadata, as a file `datasets` wrote carries.
+
+    `datasets` stores a 16-hex-digit hash of how the table was made; ours hashes `seed` (which episode), so
+    a rerun writes the same bytes.
+    """
+    metadata = dict(arrow_schema.metadata or {})
+    hf = json.loads(metadata.get(b"huggingface", b"{}"))
+    hf["fingerprint"] = hashlib.sha256(seed.encode()).hexdigest()[:16]
+    metadata[b"huggingface"] = json.dumps(hf).encode()
+    return arrow_schema.with_metadata(metadata)
 
 
 _PA_TYPES = {"float32": pa.float32(), "float64": pa.float64(), "int64": pa.int64()}

@@ -89,11 +89,19 @@ class VideoInfo:
     preset: int | str
 
     def to_info_dict(self) -> dict[str, Any]:
+        """The camera's `info` in info.json, key for key as lerobot 0.6.1's `get_video_info` writes it.
+
+        `aggregate_datasets` merges only datasets whose feature dicts are equal, this `info` included: the
+        stream-derived keys first, then the encoder settings (lerobot's `VideoEncoderConfig` fields, at
+        their defaults where we have no such setting), then `is_depth_map` (not the legacy
+        `video.is_depth_map`, which 0.6.1 migrates with a warning).
+        """
         return {
             "video.height": self.height, "video.width": self.width, "video.codec": self.codec_name,
-            "video.pix_fmt": self.pix_fmt, "video.is_depth_map": False, "video.fps": self.fps,
-            "video.channels": 3, "video.g": self.g, "video.crf": self.crf, "video.preset": self.preset,
-            "has_audio": False,
+            "video.pix_fmt": self.pix_fmt, "video.fps": self.fps, "video.channels": 3, "has_audio": False,
+            "video.g": self.g, "video.crf": self.crf, "video.preset": self.preset,
+            "video.fast_decode": 0, "video.video_backend": "pyav", "video.extra_options": {},
+            "is_depth_map": False,
         }  # fmt: skip
 
 
@@ -270,9 +278,13 @@ class VideoEncoder:
             self._release_codec()
 
     def _release_codec(self) -> None:
-        """Ends the stream even on abort: SVT-AV1 prints an error when torn down without end-of-stream."""
+        """Ends the stream even on abort: SVT-AV1 prints an error when torn down without end-of-stream.
+
+        Not after the codec itself failed: SVT-AV1 that has emitted a bad packet can block forever in the
+        flush (seen under heavy load), which would hang the whole conversion instead of failing the episode.
+        """
         try:
-            if not self._ended:
+            if not self._ended and self._error is None:
                 self._stream.encode(None)
         except Exception:  # the encoder already failed; its first error is the one worth reporting
             logger.debug("ignoring flush error while aborting %s", self.path, exc_info=True)

@@ -1,0 +1,120 @@
+"""Camera statistics as lerobot 0.6.1 computes them: which frames, which pixels, and what `count` means.
+
+lerobot downsamples every frame it looks at (`auto_downsample_height_width`: a frame 300 px or more on its
+long side is strided down to about 150 px) and stores per-channel statistics scaled to [0, 1], shape
+(3, 1, 1). Which frames it looks at, and what `count` says, depends on how the camera is stored:
+
+- video encoded while recording (`streaming_encoding`, as `lerobot-record` is run): every frame, and
+  `count` is the number of pixel samples;
+- images (PNG per frame): `sample_indices(n)` frames (all of the first 100, about n**0.75 beyond), and
+  `count` is the number of frames sampled.
+
+Episodes are weighted by `count` when statistics are aggregated, so following the convention is what makes
+a merge with a lerobot-written dataset weigh both alike. Pixels are integers 0..255: one 256-bin histogram
+per channel holds them exactly, so every statistic, quantiles included, is exact, for one bincount a frame.
+
+Depth maps (one uint16 channel in a metric unit, image mode only) have no lerobot convention: every frame is
+counted, in pixel samples, over a 65,536-bin histogram, and values keep their unit (not scaled to [0, 1]).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dataprep.errors import DataprepError
+from dataprep.lerobot.stats import QUANTILE_KEYS, QUANTILES, FeatureStats
+
+# lerobot's `estimate_num_samples`: at least 100 frames (all of a shorter episode), n**0.75, at most 10,000.
+MIN_SAMPLED_FRAMES, MAX_SAMPLED_FRAMES, SAMPLING_POWER = 100, 10_000, 0.75
+# lerobot's `auto_downsample_height_width`: frames this long on a side or more are strided to ~TARGET px.
+DOWNSAMPLE_THRESHOLD, DOWNSAMPLE_TARGET = 300, 150
+_LEVELS = 256
+_DEPTH_LEVELS = 65_536
+
+
+def sample_indices(length: int) -> np.ndarray:
+    """The frames lerobot's image statistics use in an episode of `length` frames (sorted, from 0)."""
+    wanted = max(min(MIN_SAMPLED_FRAMES, length), min(int(length**SAMPLING_POWER), MAX_SAMPLED_FRAMES))
+    return np.round(np.linspace(0, length - 1, wanted)).astype(int)
+
+
+def downsample(frame: np.ndarray) -> np.ndarray:
+    """An (h, w, c) frame strided as lerobot strides it before computing statistics."""
+    height, width = frame.shape[:2]
+    if max(width, height) < DOWNSAMPLE_THRESHOLD:
+        return frame
+    factor = int(width / DOWNSAMPLE_TARGET) if width > height else int(height / DOWNSAMPLE_TARGET)
+    return frame[::factor, ::factor]
+
+
+def channel_histograms(frame: np.ndarray, levels: int = _LEVELS) -> np.ndarray:
+    """(channels, levels) pixel counts per channel of the downsampled integer frame."""
+    channels = frame.shape[2]
+    offsets = np.arange(channels, dtype=np.intp) * levels
+    pixels = downsample(frame).reshape(-1, channels).astype(np.intp) + offsets
+    return np.bincount(pixels.ravel(), minlength=channels * levels).reshape(channels, levels)
+
+
+def histogram_stats(hist: np.ndarray, count: int, scale: float = 255.0) -> FeatureStats:
+    """Exact per-channel statistics of the pixels a (channels, levels) histogram holds, divided by `scale`."""
+    channels, n_levels = hist.shape
+    levels = np.arange(n_levels) / scale
+    n = hist.sum(axis=1)
+    mean = hist @ levels / n
+    std = np.sqrt((hist * (levels[None, :] - mean[:, None]) ** 2).sum(axis=1) / n)
+    cdf = np.cumsum(hist, axis=1)
+    low = _order_statistic(cdf, np.zeros(channels, dtype=np.int64), levels)
+    high = _order_statistic(cdf, n - 1, levels)
+    quantiles = {}
+    for key, q in zip(QUANTILE_KEYS, QUANTILES):
+        pos = q * (n - 1)  # numpy's linear interpolation between the order statistics around pos
+        below = np.floor(pos).astype(np.int64)
+        a = _order_statistic(cdf, below, levels)
+        b = _order_statistic(cdf, np.minimum(below + 1, n - 1), levels)
+        quantiles[key] = a + (pos - below) * (b - a)
+    stats = FeatureStats(
+        min=low, max=high, mean=mean, std=std, count=np.array([count], dtype=np.int64), **quantiles
+    )
+    return stats.reshaped((channels, 1, 1))
+
+
+def _order_statistic(cdf: np.ndarray, rank: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """The rank-th smallest value (0-based) of each channel."""
+    return np.array([levels[np.searchsorted(c, r, side="right")] for c, r in zip(cdf, rank)])
+
+
+class ImageStats:
+    """One camera's statistics over an episode, fed frame by frame as they are written."""
+
+    def __init__(self, every_frame: bool, *, name: str = "image", depth: bool = False) -> None:
+        self.every_frame, self.name = every_frame or depth, name
+        self.channels, self.levels, self.dtype, self.scale = (
+            (1, _DEPTH_LEVELS, np.uint16, 1.0) if depth else (3, _LEVELS, np.uint8, 255.0)
+        )
+        self._total = np.zeros((self.channels, self.levels), dtype=np.int64)  # every_frame: all frames summed
+        # sampled frames: each frame's histogram (3 KB) is kept until the episode's length is known
+        self._per_frame: list[np.ndarray] = []
+
+    def update(self, frame: np.ndarray) -> None:
+        if frame.ndim != 3 or frame.shape[2] != self.channels or frame.dtype != self.dtype:
+            raise DataprepError(
+                f"{self.name}: expected a {np.dtype(self.dtype)} HxWx{self.channels} frame, "
+                f"got {frame.dtype} {frame.shape}"
+            )
+        hist = channel_histograms(frame, self.levels)
+        if self.every_frame:
+            self._total += hist
+        else:
+            self._per_frame.append(hist.astype(np.uint32))
+
+    def result(self) -> FeatureStats:
+        if self.every_frame:
+            pixels = int(self._total[0].sum())
+            if pixels == 0:
+                raise DataprepError(f"{self.name}: no frames were seen, so there are no statistics")
+            return histogram_stats(self._total, pixels, self.scale)
+        if not self._per_frame:
+            raise DataprepError(f"{self.name}: no frames were seen, so there are no statistics")
+        picked = sample_indices(len(self._per_frame))
+        total = np.sum([self._per_frame[i] for i in picked], axis=0, dtype=np.int64)
+        return histogram_stats(total, len(picked))

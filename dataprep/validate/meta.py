@@ -1,0 +1,211 @@
+"""Reads a LeRobot v3.0 folder's metadata into typed records; every defect met on the way is a finding.
+
+Nothing here trusts the writer: a file may be missing, unreadable or hold the wrong columns, and the
+dataset may come from lerobot itself or any other tool. What cannot be read is reported and left out, so the
+checks after it run on whatever could be read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dataprep.lerobot.layout import CODEBASE_VERSION, EPISODES_PATH, INFO_PATH, STATS_PATH, TASKS_PATH
+from dataprep.validate.report import Finding
+
+_EPISODE_COLUMNS = ("episode_index", "tasks", "length", "data/chunk_index", "data/file_index",
+                    "dataset_from_index", "dataset_to_index")  # fmt: skip
+_INFO_KEYS = ("codebase_version", "fps", "features", "total_episodes", "total_frames", "total_tasks",
+              "chunks_size", "data_path", "video_path", "splits")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class VideoSpan:
+    """Where one episode's frames of one camera sit: a file and a time span inside it (seconds)."""
+
+    chunk: int
+    file: int
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class EpisodeEntry:
+    """One row of meta/episodes, typed."""
+
+    index: int
+    tasks: tuple[str, ...]
+    length: int
+    data_chunk: int
+    data_file: int
+    start: int  # dataset_from_index
+    end: int  # dataset_to_index
+    videos: dict[str, VideoSpan]
+    stats: dict[str, dict[str, Any]]  # feature -> stat name -> nested lists, as stored
+    meta_file: str  # the episodes parquet this row came from
+
+
+@dataclass(frozen=True)
+class DatasetMeta:
+    """Everything under meta/ that could be read."""
+
+    root: Path
+    info: dict[str, Any]
+    tasks: dict[str, int] | None  # task text -> task_index; None when tasks.parquet is unreadable
+    episodes: tuple[EpisodeEntry, ...]
+    stats: dict[str, Any] | None  # stats.json; None when unreadable
+
+    @property
+    def fps(self) -> int:
+        return int(self.info["fps"])
+
+    @property
+    def features(self) -> dict[str, dict[str, Any]]:
+        return dict(self.info["features"])
+
+    @property
+    def video_keys(self) -> list[str]:
+        return [key for key, ft in self.features.items() if ft.get("dtype") == "video"]
+
+    def data_file(self, chunk: int, file: int) -> str:
+        return str(self.info["data_path"]).format(chunk_index=chunk, file_index=file)
+
+    def video_file(self, key: str, chunk: int, file: int) -> str:
+        return str(self.info["video_path"]).format(video_key=key, chunk_index=chunk, file_index=file)
+
+
+def load_meta(root: Path, found: list[Finding]) -> DatasetMeta | None:
+    """The dataset's metadata, or None when info.json itself is unusable (nothing else can be located)."""
+    info = _load_info(root, found)
+    if info is None:
+        return None
+    return DatasetMeta(
+        root, info, _load_tasks(root, found), _load_episodes(root, found), _load_stats(root, found)
+    )
+
+
+def _load_info(root: Path, found: list[Finding]) -> dict[str, Any] | None:
+    path = root / INFO_PATH
+    if not root.is_dir():
+        found.append(Finding("meta.info", str(root), "the dataset folder does not exist"))
+        return None
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        found.append(Finding("meta.info", INFO_PATH, "missing: without info.json nothing can be located"))
+        return None
+    except (OSError, ValueError) as err:
+        found.append(Finding("meta.info", INFO_PATH, f"unreadable: {err}"))
+        return None
+    missing = [key for key in _INFO_KEYS if key not in info] if isinstance(info, dict) else list(_INFO_KEYS)
+    if missing:
+        found.append(Finding("meta.info", INFO_PATH, f"lacks {missing}"))
+        return None
+    if info["codebase_version"] != CODEBASE_VERSION:
+        found.append(
+            Finding(
+                "meta.info",
+                INFO_PATH,
+                f"codebase_version is {info['codebase_version']!r}; lerobot 0.6 reads {CODEBASE_VERSION!r}",
+            )
+        )
+    if not isinstance(info["fps"], int) or info["fps"] <= 0 or not isinstance(info["features"], dict):
+        found.append(Finding("meta.info", INFO_PATH, f"fps {info['fps']!r} or features is not usable"))
+        return None
+    return info
+
+
+def read_parquet(
+    root: Path, relative: str, found: list[Finding], check: str, episode: int | None = None
+) -> pa.Table | None:
+    """A whole parquet file, or None with a finding when it is missing or its footer is unreadable."""
+    path = root / relative
+    if not path.is_file():
+        found.append(Finding(check, relative, "missing", episode))
+        return None
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as err:  # a file cut short has no footer
+        found.append(Finding(check, relative, f"unreadable parquet (truncated or corrupt?): {err}", episode))
+        return None
+
+
+def _load_tasks(root: Path, found: list[Finding]) -> dict[str, int] | None:
+    table = read_parquet(root, TASKS_PATH, found, "meta.tasks")
+    if table is None:
+        return None
+    pandas = json.loads((table.schema.metadata or {}).get(b"pandas", b"{}"))
+    if "task_index" not in table.column_names or "task" not in table.column_names:
+        found.append(
+            Finding("meta.tasks", TASKS_PATH, f"needs columns task_index and task, has {table.column_names}")
+        )
+        return None
+    if pandas.get("index_columns") != ["task"]:
+        found.append(
+            Finding(
+                "meta.tasks",
+                TASKS_PATH,
+                "the task text is not the pandas index named 'task': lerobot would return ints as tasks",
+            )
+        )
+    return dict(zip(table["task"].to_pylist(), table["task_index"].to_pylist()))
+
+
+def _load_stats(root: Path, found: list[Finding]) -> dict[str, Any] | None:
+    try:
+        stats = json.loads((root / STATS_PATH).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        found.append(Finding("meta.stats", STATS_PATH, "missing: training code normalises with it"))
+        return None
+    except (OSError, ValueError) as err:
+        found.append(Finding("meta.stats", STATS_PATH, f"unreadable: {err}"))
+        return None
+    if not isinstance(stats, dict):
+        found.append(Finding("meta.stats", STATS_PATH, "is not a JSON object"))
+        return None
+    return stats
+
+
+def _load_episodes(root: Path, found: list[Finding]) -> tuple[EpisodeEntry, ...]:
+    files = sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet"))
+    if not files:
+        found.append(
+            Finding("meta.episodes", EPISODES_PATH.format(chunk_index=0, file_index=0), "no episodes file")
+        )
+    entries: list[EpisodeEntry] = []
+    for path in files:
+        relative = str(path.relative_to(root))
+        table = read_parquet(root, relative, found, "meta.episodes")
+        if table is None:
+            continue
+        missing = [c for c in _EPISODE_COLUMNS if c not in table.column_names]
+        if missing:
+            found.append(Finding("meta.episodes", relative, f"lacks columns {missing}"))
+            continue
+        entries += [_entry(row, relative) for row in table.to_pylist()]
+    return tuple(sorted(entries, key=lambda e: e.index))
+
+
+def _entry(row: dict[str, Any], meta_file: str) -> EpisodeEntry:
+    keys = [
+        name.split("/")[1] for name in row if name.startswith("videos/") and name.endswith("/from_timestamp")
+    ]
+    videos = {
+        key: VideoSpan(row[f"videos/{key}/chunk_index"], row[f"videos/{key}/file_index"],
+                       row[f"videos/{key}/from_timestamp"], row[f"videos/{key}/to_timestamp"])
+        for key in keys
+    }  # fmt: skip
+    stats: dict[str, dict[str, Any]] = {}
+    for name, value in row.items():
+        if name.startswith("stats/"):
+            feature, stat = name[len("stats/") :].rsplit("/", 1)
+            stats.setdefault(feature, {})[stat] = value
+    return EpisodeEntry(
+        row["episode_index"], tuple(row["tasks"] or ()), row["length"], row["data/chunk_index"],
+        row["data/file_index"], row["dataset_from_index"], row["dataset_to_index"], videos, stats, meta_file,
+    )  # fmt: skip

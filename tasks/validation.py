@@ -1,0 +1,50 @@
+"""Prefect task around `dataprep.validate`: validate a dataset folder and record the result as an artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from dataprep.validate import ValidationReport, validate_dataset
+from tasks.artifacts import artifact_key, markdown_table, record_markdown
+
+
+def validation_markdown(report: ValidationReport) -> str:
+    """The artifact: a verdict line, what was checked, then one table row per finding."""
+    verdict = "**OK**" if report.ok else f"**{len(report.findings)} problem(s)**"
+    lines = [
+        f"# Validation of `{report.root}`",
+        "",
+        f"{verdict}: {report.episodes} episode(s), {report.frames} frames, {report.videos} video file(s), "
+        f"checks: {', '.join(report.checks)}",
+        "",
+    ]
+    rows = [
+        {
+            "check": f.check,
+            "file": f.file,
+            "episode": "" if f.episode is None else f.episode,
+            "feature": f.feature or "",
+            "problem": f.message,
+        }
+        for f in report.findings
+    ]
+    return "\n".join(lines) + markdown_table(rows)
+
+
+@task(name="validate-dataset", cache_policy=NO_CACHE)
+def validate_dataset_task(root: Path, repo_id: str, decode_all: bool = False) -> ValidationReport:
+    """Never fails on findings: the dataset is in place; the artifact and the log say what is wrong."""
+    report = validate_dataset(root, decode_all=decode_all)
+    record_markdown(
+        validation_markdown(report),
+        key=artifact_key("validation", repo_id),
+        description=f"Validation of {root}",
+    )
+    if not report.ok:
+        get_run_logger().warning(
+            "%s: %d validation problem(s):\n%s", root, len(report.findings), report.table()
+        )
+    return report
