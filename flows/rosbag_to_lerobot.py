@@ -40,8 +40,8 @@ def describe(report: ConversionReport) -> str:
     summary = report.dataset
     info = json.loads((summary.root / "meta" / "info.json").read_text())
     lines = [f"dataset {summary.repo_id} at {summary.root.resolve()}",
-             f"  {summary.episodes} episode(s), {summary.frames} frames at {summary.fps} fps "
-             f"({summary.frames / summary.fps:.1f} s), {len(summary.tasks)} task(s)"]
+             (f"  {summary.episodes} episode(s), {summary.frames} frames at {summary.fps} fps "
+             f"({summary.frames / summary.fps:.1f} s), {len(summary.tasks)} task(s)")]
     for key, feature in info["features"].items():
         lines.append(f"  {key}: {feature['dtype']} {feature['shape']}")
     for bag in report.bags:

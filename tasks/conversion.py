@@ -7,7 +7,8 @@ the tasks use no Prefect cache. A `DataprepError` (bad input) is never retried; 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 from prefect import task
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
@@ -30,12 +31,12 @@ from dataprep.memory import take_snapshot
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
 
 
-def _retry_unless_bad_input(task: Any, task_run: Any, state: Any) -> bool:
+def _retry_unless_bad_input(_task: Any, _task_run: Any, state: Any) -> bool:
     try:
         state.result()
     except DataprepError:
         return False
-    except Exception:
+    except Exception:  # noqa: BLE001 - anything but bad input (I/O, a crash) is worth one retry
         return True
     return False
 
@@ -68,7 +69,8 @@ def episode_markdown(conversion: BagConversion, fps: int) -> str:
         lines += ["## Filled with the configured default", "",
                   markdown_table([{"part": k, "frames": n} for k, n in conversion.filled_by_default.items()])]
     lines += ["## Largest alignment offset", "",
-              markdown_table([{"feature": k, "max_offset_ms": round(v, 3)} for k, v in conversion.max_offset_ms.items()])]
+              markdown_table([{"feature": k, "max_offset_ms": round(v, 3)}
+                              for k, v in conversion.max_offset_ms.items()])]
     return "\n".join(lines)
 
 
@@ -81,8 +83,8 @@ def convert_bag_task(config: ConvertConfig, bag: Path) -> BagConversion:
     settings), so two bags of the same name never share one, and reruns of a bag add versions to the same.
     """
     key = bag_key(bag, config)
-    progress_id = create_progress_artifact(0.0, key=artifact_key("progress", config.repo_id, key),
-                                           description=f"Reading {bag}")
+    progress_id = cast(UUID, create_progress_artifact(0.0, key=artifact_key("progress", config.repo_id, key),
+                                                      description=f"Reading {bag}"))  # sync call: a UUID
     rows: list[dict[str, Any]] = []
 
     def on_chunk(report: ChunkReport) -> None:

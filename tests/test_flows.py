@@ -32,7 +32,7 @@ def test_artifact_keys_are_valid_and_stay_distinct_when_cut() -> None:
     assert artifact_key("memory", "Local/Kuavo_Sample", "demo 1.bag") == "memory-local-kuavo-sample-demo-1-bag"
     long_a, long_b = artifact_key("x" * 300, "a"), artifact_key("x" * 300, "b")
     assert len(long_a) == len(long_b) == 100 and long_a != long_b
-    assert all(c.isalnum() and c.islower() or c.isdigit() or c == "-" for c in long_a)
+    assert all((c.isalnum() and c.islower()) or c.isdigit() or c == "-" for c in long_a)
 
 
 def test_flow_records_memory_per_chunk_progress_and_episode_summary(prefect_server: None, tmp_path: Path) -> None:

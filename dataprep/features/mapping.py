@@ -16,7 +16,7 @@ from dataprep.config import AlignSpec, ConvertConfig, PartSpec
 from dataprep.errors import DataprepError
 from dataprep.features.images import IMAGE_TYPES, decode_image
 from dataprep.features.transforms import apply_transforms
-from dataprep.rosbag import BagReader, BagError, check_field_path, extract_values, parse_field_path
+from dataprep.rosbag import BagError, BagReader, check_field_path, extract_values, parse_field_path
 from dataprep.timeline import NS_PER_S, AlignedFrame, AlignmentReport, Channel
 
 
