@@ -4,7 +4,6 @@ Bags are converted one after another: each conversion already keeps both cores b
 thread, one encoder thread per camera), and memory stays that of one bag.
 """
 
-import json
 import sys
 from collections.abc import Sequence
 
@@ -14,10 +13,12 @@ from dataprep.config import ConvertConfig
 from dataprep.conversion import BagConversion, BagFailure, ConversionReport
 from dataprep.errors import DataprepError
 from flows.cli import load_section, run_cli, stage_parser
+from flows.run_names import conversion_run_name
+from flows.summaries import describe_conversion as describe
 from tasks.conversion import convert_bag_task, finalize_dataset_task, plan_conversion_task
 
 
-@flow(name="rosbag_to_lerobot")
+@flow(name="rosbag_to_lerobot", flow_run_name=conversion_run_name)
 def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
     """Every bag is attempted; a bag with bad input is reported by finalize, anything else fails the run."""
     plan = plan_conversion_task(config)
@@ -33,24 +34,6 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
             state.result()  # not bad input: re-raise whatever ended the task, and the run with it
         failures.append(BagFailure(str(bag), str(error)))
     return finalize_dataset_task(config, conversions, failures)
-
-
-def describe(report: ConversionReport) -> str:
-    """What a user wants to see after a run: where the dataset is, what it holds, and what was dropped."""
-    summary = report.dataset
-    info = json.loads((summary.root / "meta" / "info.json").read_text())
-    lines = [f"dataset {summary.repo_id} at {summary.root.resolve()}",
-             (f"  {summary.episodes} episode(s), {summary.frames} frames at {summary.fps} fps "
-             f"({summary.frames / summary.fps:.1f} s), {len(summary.tasks)} task(s)")]
-    for key, feature in info["features"].items():
-        lines.append(f"  {key}: {feature['dtype']} {feature['shape']}")
-    for bag in report.bags:
-        reused = ", staged by an earlier run" if bag.reused else ""
-        lines.append(f"  {bag.bag}: {bag.frames} frames kept, {sum(bag.dropped.values())} dropped{reused}")
-        lines += [f"    dropped {count}: {reason}" for reason, count in bag.dropped.items()]
-    for failure in report.skipped:
-        lines.append(f"  {failure.bag}: SKIPPED (on_bag_error: skip): {failure.error}")
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,6 +39,7 @@ class ChunkReport:
 
 
 ChunkCallback = Callable[[ChunkReport], None]
+FrameCallback = Callable[[int, float], None]  # frames written so far, share of the bag read: after every frame
 
 
 def build_schema(config: ConvertConfig, dims: dict[str, int]) -> DatasetSchema:
@@ -60,9 +61,10 @@ class _EpisodeSink:
     """Opens, fills and closes episode writers; splits at `max_episode_frames` when asked to."""
 
     def __init__(self, config: ConvertConfig, folder: Path, bag: Path, mapper: FeatureMapper,
-                 progress: Callable[[int], float], on_chunk: ChunkCallback | None) -> None:
+                 progress: Callable[[int], float], on_chunk: ChunkCallback | None,
+                 on_frame: FrameCallback | None = None) -> None:
         self.config, self.folder, self.bag, self.mapper = config, folder, bag, mapper
-        self.progress, self.on_chunk = progress, on_chunk
+        self.progress, self.on_chunk, self.on_frame = progress, on_chunk, on_frame
         self.writer: EpisodeWriter | None = None
         self.dims: dict[str, int] = {}
         self.episodes: list[EpisodeReport] = []
@@ -76,6 +78,8 @@ class _EpisodeSink:
         assert self.writer is not None
         self.writer.add_frame(vectors, self.mapper.images(frame))
         self.frames += 1
+        if self.on_frame is not None:
+            self.on_frame(self.frames, self.progress(frame.tick_ns))
         if self.frames % self.config.chunk_size == 0:
             self._chunk_done(frame.tick_ns)
         if self.config.max_episode_frames and self.writer.frames >= self.config.max_episode_frames:
@@ -130,7 +134,8 @@ def _summary(bag: Path, key: str, sink: _EpisodeSink, report: AlignmentReport, m
     )
 
 
-def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None = None) -> BagConversion:
+def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None = None,
+                on_frame: FrameCallback | None = None) -> BagConversion:
     """Convert one bag into staged episodes; a bag finished by an earlier run is reused, not read again."""
     key = bag_key(bag, config)
     folder = staging_root(config) / key
@@ -143,7 +148,8 @@ def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None
         mapper.bind(reader)
         aligner = Aligner(mapper.channels, config.fps, mapper.clock_topic, config.timeline.sample_drop)
         start, span = reader.start_ns, max(reader.end_ns - reader.start_ns, 1)
-        sink = _EpisodeSink(config, folder, bag, mapper, lambda t: min(max((t - start) / span, 0.0), 1.0), on_chunk)
+        sink = _EpisodeSink(config, folder, bag, mapper, lambda t: min(max((t - start) / span, 0.0), 1.0), on_chunk,
+                            on_frame)
         try:
             for message in reader.messages(aligner.topics):
                 for frame in aligner.push(message.topic, message.time_ns, message.msg):

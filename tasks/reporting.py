@@ -1,0 +1,158 @@
+"""What a person sees in the Prefect UI: live memory and progress per bag, and the pipeline's outcome.
+
+Prefect table artifacts cannot be updated in place, so the memory table of a bag is published as a new
+version of the same key every `publish_s` seconds while the bag converts, and once at its end; the progress
+artifact is updated in place. Keys hold the dataset's output folder, so runs into different output roots never
+share a history, and reruns into the same one line up.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
+from uuid import UUID
+
+from prefect import get_run_logger
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+
+from dataprep.config import PipelineConfig
+from dataprep.conversion import ChunkReport
+from dataprep.errors import DataprepError
+from dataprep.memory import take_snapshot
+from tasks.artifacts import artifact_key, markdown_table
+
+BAR_WIDTH = 40  # characters of the widest bar in the memory-over-time chart
+
+StageOutput = tuple[Callable[[Any], str], Callable[[Any], Path] | None]
+
+
+def memory_chart(rows: list[dict[str, Any]]) -> str:
+    """Memory over time as a markdown table with a bar per row, scaled to the run's peak: the UI renders it
+    as a picture without any plotting library, and the numbers stay next to the bars."""
+    if not rows:
+        return "(no sample)\n"
+    top = max(row["rss_mb"] for row in rows) or 1.0
+    return markdown_table([{"elapsed_s": row["elapsed_s"], "frames": row["frames"], "rss_mb": row["rss_mb"],
+                            "rss": "█" * max(1, round(BAR_WIDTH * row["rss_mb"] / top))} for row in rows])
+
+
+def time_left_s(elapsed_s: float, progress: float) -> float | None:
+    """Linear estimate from the share done so far; None before there is anything to go on."""
+    if progress <= 0.0 or elapsed_s <= 0.0:
+        return None
+    return elapsed_s * (1.0 - progress) / progress
+
+
+class BagMonitor:
+    """Samples memory every `sample_s` while a bag converts and keeps its progress artifact current.
+
+    The converter reports frames through `on_frame` (cheap: two assignments) and chunks through `on_chunk`;
+    a daemon thread turns them into rows with the elapsed time, so short bags get rows too, not only one at
+    their end.
+    """
+
+    def __init__(self, key: str, label: str, sample_s: float = 1.0, publish_s: float = 10.0) -> None:
+        self.key, self.label, self.sample_s, self.publish_s = key, label, sample_s, publish_s
+        self.rows: list[dict[str, Any]] = []
+        self.frames, self.progress = 0, 0.0
+        self._start = time.monotonic()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._published = self._start
+        self._progress_id = cast(UUID, create_progress_artifact(  # a sync call returns the UUID
+            0.0, key=artifact_key("progress", key), description=f"{label}: starting"))
+        self._thread = threading.Thread(target=self._sample_loop, name=f"monitor-{key}", daemon=True)
+
+    def __enter__(self) -> BagMonitor:
+        self._sample("start")
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample("end" if error is None else "failed")
+        if error is None:
+            self.progress = 1.0
+        self._update_progress()
+        self.publish()
+
+    def on_frame(self, frames: int, progress: float) -> None:
+        self.frames, self.progress = frames, progress
+
+    def on_chunk(self, report: ChunkReport) -> None:
+        self.frames, self.progress = report.frames, report.progress
+        self._sample(f"chunk {report.chunk}")
+
+    def _sample(self, event: str) -> None:
+        row = {"elapsed_s": round(time.monotonic() - self._start, 1), "event": event, "frames": self.frames,
+               "progress_pct": round(100 * self.progress, 1), **take_snapshot().as_row()}
+        with self._lock:
+            self.rows.append(row)
+
+    def _sample_loop(self) -> None:
+        while not self._stop.wait(self.sample_s):
+            self._sample("sample")
+            self._update_progress()
+            if time.monotonic() - self._published >= self.publish_s:
+                self.publish()
+
+    def _update_progress(self) -> None:
+        elapsed = time.monotonic() - self._start
+        left = time_left_s(elapsed, self.progress)
+        eta = "" if left is None or self.progress >= 1.0 else f", about {left:.0f} s left"
+        update_progress_artifact(self._progress_id, round(100 * self.progress, 1),
+                                 description=f"{self.label}: {self.frames} frames, {elapsed:.0f} s{eta}")
+
+    def publish(self) -> None:
+        """A new version of the memory table and chart (the UI shows the latest)."""
+        self._published = time.monotonic()
+        with self._lock:
+            rows = list(self.rows)
+        create_table_artifact(rows, key=artifact_key("memory", self.key),
+                              description=f"Memory while converting {self.label} (a row per second and chunk)")
+        create_markdown_artifact(f"# Memory over time: {self.label}\n\n{memory_chart(rows)}",
+                                 key=artifact_key("memory-chart", self.key),
+                                 description=f"Memory over time while converting {self.label}")
+
+
+def logged_stage(name: str, run: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`run` with INFO lines on the calling flow's run page before and after."""
+    def wrapper(section: Any) -> Any:
+        logger = get_run_logger()
+        logger.info("stage %s: starting", name)
+        result = run(section)
+        logger.info("stage %s: finished", name)
+        return result
+    return wrapper
+
+
+def record_pipeline_outcome(config: PipelineConfig, config_path: str, results: Mapping[str, Any],
+                            stages: Mapping[str, StageOutput]) -> None:
+    """On the pipeline's own run page: per stage a summary (or its error) and a link to its output."""
+    logger = get_run_logger()
+    for name, result in results.items():
+        describe, output = stages[name]
+        root = output(getattr(config, name)).resolve() if output else None
+        key = artifact_key("summary", name, root or config_path)
+        if isinstance(result, DataprepError):
+            text = f"# {name}: FAILED\n\n```\n{result}\n```\n"
+            logger.error("stage %s: failed:\n%s", name, result)
+        else:
+            text = f"# {name}\n\n```\n{describe(result)}\n```\n"
+            logger.info("stage %s: output at %s\n%s", name, root, describe(result))
+        create_markdown_artifact(text, key=key, description=f"{name} from {config_path}")
+        if root is not None and not isinstance(result, DataprepError):
+            create_link_artifact(root.as_uri(), link_text=str(root), key=artifact_key("output", name, root),
+                                 description=f"Where {name} wrote its output")
