@@ -24,7 +24,8 @@ from flows import rosbag_to_lerobot
 from flows.cli import DEFAULT_CONFIG
 from flows.launch import main, run_stages
 from flows.run_names import pipeline_run_name
-from tasks.reporting import logged_stage, record_pipeline_outcome
+from tasks.artifacts import artifact_key
+from tasks.reporting import MemoryMonitor, logged_stage, record_pipeline_outcome
 
 __all__ = ["STAGES", "Stage", "convert_all", "main"]
 
@@ -54,7 +55,9 @@ def convert_all(config_path: str = str(DEFAULT_CONFIG), overrides: list[str] | N
     own page gets what a person checks first: INFO logs, each stage's summary and a link to its output.
     """
     config = load_config(PipelineConfig, Path(config_path), overrides or [])
-    results = run_stages(config, {name: logged_stage(name, stage.run) for name, stage in STAGES.items()}, stages)
+    with MemoryMonitor(artifact_key("run", Path(config_path).resolve()), f"pipeline {config_path}", progress=False):
+        results = run_stages(config, {name: logged_stage(name, stage.run) for name, stage in STAGES.items()},
+                             stages)
     record_pipeline_outcome(config, config_path, results, {name: (stage.describe, stage.output)
                                                    for name, stage in STAGES.items()})
     return results

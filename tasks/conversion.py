@@ -25,7 +25,7 @@ from dataprep.conversion import (
 )
 from dataprep.errors import DataprepError
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
-from tasks.reporting import BagMonitor
+from tasks.reporting import MemoryMonitor
 
 
 def _retry_unless_bad_input(_task: Any, _task_run: Any, state: Any) -> bool:
@@ -74,14 +74,14 @@ def episode_markdown(conversion: BagConversion, fps: int) -> str:
 @task(name="convert-bag", task_run_name="convert-{bag.name}", cache_policy=NO_CACHE, retries=1,
       retry_condition_fn=_retry_unless_bad_input)
 def convert_bag_task(config: ConvertConfig, bag: Path) -> BagConversion:
-    """Convert one bag; memory rows and progress while it converts (BagMonitor), a summary at the end.
+    """Convert one bag; memory rows and progress while it converts (MemoryMonitor), a summary at the end.
 
     Artifacts are keyed by the dataset's folder and the bag's staging key (its name and a hash of its path,
     size, mtime and the settings), so two bags of the same name never share one, and reruns of a bag into the
     same dataset add versions to the same.
     """
     key = artifact_key(config.dataset_root.resolve(), bag_key(bag, config))
-    with BagMonitor(key, bag.name) as monitor:
+    with MemoryMonitor(key, bag.name) as monitor:
         conversion = convert_bag(config, bag, monitor.on_chunk, monitor.on_frame)
     record_markdown(episode_markdown(conversion, config.fps), key=artifact_key("episode", key),
                     description=f"Episode summary for {bag}")

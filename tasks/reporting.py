@@ -28,22 +28,40 @@ from prefect.artifacts import (
 from dataprep.config import PipelineConfig
 from dataprep.conversion import ChunkReport
 from dataprep.errors import DataprepError
+from dataprep.lerobot.preview import first_episode_preview
 from dataprep.memory import take_snapshot
-from tasks.artifacts import artifact_key, markdown_table
-
-BAR_WIDTH = 40  # characters of the widest bar in the memory-over-time chart
+from tasks.artifacts import artifact_key
+from tasks.charts import data_uri, line_chart, svg_image
 
 StageOutput = tuple[Callable[[Any], str], Callable[[Any], Path] | None]
 
 
-def memory_chart(rows: list[dict[str, Any]]) -> str:
-    """Memory over time as a markdown table with a bar per row, scaled to the run's peak: the UI renders it
-    as a picture without any plotting library, and the numbers stay next to the bars."""
+def memory_chart(label: str, rows: list[dict[str, Any]]) -> str:
+    """Markdown: RSS and peak RSS over elapsed time as an inline SVG, and the peak in words."""
     if not rows:
-        return "(no sample)\n"
-    top = max(row["rss_mb"] for row in rows) or 1.0
-    return markdown_table([{"elapsed_s": row["elapsed_s"], "frames": row["frames"], "rss_mb": row["rss_mb"],
-                            "rss": "█" * max(1, round(BAR_WIDTH * row["rss_mb"] / top))} for row in rows])
+        return f"# Memory over time: {label}\n\n(no sample yet)\n"
+    chart = line_chart(f"memory of the process, MB: {label}", [r["elapsed_s"] for r in rows],
+                       {"rss_mb": [r["rss_mb"] for r in rows], "peak_rss_mb": [r["peak_rss_mb"] for r in rows]},
+                       "s")
+    peak = max(r["peak_rss_mb"] for r in rows)
+    return (f"# Memory over time: {label}\n\n{svg_image(chart, 'memory over time')}\n\n"
+            f"peak RSS {peak:.0f} MB, lowest available {min(r['available_mb'] for r in rows):.0f} MB, "
+            f"{rows[-1]['elapsed_s']:.0f} s, {len(rows)} samples\n")
+
+
+def preview_markdown(root: Path) -> str:
+    """A few frames of each camera and the vector features of episode 0, as the dataset holds them."""
+    preview = first_episode_preview(root)
+    lines = [f"# First episode of `{root.name}`", "",
+             f"{preview.frames} frames looked at, {preview.fps} fps", ""]
+    for key, jpeg in preview.strips.items():
+        lines += [f"## {key}", "", f"![{key}]({data_uri('image/jpeg', jpeg)})", "",
+                  "frames " + ", ".join(str(i) for i in preview.picks), ""]
+    seconds = [i / preview.fps for i in range(preview.frames)]
+    for key, values in preview.vectors.items():
+        series = {f"{key}[{d}]": values[:, d].tolist() for d in range(values.shape[1])}
+        lines += [f"## {key}", "", svg_image(line_chart(key, seconds, series, "s"), key), ""]
+    return "\n".join(lines)
 
 
 def time_left_s(elapsed_s: float, progress: float) -> float | None:
@@ -53,15 +71,17 @@ def time_left_s(elapsed_s: float, progress: float) -> float | None:
     return elapsed_s * (1.0 - progress) / progress
 
 
-class BagMonitor:
-    """Samples memory every `sample_s` while a bag converts and keeps its progress artifact current.
+class MemoryMonitor:
+    """Samples memory every `sample_s` while a bag converts (or a whole run goes) and keeps its artifacts
+    current: the memory table and chart every `publish_s`, the progress artifact (with `progress`) every sample.
 
     The converter reports frames through `on_frame` (cheap: two assignments) and chunks through `on_chunk`;
     a daemon thread turns them into rows with the elapsed time, so short bags get rows too, not only one at
     their end.
     """
 
-    def __init__(self, key: str, label: str, sample_s: float = 1.0, publish_s: float = 10.0) -> None:
+    def __init__(self, key: str, label: str, progress: bool = True, sample_s: float = 1.0,
+                 publish_s: float = 10.0) -> None:
         self.key, self.label, self.sample_s, self.publish_s = key, label, sample_s, publish_s
         self.rows: list[dict[str, Any]] = []
         self.frames, self.progress = 0, 0.0
@@ -70,10 +90,10 @@ class BagMonitor:
         self._lock = threading.Lock()
         self._published = self._start
         self._progress_id = cast(UUID, create_progress_artifact(  # a sync call returns the UUID
-            0.0, key=artifact_key("progress", key), description=f"{label}: starting"))
+            0.0, key=artifact_key("progress", key), description=f"{label}: starting")) if progress else None
         self._thread = threading.Thread(target=self._sample_loop, name=f"monitor-{key}", daemon=True)
 
-    def __enter__(self) -> BagMonitor:
+    def __enter__(self) -> MemoryMonitor:
         self._sample("start")
         self._thread.start()
         return self
@@ -109,6 +129,8 @@ class BagMonitor:
                 self.publish()
 
     def _update_progress(self) -> None:
+        if self._progress_id is None:
+            return
         elapsed = time.monotonic() - self._start
         left = time_left_s(elapsed, self.progress)
         eta = "" if left is None or self.progress >= 1.0 else f", about {left:.0f} s left"
@@ -122,8 +144,7 @@ class BagMonitor:
             rows = list(self.rows)
         create_table_artifact(rows, key=artifact_key("memory", self.key),
                               description=f"Memory while converting {self.label} (a row per second and chunk)")
-        create_markdown_artifact(f"# Memory over time: {self.label}\n\n{memory_chart(rows)}",
-                                 key=artifact_key("memory-chart", self.key),
+        create_markdown_artifact(memory_chart(self.label, rows), key=artifact_key("memory-chart", self.key),
                                  description=f"Memory over time while converting {self.label}")
 
 
@@ -153,6 +174,10 @@ def record_pipeline_outcome(config: PipelineConfig, config_path: str, results: M
             text = f"# {name}\n\n```\n{describe(result)}\n```\n"
             logger.info("stage %s: output at %s\n%s", name, root, describe(result))
         create_markdown_artifact(text, key=key, description=f"{name} from {config_path}")
-        if root is not None and not isinstance(result, DataprepError):
-            create_link_artifact(root.as_uri(), link_text=str(root), key=artifact_key("output", name, root),
-                                 description=f"Where {name} wrote its output")
+        if root is None or isinstance(result, DataprepError):
+            continue
+        create_link_artifact(root.as_uri(), link_text=str(root), key=artifact_key("output", name, root),
+                             description=f"Where {name} wrote its output")
+        if (root / "meta" / "info.json").is_file():  # a LeRobot dataset: show what its first episode holds
+            create_markdown_artifact(preview_markdown(root), key=artifact_key("preview", name, root),
+                                     description=f"Camera frames and vectors of the first episode of {root}")
