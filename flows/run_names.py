@@ -23,13 +23,13 @@ def _cut(text: str) -> str:
 
 
 def pipeline_run_name() -> str:
-    """`default.yaml [rosbag_to_lerobot] input.bags=/data/today 2026-12-01 02:00`."""
+    """`default.yaml 2026-12-01 02:00 [rosbag_to_lerobot] input.bags=/data/today` (cut to MAX_NAME)."""
     parameters: dict[str, Any] = flow_run.parameters
-    parts = [Path(str(parameters.get("config_path") or "default.yaml")).name]
+    parts = [Path(str(parameters.get("config_path") or "default.yaml")).name, _when()]
     if parameters.get("stages"):
         parts.append(f"[{', '.join(parameters['stages'])}]")
     parts += [str(item).split(".", 1)[-1] for item in parameters.get("overrides") or []]
-    return _cut(" ".join([*parts, _when()]))
+    return _cut(" ".join(parts))
 
 
 def conversion_run_name() -> str:

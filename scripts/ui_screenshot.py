@@ -102,7 +102,7 @@ def wait_for(tools: DevTools, texts: list[str], timeout_s: float) -> tuple[bool,
     return False, body
 
 
-def screenshot(url: str, out: Path, expect: list[str], width: int = 1400, height: int = 1100,
+def screenshot(url: str, out: Path, expect: list[str], width: int = 1400, height: int = 1500,
                timeout_s: float = 60.0) -> str:
     """Save the Artifacts tab of the run page at `url` to `out`; return the page's text."""
     binary = find_chromium()

@@ -83,6 +83,7 @@ def convert_bag_task(config: ConvertConfig, bag: Path) -> BagConversion:
     key = artifact_key(config.dataset_root.resolve(), bag_key(bag, config))
     with MemoryMonitor(key, bag.name) as monitor:
         conversion = convert_bag(config, bag, monitor.on_chunk, monitor.on_frame)
+        monitor.on_frame(conversion.frames, 1.0)  # a bag staged by an earlier run reports nothing while "read"
     record_markdown(episode_markdown(conversion, config.fps), key=artifact_key("episode", key),
                     description=f"Episode summary for {bag}")
     return conversion

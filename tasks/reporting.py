@@ -8,6 +8,8 @@ share a history, and reruns into the same one line up.
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,6 +34,8 @@ from dataprep.lerobot.preview import first_episode_preview
 from dataprep.memory import take_snapshot
 from tasks.artifacts import artifact_key
 from tasks.charts import data_uri, line_chart, svg_image
+
+logger = logging.getLogger(__name__)
 
 StageOutput = tuple[Callable[[Any], str], Callable[[Any], Path] | None]
 
@@ -91,7 +95,10 @@ class MemoryMonitor:
         self._published = self._start
         self._progress_id = cast(UUID, create_progress_artifact(  # a sync call returns the UUID
             0.0, key=artifact_key("progress", key), description=f"{label}: starting")) if progress else None
-        self._thread = threading.Thread(target=self._sample_loop, name=f"monitor-{key}", daemon=True)
+        # The thread runs in a copy of this context: Prefect's run context and settings live in contextvars,
+        # and without them its artifacts would belong to no run (or go to another server).
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._sample_loop,),
+                                        name=f"monitor-{key}", daemon=True)
 
     def __enter__(self) -> MemoryMonitor:
         self._sample("start")
@@ -124,9 +131,12 @@ class MemoryMonitor:
     def _sample_loop(self) -> None:
         while not self._stop.wait(self.sample_s):
             self._sample("sample")
-            self._update_progress()
-            if time.monotonic() - self._published >= self.publish_s:
-                self.publish()
+            try:
+                self._update_progress()
+                if time.monotonic() - self._published >= self.publish_s:
+                    self.publish()
+            except Exception as err:  # noqa: BLE001 - a missed UI update must not stop the sampling or the bag
+                logger.warning("%s: artifact update failed, retrying at the next sample: %s", self.label, err)
 
     def _update_progress(self) -> None:
         if self._progress_id is None:
@@ -143,9 +153,9 @@ class MemoryMonitor:
         with self._lock:
             rows = list(self.rows)
         create_table_artifact(rows, key=artifact_key("memory", self.key),
-                              description=f"Memory while converting {self.label} (a row per second and chunk)")
+                              description=f"Memory during {self.label} (a row per second and per chunk)")
         create_markdown_artifact(memory_chart(self.label, rows), key=artifact_key("memory-chart", self.key),
-                                 description=f"Memory over time while converting {self.label}")
+                                 description=f"Memory over time during {self.label}")
 
 
 def logged_stage(name: str, run: Callable[[Any], Any]) -> Callable[[Any], Any]:

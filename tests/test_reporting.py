@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import cv2
@@ -40,3 +42,30 @@ def test_line_chart_draws_one_line_per_series_between_the_labelled_extremes() ->
 def test_time_left_is_unknown_until_something_is_done() -> None:
     assert time_left_s(5.0, 0.0) is None
     assert time_left_s(10.0, 0.25) == 30.0
+
+
+def test_memory_table_is_republished_while_work_goes_on(prefect_server: None) -> None:
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from tasks.artifacts import artifact_key
+    from tasks.reporting import MemoryMonitor
+
+    @flow
+    def slow_work() -> None:
+        with MemoryMonitor("monitor-test", "slow work", sample_s=0.1, publish_s=0.3) as monitor:
+            for frames in range(1, 11):
+                monitor.on_frame(frames, frames / 10)
+                time.sleep(0.1)
+
+    slow_work()
+    with get_client(sync_client=True) as client:
+        versions = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key("memory", "monitor-test")])))
+        progress = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key("progress", "monitor-test")])))
+    sizes = sorted(len(json.loads(v.data)) for v in versions)
+    assert len(sizes) >= 3 and sizes[0] < sizes[-1]  # published during the work, then once more at its end
+    assert all(v.flow_run_id is not None for v in versions)  # the sampling thread wrote into the run
+    assert progress[0].description.startswith("slow work: 10 frames")
