@@ -56,8 +56,8 @@ def convert_all(config_path: str = str(DEFAULT_CONFIG), overrides: list[str] | N
     """
     config = load_config(PipelineConfig, Path(config_path), overrides or [])
     with MemoryMonitor(artifact_key("run", Path(config_path).resolve()), f"pipeline {config_path}", progress=False):
-        results = run_stages(config, {name: logged_stage(name, stage.run) for name, stage in STAGES.items()},
-                             stages)
+        runners = {name: logged_stage(name, stage.run, stage.output) for name, stage in STAGES.items()}
+        results = run_stages(config, runners, stages)
     record_pipeline_outcome(config, config_path, results, {name: (stage.describe, stage.output)
                                                    for name, stage in STAGES.items()})
     return results

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -34,6 +35,7 @@ from dataprep.lerobot.preview import first_episode_preview
 from dataprep.memory import take_snapshot
 from tasks.artifacts import artifact_key
 from tasks.charts import data_uri, line_chart, svg_image
+from tasks.dataset_slot import dataset_slot
 
 logger = logging.getLogger(__name__)
 
@@ -158,12 +160,15 @@ class MemoryMonitor:
                                  description=f"Memory over time during {self.label}")
 
 
-def logged_stage(name: str, run: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`run` with INFO lines on the calling flow's run page before and after."""
+def logged_stage(name: str, run: Callable[[Any], Any],
+                 output: Callable[[Any], Path] | None = None) -> Callable[[Any], Any]:
+    """`run` with INFO lines on the calling flow's run page before and after, holding the slot of its output
+    folder (tasks/dataset_slot.py) when the stage says where it writes."""
     def wrapper(section: Any) -> Any:
         logger = get_run_logger()
         logger.info("stage %s: starting", name)
-        result = run(section)
+        with dataset_slot(output(section)) if output else nullcontext():
+            result = run(section)
         logger.info("stage %s: finished", name)
         return result
     return wrapper
@@ -189,5 +194,10 @@ def record_pipeline_outcome(config: PipelineConfig, config_path: str, results: M
         create_link_artifact(root.as_uri(), link_text=str(root), key=artifact_key("output", name, root),
                              description=f"Where {name} wrote its output")
         if (root / "meta" / "info.json").is_file():  # a LeRobot dataset: show what its first episode holds
-            create_markdown_artifact(preview_markdown(root), key=artifact_key("preview", name, root),
+            try:
+                preview = preview_markdown(root)
+            except (DataprepError, OSError, ValueError) as err:  # a picture must not fail a finished run
+                logger.warning("stage %s: no preview of %s: %s", name, root, err)
+                continue
+            create_markdown_artifact(preview, key=artifact_key("preview", name, root),
                                      description=f"Camera frames and vectors of the first episode of {root}")

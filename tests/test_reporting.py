@@ -69,3 +69,28 @@ def test_memory_table_is_republished_while_work_goes_on(prefect_server: None) ->
     assert len(sizes) >= 3 and sizes[0] < sizes[-1]  # published during the work, then once more at its end
     assert all(v.flow_run_id is not None for v in versions)  # the sampling thread wrote into the run
     assert progress[0].description.startswith("slow work: 10 frames")
+
+
+def test_two_runs_writing_one_dataset_take_turns(prefect_server: None, tmp_path: Path) -> None:
+    import threading
+
+    from prefect import flow
+
+    from tasks.dataset_slot import dataset_slot
+
+    events: list[str] = []
+
+    @flow
+    def writer(name: str, hold_s: float) -> None:
+        with dataset_slot(tmp_path / "out/me/ds"):
+            events.append(f"{name} in")
+            time.sleep(hold_s)
+            events.append(f"{name} out")
+
+    first = threading.Thread(target=writer, args=("first", 1.5))
+    first.start()
+    while "first in" not in events:
+        time.sleep(0.05)
+    writer("second", 0.0)  # waits for the first to leave
+    first.join()
+    assert events == ["first in", "first out", "second in", "second out"]
