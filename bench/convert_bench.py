@@ -259,7 +259,7 @@ def work_floor(args: argparse.Namespace) -> dict[str, Any]:
 LAZY_IMPORTS = ("datasets", "pandas")  # imported by finalize only, to keep them out of the conversion's RSS
 
 
-def work_imports(args: argparse.Namespace) -> dict[str, Any]:
+def work_imports(_args: argparse.Namespace) -> dict[str, Any]:
     """What finalize's one-time lazy imports cost in a process that has already imported the converter."""
     import importlib
 

@@ -13,9 +13,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from dataprep.config.gopro import SECTION, GoproPrepareConfig
 from dataprep.errors import DataprepError
-from dataprep.gopro import PrepareReport, SequenceFailure, SequenceResult, check_inputs, format_report
+from dataprep.gopro import PrepareReport, SequenceFailure, SequenceResult, check_inputs, raise_for_failures
 from dataprep.memory import resolve_workers
 from flows.cli import load_section, run_cli, stage_parser
+from flows.summaries import describe_gopro as describe
 from tasks.gopro import plan_gopro_task, prepare_sequence_task, report_gopro_task
 
 
@@ -47,14 +48,7 @@ def gopro_prepare(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareR
 
 def run_stage(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareReport:
     """The stage as `convert_all` and the CLI run it: failed sequences make it an error after the report."""
-    report = gopro_prepare(config, dry_run)
-    if report.failures:
-        raise DataprepError(f"{format_report(report)}\n{len(report.failures)} sequence(s) failed (see above)")
-    return report
-
-
-def describe(report: PrepareReport) -> str:
-    return format_report(report)
+    return raise_for_failures(gopro_prepare(config, dry_run))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

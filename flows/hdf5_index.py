@@ -13,6 +13,7 @@ from dataprep.config import Hdf5IndexConfig
 from dataprep.errors import DataprepError
 from dataprep.hdf5 import FileFailure, FileScan, IndexReport
 from flows.cli import load_section, run_cli, stage_parser
+from flows.summaries import describe_index as describe
 from tasks.hdf5 import plan_index_task, scan_file_task, write_index_task
 
 
@@ -32,17 +33,6 @@ def hdf5_index(config: Hdf5IndexConfig) -> IndexReport:
             state.result()  # not bad input: re-raise whatever ended the task, and the run with it
         failures.append(FileFailure(str(file.path.resolve()), str(error)))
     return write_index_task(config, scans, failures, started)
-
-
-def describe(report: IndexReport) -> str:
-    counts = report.counts
-    lines = [f"HDF5 index at {report.index_path.resolve()}",
-             (f"  {len(report.files)} file(s), {counts.samples} samples in {counts.episodes} episode(s), "
-              f"{counts.pairs} pairs, {counts.segments} segments; {report.bytes_indexed / 1e6:.1f} MB indexed "
-              f"in {report.seconds:.1f} s ({len(report.rescanned)} file(s) scanned, "
-              f"{len(report.files) - len(report.rescanned)} unchanged)")]
-    lines += [f"  FAILED {failure.error}" for failure in report.failures]
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

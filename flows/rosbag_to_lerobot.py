@@ -4,21 +4,22 @@ Bags are converted one after another: each conversion already keeps both cores b
 thread, one encoder thread per camera), and memory stays that of one bag.
 """
 
-import json
 import sys
 from collections.abc import Sequence
 
 from prefect import flow
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion import QUALITY_PATH, BagConversion, BagFailure, ConversionReport, contained_failure
+from dataprep.conversion import BagConversion, BagFailure, ConversionReport, contained_failure
 from dataprep.errors import RunError
 from flows.cli import load_section, run_cli, stage_parser
+from flows.run_names import conversion_run_name
+from flows.summaries import describe_conversion as describe
 from tasks.conversion import convert_bag_task, finalize_dataset_task, plan_conversion_task
 from tasks.validation import validate_dataset_task
 
 
-@flow(name="rosbag_to_lerobot")
+@flow(name="rosbag_to_lerobot", flow_run_name=conversion_run_name)
 def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
     """Every bag is attempted and each failure is that bag's alone, reported by finalize; only a `RunError`
     (output not writable, disk full) stops the run, at once."""
@@ -37,30 +38,6 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
     report = finalize_dataset_task(config, conversions, failures)
     validate_dataset_task(report.dataset.root, config.repo_id)  # the artifact says whether lerobot can read it
     return report
-
-
-def describe(report: ConversionReport) -> str:
-    """What a user wants to see after a run: where the dataset is, what it holds, and what was dropped."""
-    summary = report.dataset
-    info = json.loads((summary.root / "meta" / "info.json").read_text())
-    lines = [f"dataset {summary.repo_id} at {summary.root.resolve()}",
-             f"  {summary.episodes} episode(s), {summary.frames} frames at {summary.fps} fps "
-             f"({summary.frames / summary.fps:.1f} s), {len(summary.tasks)} task(s)"]
-    for key, feature in info["features"].items():
-        lines.append(f"  {key}: {feature['dtype']} {feature['shape']}")
-    for bag in report.bags:
-        reused = ", staged by an earlier run" if bag.reused else ""
-        lines.append(f"  {bag.bag}: {bag.frames} frames kept, {sum(bag.dropped.values())} dropped{reused}")
-        lines += [f"    dropped {count}: {reason}" for reason, count in bag.dropped.items()]
-        lines += [f"    note: {note}" for note in bag.notes]
-        lines += [f"    {episode.folder} {'EXCLUDED' if episode in bag.excluded else 'failing'} (score "
-                  f"{episode.quality.score}): {'; '.join(episode.quality.failing)}"
-                  for episode in (*bag.episodes, *bag.excluded) if episode.quality and episode.quality.failing]
-        lines += [f"    header stamps, {count} message(s): {problem}" for problem, count in bag.stamp_problems.items()]
-    lines.append(f"  quality report: {summary.root.resolve() / QUALITY_PATH}")
-    for failure in report.skipped:
-        lines.append(f"  {failure.bag}: SKIPPED (on_bag_error: skip): {failure.cause}")
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,14 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from prefect import task
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion import (
     BagConversion,
     BagFailure,
-    ChunkReport,
     ConversionPlan,
     ConversionReport,
     bag_key,
@@ -28,11 +26,11 @@ from dataprep.conversion import (
     quality_markdown,
 )
 from dataprep.errors import DataprepError
-from dataprep.memory import take_snapshot
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
+from tasks.reporting import MemoryMonitor
 
 
-def _retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
+def _retry_if_transient(_task: Any, _task_run: Any, state: Any) -> bool:
     error = state.result(raise_on_failure=False)
     return isinstance(error, DataprepError) and error.retryable
 
@@ -40,11 +38,11 @@ def _retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
 @task(name="plan-conversion", cache_policy=NO_CACHE)
 def plan_conversion_task(config: ConvertConfig) -> ConversionPlan:
     plan = plan_conversion(config)
-    record_memory("plan", config.repo_id)
+    record_memory("plan", config.dataset_root.resolve())
     record_markdown(
         f"# Plan for `{config.repo_id}`\n\n{len(plan.bags)} bag(s) into `{plan.root}`\n\n"
         + "".join(f"- `{bag}`\n" for bag in plan.bags),
-        key=artifact_key("plan", config.repo_id),
+        key=artifact_key("plan", config.dataset_root.resolve()),
         description="Bags to convert",
     )
     return plan
@@ -68,34 +66,25 @@ def episode_markdown(conversion: BagConversion, fps: int) -> str:
         lines += ["## Filled with the configured default", "",
                   markdown_table([{"part": k, "frames": n} for k, n in conversion.filled_by_default.items()])]
     lines += ["## Largest alignment offset", "",
-              markdown_table([{"feature": k, "max_offset_ms": round(v, 3)} for k, v in conversion.max_offset_ms.items()])]
+              markdown_table([{"feature": k, "max_offset_ms": round(v, 3)}
+                              for k, v in conversion.max_offset_ms.items()])]
     return "\n".join(lines)
 
 
 @task(name="convert-bag", task_run_name="convert-{bag.name}", cache_policy=NO_CACHE, retries=1,
       retry_condition_fn=_retry_if_transient)
 def convert_bag_task(config: ConvertConfig, bag: Path) -> BagConversion:
-    """Convert one bag; record a memory row and a progress update per chunk, and a summary at the end.
+    """Convert one bag; memory rows and progress while it converts (MemoryMonitor), a summary at the end.
 
-    Artifacts are keyed by the bag's staging key (its name and a hash of its path, size, mtime and the
-    settings), so two bags of the same name never share one, and reruns of a bag add versions to the same.
+    Artifacts are keyed by the dataset's folder and the bag's staging key (its name and a hash of its path,
+    size, mtime and the settings), so two bags of the same name never share one, and reruns of a bag into the
+    same dataset add versions to the same.
     """
-    key = bag_key(bag, config)
-    progress_id = create_progress_artifact(0.0, key=artifact_key("progress", config.repo_id, key),
-                                           description=f"Reading {bag}")
-    rows: list[dict[str, Any]] = []
-
-    def on_chunk(report: ChunkReport) -> None:
-        rows.append({"chunk": report.chunk, "frames": report.frames, **report.memory.as_row()})
-        update_progress_artifact(progress_id, round(100 * report.progress, 1))
-
-    conversion = convert_bag(config, bag, on_chunk)
-    update_progress_artifact(progress_id, 100.0)
-    if conversion.reused:  # staged by an earlier run: nothing was read, record where memory stands
-        rows.append({"chunk": 0, "frames": conversion.frames, **take_snapshot().as_row()})
-    create_table_artifact(rows, key=artifact_key("memory", config.repo_id, key),
-                          description=f"Memory per chunk of {config.chunk_size} frames while converting {bag}")
-    record_markdown(episode_markdown(conversion, config.fps), key=artifact_key("episode", config.repo_id, key),
+    key = artifact_key(config.dataset_root.resolve(), bag_key(bag, config))
+    with MemoryMonitor(key, bag.name) as monitor:
+        conversion = convert_bag(config, bag, monitor.on_chunk, monitor.on_frame)
+        monitor.on_frame(conversion.frames, 1.0)  # a bag staged by an earlier run reports nothing while "read"
+    record_markdown(episode_markdown(conversion, config.fps), key=artifact_key("episode", key),
                     description=f"Episode summary for {bag}")
     return conversion
 
@@ -104,7 +93,7 @@ def convert_bag_task(config: ConvertConfig, bag: Path) -> BagConversion:
 def finalize_dataset_task(config: ConvertConfig, conversions: list[BagConversion],
                           failures: list[BagFailure]) -> ConversionReport:
     report = conclude_conversion(config, conversions, failures)
-    record_memory("finalize", config.repo_id)
-    record_markdown(quality_markdown(report.quality), key=artifact_key("quality", config.repo_id),
+    record_memory("finalize", config.dataset_root.resolve())
+    record_markdown(quality_markdown(report.quality), key=artifact_key("quality", config.dataset_root.resolve()),
                     description=f"Quality and provenance of every episode of {config.repo_id} (meta/quality.json)")
     return report

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pytest
 
 from dataprep.timeline import NS_PER_S, Aligner, Channel
@@ -16,7 +18,7 @@ def run(aligner: Aligner, messages: list[tuple[str, int, object]]) -> list:
     return frames + aligner.finish()
 
 
-def stream(topic: str, start_ms: float, period_ms: float, count: int, skip: set[int] = frozenset()) -> list:
+def stream(topic: str, start_ms: float, period_ms: float, count: int, skip: Collection[int] = ()) -> list:
     return [(topic, int((start_ms + i * period_ms) * MS), (topic, i)) for i in range(count) if i not in skip]
 
 

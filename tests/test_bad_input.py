@@ -72,7 +72,7 @@ def test_field_path_that_does_not_exist_names_topic_and_field(ros2_bag: Path, tm
 def test_field_that_is_not_numeric(ros2_bag: Path, tmp_path: Path) -> None:
     config = config_for(ros2_bag, tmp_path / "out", features={
         "observation.state": {"parts": [{"topic": "/joint_states", "field": "header.frame_id"}]}})
-    with pytest.raises(DataprepError, match="field 'header.frame_id' is not numeric"):
+    with pytest.raises(DataprepError, match=r"field 'header\.frame_id' is not numeric"):
         convert_dataset(config)
 
 

@@ -47,7 +47,7 @@ def test_extends_chains_and_overrides(tmp_path: Path) -> None:
 
 def test_override_syntax_errors() -> None:
     assert parse_overrides(["a.b=1", "a.c=[1, 2]", "d=x"]) == {"a": {"b": 1, "c": [1, 2]}, "d": "x"}
-    with pytest.raises(ConfigError, match="key.path=value"):
+    with pytest.raises(ConfigError, match=r"key\.path=value"):
         parse_overrides(["novalue"])
 
 

@@ -427,7 +427,7 @@ def test_staged_episode_round_trips_through_episode_json(tmp_path: Path) -> None
         "bag_2.bag",
         {"alignment": {"dropped": 2}},
     )
-    assert loaded.camera_shapes == {key: (H, W, 3) for key in CAMERAS}
+    assert loaded.camera_shapes == dict.fromkeys(CAMERAS, (H, W, 3))
     assert set(loaded.stats) == {"observation.state", "action", *CAMERAS, "timestamp", "frame_index"}
     np.testing.assert_array_equal(loaded.stats["action"].mean, staged.stats["action"].mean)
 

@@ -40,7 +40,7 @@ def test_kuavo_lowercase_constants_are_read_where_anyreader_refuses(tmp_path: Pa
     with BagReader(bag) as reader:
         claw = [m.msg for m in reader.messages({"/leju_claw_state"})]
         msgtype = reader.topics["/leju_claw_state"].msgtype
-        assert dict((n, v) for n, _, v in reader.typestore.fielddefs[msgtype][0])["kError"] == -1
+        assert {n: v for n, _, v in reader.typestore.fielddefs[msgtype][0]}["kError"] == -1
     assert len(claw) == 5
     assert extract_values(claw[0], parse_field_path("data.position")).shape == (2,)
 
@@ -51,7 +51,7 @@ def test_field_paths_with_indexes() -> None:
         parse_field_path("a..b")
 
     class Msg:
-        poses = [type("P", (), {"x": 1.5})(), type("P", (), {"x": 2.5})()]
+        poses = (type("P", (), {"x": 1.5})(), type("P", (), {"x": 2.5})())
 
     np.testing.assert_array_equal(extract_values(Msg(), ("poses", 1, "x")), [2.5])
 
@@ -63,7 +63,7 @@ def test_find_bags_in_folders_globs_and_files(fixture_bags: Path, tmp_path: Path
     found = find_bags([str(tmp_path / "runs")])
     assert [p.name for p in found] == ["a", "b.bag"]  # the .mcap inside a/ belongs to the folder
     assert find_bags([f"{tmp_path}/runs/*.bag", str(tmp_path / "runs/b.bag")]) == [tmp_path / "runs/b.bag"]
-    with pytest.raises(BagError, match="notes.txt is not a bag"):
+    with pytest.raises(BagError, match=r"notes\.txt is not a bag"):
         find_bags([str(tmp_path / "runs/notes.txt")])
 
 

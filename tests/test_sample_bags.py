@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -151,7 +152,7 @@ def test_kuavo_bag_joint_and_claw_signals(kuavo_messages: dict[str, list[tuple[i
         for _, msg in kuavo_messages[CLAW_COMMAND_TOPIC]
     ]
     assert all(set(c) <= {0.0, 100.0} for c in commands)
-    assert all(a != b for a, b in zip(commands, commands[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(commands))
 
 
 def test_kuavo_bag_reproduces_the_lowercase_constant_hash_trap(kuavo_bag: Path) -> None:

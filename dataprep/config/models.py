@@ -176,7 +176,8 @@ class ConvertConfig(StrictModel):
     robot_type: str = "unknown"
     task: str = Field(min_length=1)
     chunk_size: int = Field(default=300, ge=1, description="frames per chunk: flush, gc, memory snapshot")
-    max_episode_frames: int | None = Field(default=None, ge=1, description="split long bags (off: one bag, one episode)")
+    max_episode_frames: int | None = Field(default=None, ge=1,
+                                           description="split long bags (off: one bag, one episode)")
     on_bag_error: Literal["fail", "skip"] = Field(
         default="fail",
         description="every bag is attempted either way; fail: assemble nothing and list the failures; "

@@ -14,14 +14,14 @@ from pathlib import Path
 from dataprep.config import ConvertConfig
 from dataprep.conversion.annotations import load_segments
 from dataprep.conversion.containment import contained_failure
-from dataprep.conversion.episode_sink import ChunkCallback, ChunkReport, EpisodeSink, build_schema
+from dataprep.conversion.episode_sink import ChunkCallback, ChunkReport, EpisodeSink, FrameCallback, build_schema
 from dataprep.conversion.quality import QualityTracker
 from dataprep.conversion.staging import BAG_MARKER, BagConversion, bag_key, staging_root
 from dataprep.features import FeatureMapper
 from dataprep.rosbag import BagError, BagReader, load_msg_folders
 from dataprep.timeline import NS_PER_S, Aligner, AlignmentReport, Clock
 
-__all__ = ["ChunkCallback", "ChunkReport", "build_schema", "convert_bag"]
+__all__ = ["ChunkCallback", "ChunkReport", "FrameCallback", "build_schema", "convert_bag"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,8 @@ class _Position:
         return f"topic {self.topic}, message at t={self.time_ns} ns{into}"
 
 
-def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None = None) -> BagConversion:
+def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None = None,
+                on_frame: FrameCallback | None = None) -> BagConversion:
     """Convert one bag into staged episodes; a bag finished by an earlier run is reused, not read again.
 
     Whatever goes wrong comes out as a `DataprepError`: the bag's own named failure, or a `RunError` when the
@@ -88,7 +89,7 @@ def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None
     """
     position = _Position()
     try:
-        return _convert_bag(config, bag, on_chunk, position)
+        return _convert_bag(config, bag, on_chunk, on_frame, position)
     except Exception as err:
         failure = contained_failure(err, bag, config.output_root, position.describe())
         if failure is err:
@@ -98,7 +99,7 @@ def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None
 
 
 def _convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None,
-                 position: _Position) -> BagConversion:
+                 on_frame: FrameCallback | None, position: _Position) -> BagConversion:
     key = bag_key(bag, config)
     folder = staging_root(config) / key
     if (folder / BAG_MARKER).exists():
@@ -114,7 +115,7 @@ def _convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | Non
         clock, aligner, tracker = _instruments(config, mapper, bag)
         position.start_ns = start
         sink = EpisodeSink(config, folder, bag, mapper, aligner.report, tracker, segments,
-                           lambda t: min(max((t - start) / span, 0.0), 1.0), on_chunk, start)
+                           lambda t: min(max((t - start) / span, 0.0), 1.0), on_chunk, start, on_frame)
         try:
             for message in reader.messages(aligner.topics):
                 position.topic, position.time_ns = message.topic, message.time_ns

@@ -41,6 +41,7 @@ class ChunkReport:
 
 
 ChunkCallback = Callable[[ChunkReport], None]
+FrameCallback = Callable[[int, float], None]  # frames written so far, share of the bag read: after every frame
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,11 @@ class EpisodeSink:
 
     def __init__(self, config: ConvertConfig, folder: Path, bag: Path, mapper: FeatureMapper,
                  report: AlignmentReport, tracker: QualityTracker, segments: Sequence[Segment] | None,
-                 progress: Callable[[int], float], on_chunk: ChunkCallback | None, start_ns: int) -> None:
+                 progress: Callable[[int], float], on_chunk: ChunkCallback | None, start_ns: int,
+                 on_frame: FrameCallback | None = None) -> None:
         self.config, self.folder, self.bag, self.mapper = config, folder, bag, mapper
         self.report, self.tracker, self.segments = report, tracker, segments
-        self.progress, self.on_chunk, self.start_ns = progress, on_chunk, start_ns
+        self.progress, self.on_chunk, self.on_frame, self.start_ns = progress, on_chunk, on_frame, start_ns
         self.writer: EpisodeWriter | None = None
         self.dims: dict[str, int] = {}
         self.episodes: list[EpisodeReport] = []
@@ -103,6 +105,8 @@ class EpisodeSink:
         self.tracker.on_frame(frame)
         self.frames += 1
         self._last_tick = frame.tick_ns
+        if self.on_frame is not None:
+            self.on_frame(self.frames, self.progress(frame.tick_ns))
         if self.frames % self.config.chunk_size == 0:
             self._chunk_done(frame.tick_ns)
         if self.config.max_episode_frames and self.writer.frames >= self.config.max_episode_frames:

@@ -14,6 +14,7 @@ from dataprep.gopro.report import (
     SequenceFailure,
     SequenceResult,
     format_report,
+    raise_for_failures,
     split_rows,
 )
 from dataprep.gopro.scan import PreparePlan, check_inputs, plan_prepare
@@ -46,6 +47,7 @@ __all__ = [
     "plan_prepare",
     "prepare_sequence",
     "prepare_tree",
+    "raise_for_failures",
     "read_spikes",
     "resolve_workers",
     "spike_to_voxel",

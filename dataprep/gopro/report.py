@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from dataprep.gopro.errors import GoproError
 from dataprep.gopro.plan import LeftOut, sequence_name
 from dataprep.storage import write_json_atomic
 
@@ -154,3 +155,11 @@ def _dry_run_lines(results: Iterable[SequenceResult]) -> list[str]:
             if len(r.changes) > DRY_RUN_LINES:
                 lines.append(f"    ... and {len(r.changes) - DRY_RUN_LINES} more")
     return lines
+
+
+def raise_for_failures(report: PrepareReport) -> PrepareReport:
+    """The stage's outcome for `convert_all` and the CLI: failed sequences make it an error after the report,
+    so the console shows what was prepared and then what failed."""
+    if report.failures:
+        raise GoproError(f"{format_report(report)}\n{len(report.failures)} sequence(s) failed (see above)")
+    return report

@@ -181,7 +181,8 @@ def dataset_hf_features(schema: DatasetSchema) -> datasets.Features:
     columns: dict[str, Any] = {vec.key: _vector_hf_feature(vec) for vec in schema.vectors}
     if schema.camera_storage == "image":
         columns.update({cam.key: datasets.Image() for cam in schema.cameras})
-    columns.update({key: datasets.Value(DEFAULT_FEATURES[key]) for key in EPISODE_LOCAL_FEATURES + DATASET_GLOBAL_FEATURES})
+    index_keys = EPISODE_LOCAL_FEATURES + DATASET_GLOBAL_FEATURES
+    columns.update({key: datasets.Value(DEFAULT_FEATURES[key]) for key in index_keys})
     return datasets.Features(columns)
 
 

@@ -165,6 +165,7 @@ class VideoEncoder:
         try:
             container = av.open(str(self._tmp), mode="w", format="mp4")  # the .tmp name hides the format
             stream = container.add_stream(encoder, rate=self._info.fps, options=settings.codec_options())
+            assert isinstance(stream, av.VideoStream)
             stream.width, stream.height, stream.pix_fmt = self._info.width, self._info.height, settings.pix_fmt
             # One tick per frame: frame k lands at exactly k/fps, which lerobot checks to 1e-4 s.
             stream.codec_context.time_base = Fraction(1, self._info.fps)
@@ -271,7 +272,7 @@ class VideoEncoder:
             if not self._aborted.is_set():
                 self._ended = True
                 self._container.mux(self._stream.encode(None))
-        except BaseException as err:  # handed to the producer, which re-raises it with the file name
+        except BaseException as err:  # noqa: BLE001 - handed to the producer, which re-raises it with the file name
             self._error = err
             self._drain()  # unblock a producer waiting on a full queue
         finally:
@@ -290,7 +291,7 @@ class VideoEncoder:
             logger.debug("ignoring flush error while aborting %s", self.path, exc_info=True)
         try:
             self._container.close()
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - kept, re-raised by the caller with the file name
             self._error = self._error or err
 
 

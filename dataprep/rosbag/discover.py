@@ -51,7 +51,7 @@ def find_bags(patterns: Iterable[str]) -> list[Path]:
     bags: list[Path] = []
     for pattern in patterns:
         if glob.has_magic(pattern):
-            matches = [Path(p) for p in sorted(glob.glob(pattern, recursive=True))]
+            matches = [Path(p) for p in sorted(glob.glob(pattern, recursive=True))]  # noqa: PTH207 - absolute patterns
             found = [bag for match in matches for bag in (_bags_in_folder(match) if match.is_dir() else [match])]
             found = [bag for bag in found if is_bag(bag)]
             if not found:
@@ -66,5 +66,4 @@ def find_bags(patterns: Iterable[str]) -> list[Path]:
             if not is_bag(found[0]):
                 raise BagError(f"{path} is not a bag (expected .bag, .mcap, .db3 or a rosbag2 folder)")
         bags.extend(found)
-    unique = sorted({bag.resolve(): bag for bag in bags}.values(), key=lambda p: str(p))
-    return unique
+    return sorted({bag.resolve(): bag for bag in bags}.values(), key=str)

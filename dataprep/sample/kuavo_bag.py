@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import cv2
 import numpy as np
@@ -25,8 +26,8 @@ from rosbags.rosbag1 import Writer
 from rosbags.typesys.store import Typestore
 
 from dataprep.errors import DataprepError
-from dataprep.sample.streams import merge_by_time
 from dataprep.sample.kuavo_msgs import KUAVO_MSG_DEFINITIONS, full_text, kuavo_typestore
+from dataprep.sample.streams import merge_by_time
 
 CAMERA_TOPICS: dict[str, str] = {
     "cam_h": "/cam_h/color/image_raw/compressed",
@@ -179,7 +180,7 @@ class _Messages:
     def __init__(self, spec: KuavoBagSpec, store: Typestore) -> None:
         self.spec, self.store, self.t = spec, store, store.types
 
-    def header(self, seq: int, t_ns: int, frame_id: str) -> object:
+    def header(self, seq: int, t_ns: int, frame_id: str) -> Any:
         stamp = self.t["builtin_interfaces/msg/Time"](sec=t_ns // 10**9, nanosec=t_ns % 10**9)
         return self.t["std_msgs/msg/Header"](seq=seq, stamp=stamp, frame_id=frame_id)
 
@@ -207,7 +208,7 @@ class _Messages:
                 data=jpeg.reshape(-1),
             ))
 
-    def end_effector(self, values: tuple[float, float]) -> object:
+    def end_effector(self, values: tuple[float, float]) -> Any:
         return self.t["kuavo_msgs/msg/endEffectorData"](
             name=list(CLAW_NAMES), position=np.array(values), velocity=np.full(2, 50.0), effort=np.ones(2),
         )
@@ -271,7 +272,7 @@ class _Messages:
 
 
 
-def write_kuavo_bag(path: Path, spec: KuavoBagSpec = KuavoBagSpec()) -> Path:  # noqa: B008
+def write_kuavo_bag(path: Path, spec: KuavoBagSpec = KuavoBagSpec()) -> Path:
     """Write a Kuavo-like ROS1 bag at `path` (replacing it) via a temporary name, so no half bag remains."""
     for camera in (spec.late_camera, *spec.dropped_frames):
         if camera is not None and camera not in CAMERA_TOPICS:

@@ -103,7 +103,9 @@ def kuavo_typestore(*, constants: bool = True) -> Typestore:
     for name, text in KUAVO_MSG_DEFINITIONS.items():
         fields_text, consts = split_constants(text)
         types = get_types_from_msg(fields_text, name)
-        store.register({key: (consts if constants else [], fields) for key, (_, fields) in types.items()})
+        # rosbags types constants and fields as two lists of unions mypy cannot match element-wise
+        store.register({key: (consts if constants else [], fields)  # type: ignore[misc]
+                        for key, (_, fields) in types.items()})
     return store
 
 

@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from rosbags.rosbag2 import StoragePlugin, Writer
@@ -27,7 +27,7 @@ IMAGE_TOPIC = "/camera/image_raw"
 JOINT_TOPIC = "/joint_states"
 CMD_VEL_TOPIC = "/cmd_vel"
 JOINT_NAMES: tuple[str, ...] = tuple(f"joint{i}" for i in range(1, 7))
-ROSBAG2_VERSION = 9  # newest layout rosbags writes; AnyReader reads 1-9
+ROSBAG2_VERSION: Literal[8, 9] = 9  # newest layout rosbags writes; AnyReader reads 1-9
 _STORAGE = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 _JOINT_OMEGA = 2 * np.pi * np.array([0.2, 0.25, 0.3, 0.35, 0.4, 0.45])
 _JOINT_PHASE = np.arange(6) * 0.8
@@ -78,7 +78,7 @@ class _Messages:
     def __init__(self, spec: Ros2BagSpec, store: Typestore) -> None:
         self.spec, self.store, self.t = spec, store, store.types
 
-    def header(self, t_ns: int, frame_id: str) -> object:
+    def header(self, t_ns: int, frame_id: str) -> Any:
         stamp = self.t["builtin_interfaces/msg/Time"](sec=t_ns // 10**9, nanosec=t_ns % 10**9)
         return self.t["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id)
 
@@ -116,7 +116,7 @@ class _Messages:
 
 
 
-def write_ros2_bag(path: Path, spec: Ros2BagSpec = Ros2BagSpec()) -> Path:  # noqa: B008
+def write_ros2_bag(path: Path, spec: Ros2BagSpec = Ros2BagSpec()) -> Path:
     """Write a rosbag2 folder at `path` (metadata.yaml + one storage file) via a temporary folder."""
     if spec.encoding not in {"rgb8", "bgr8"}:
         raise DataprepError(f"Ros2BagSpec.encoding must be 'rgb8' or 'bgr8', got {spec.encoding!r}")

@@ -1,0 +1,47 @@
+"""What each stage prints after a run. Plain Python, no Prefect: one-offs run without it print the same."""
+
+from __future__ import annotations
+
+import json
+
+from dataprep.conversion import QUALITY_PATH, ConversionReport
+from dataprep.gopro import PrepareReport, format_report
+from dataprep.hdf5 import IndexReport
+
+
+def describe_conversion(report: ConversionReport) -> str:
+    """What a user wants to see after a run: where the dataset is, what it holds, what was dropped and why."""
+    summary = report.dataset
+    info = json.loads((summary.root / "meta" / "info.json").read_text())
+    lines = [f"dataset {summary.repo_id} at {summary.root.resolve()}",
+             (f"  {summary.episodes} episode(s), {summary.frames} frames at {summary.fps} fps "
+              f"({summary.frames / summary.fps:.1f} s), {len(summary.tasks)} task(s)")]
+    lines += [f"  {key}: {feature['dtype']} {feature['shape']}" for key, feature in info["features"].items()]
+    for bag in report.bags:
+        reused = ", staged by an earlier run" if bag.reused else ""
+        lines.append(f"  {bag.bag}: {bag.frames} frames kept, {sum(bag.dropped.values())} dropped{reused}")
+        lines += [f"    dropped {count}: {reason}" for reason, count in bag.dropped.items()]
+        lines += [f"    note: {note}" for note in bag.notes]
+        lines += [f"    {episode.folder} {'EXCLUDED' if episode in bag.excluded else 'failing'} (score "
+                  f"{episode.quality.score}): {'; '.join(episode.quality.failing)}"
+                  for episode in (*bag.episodes, *bag.excluded) if episode.quality and episode.quality.failing]
+        lines += [f"    header stamps, {count} message(s): {problem}" for problem, count in bag.stamp_problems.items()]
+    lines.append(f"  quality report: {summary.root.resolve() / QUALITY_PATH}")
+    lines += [f"  {failure.bag}: SKIPPED (on_bag_error: skip): {failure.cause}" for failure in report.skipped]
+    return "\n".join(lines)
+
+
+def describe_index(report: IndexReport) -> str:
+    """Where the index is, what it holds, and which files failed."""
+    counts = report.counts
+    lines = [f"HDF5 index at {report.index_path.resolve()}",
+             (f"  {len(report.files)} file(s), {counts.samples} samples in {counts.episodes} episode(s), "
+              f"{counts.pairs} pairs, {counts.segments} segments; {report.bytes_indexed / 1e6:.1f} MB indexed "
+              f"in {report.seconds:.1f} s ({len(report.rescanned)} file(s) scanned, "
+              f"{len(report.files) - len(report.rescanned)} unchanged)")]
+    lines += [f"  FAILED {failure.error}" for failure in report.failures]
+    return "\n".join(lines)
+
+
+def describe_gopro(report: PrepareReport) -> str:
+    return format_report(report)

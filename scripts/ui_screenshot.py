@@ -1,0 +1,145 @@
+"""Screenshot a flow run's Artifacts tab in the Prefect UI with headless Chromium, and check what it shows.
+
+    python scripts/ui_screenshot.py --ui http://127.0.0.1:4200 --flow-run <id> --out docs/ui-run-artifacts.png \
+        --expect summary-rosbag-to-lerobot --expect output-rosbag-to-lerobot
+
+Needs Debian's `chromium` package (`apt-get install chromium`); this script installs nothing. It drives
+Chromium over the DevTools protocol (the `websockets` package Prefect already depends on): open the run page,
+click its Artifacts tab, wait until every `--expect` text is on the page, then save a PNG. Exit status 1 and
+the page's text when an expected text never shows up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from websockets.sync.client import connect
+from websockets.sync.connection import Connection
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+CLICK_TAB = """(() => {
+  const tab = [...document.querySelectorAll('button, a, [role=tab], li, div')]
+    .find(e => e.children.length === 0 && e.textContent.trim() === %s);
+  if (tab) { (tab.closest('button, a, [role=tab], li') || tab).click(); return true; }
+  return false;
+})()"""
+
+
+class DevTools:
+    """The few DevTools calls this script needs, over one page's websocket."""
+
+    def __init__(self, ws: Connection) -> None:
+        self.ws, self.next_id = ws, 0
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            reply = json.loads(self.ws.recv(timeout=60))
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return dict(reply.get("result", {}))
+
+    def evaluate(self, expression: str) -> Any:
+        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+
+def find_chromium() -> str:
+    for name in CHROMIUM_NAMES:
+        if path := shutil.which(name):
+            return path
+    raise SystemExit("Chromium not found: install Debian's package (`apt-get install chromium`) and rerun")
+
+
+def start_chromium(binary: str, profile: Path, width: int, height: int) -> tuple[subprocess.Popen[str], str]:
+    """Chromium with a DevTools port of its choosing; returns the process and the first page's websocket."""
+    proc = subprocess.Popen([binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                             f"--user-data-dir={profile}", "--remote-debugging-port=0",
+                             f"--window-size={width},{height}", "about:blank"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if match := re.search(r"DevTools listening on ws://([^/]+)/", line):
+            host = match.group(1)
+            break
+    else:
+        proc.kill()
+        raise SystemExit("Chromium did not open its DevTools port within 30 s")
+    import urllib.request
+
+    for _ in range(50):
+        with urllib.request.urlopen(f"http://{host}/json/list", timeout=5) as reply:
+            pages = [p for p in json.load(reply) if p.get("type") == "page"]
+        if pages:
+            return proc, str(pages[0]["webSocketDebuggerUrl"])
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("Chromium opened no page")
+
+
+def wait_for(tools: DevTools, texts: list[str], timeout_s: float) -> tuple[bool, str]:
+    deadline = time.monotonic() + timeout_s
+    body = ""
+    while time.monotonic() < deadline:
+        tools.evaluate(CLICK_TAB % json.dumps("Artifacts"))
+        body = str(tools.evaluate("document.body ? document.body.innerText : ''") or "")
+        if all(text in body for text in texts) and "Can't connect to Server API" not in body:
+            return True, body
+        time.sleep(0.5)
+    return False, body
+
+
+def screenshot(url: str, out: Path, expect: list[str], width: int = 1400, height: int = 1500,
+               timeout_s: float = 60.0) -> str:
+    """Save the Artifacts tab of the run page at `url` to `out`; return the page's text."""
+    binary = find_chromium()
+    with tempfile.TemporaryDirectory(prefix="ui-screenshot-") as profile:
+        proc, ws_url = start_chromium(binary, Path(profile), width, height)
+        try:
+            with connect(ws_url, max_size=None) as ws:
+                tools = DevTools(ws)
+                tools.call("Page.enable")
+                tools.call("Page.navigate", url=url)
+                found, body = wait_for(tools, expect, timeout_s)
+                if not found:
+                    missing = [text for text in expect if text not in body]
+                    raise SystemExit(f"{url} never showed {missing} within {timeout_s:.0f} s; the page said:\n{body}")
+                time.sleep(1.0)  # let the cards finish rendering
+                png = tools.call("Page.captureScreenshot", format="png")["data"]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(base64.b64decode(png))
+    return body
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ui", default="http://127.0.0.1:4200", help="the Prefect UI's address")
+    parser.add_argument("--flow-run", required=True, help="flow run id")
+    parser.add_argument("--out", type=Path, default=Path("docs/ui-run-artifacts.png"))
+    parser.add_argument("--expect", action="append", default=[], help="text the page must show (repeatable)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the page")
+    args = parser.parse_args(argv)
+    screenshot(f"{args.ui.rstrip('/')}/runs/flow-run/{args.flow_run}", args.out, args.expect,
+               timeout_s=args.timeout)
+    print(f"saved {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

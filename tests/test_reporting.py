@@ -1,0 +1,96 @@
+"""What the UI shows, checked without Prefect: the first-episode preview, charts, time left."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from dataprep.config import ConvertConfig, load_config
+from dataprep.conversion import convert_dataset
+from dataprep.lerobot.preview import THUMB_WIDTH, first_episode_preview
+from dataprep.sample import KuavoBagSpec, write_kuavo_bag
+from tasks.charts import line_chart, svg_image
+from tasks.reporting import time_left_s
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def test_preview_shows_frames_of_each_camera_and_the_vectors_of_the_first_episode(tmp_path: Path) -> None:
+    bag = write_kuavo_bag(tmp_path / "demo.bag", KuavoBagSpec(duration_s=3.0, width=64, height=48))
+    config = load_config(ConvertConfig, PROJECT / "configs/kuavo.yaml",
+                         [f"input.bags={bag}", f"output_root={tmp_path}/out", "repo_id=test/preview"])
+    summary = convert_dataset(config).dataset
+    preview = first_episode_preview(summary.root)
+    assert preview.frames == summary.frames and preview.picks == (0, round((summary.frames - 1) / 2), summary.frames - 1)
+    assert set(preview.strips) == {f"observation.images.{c}" for c in config.cameras}
+    strip = cv2.imdecode(np.frombuffer(preview.strips["observation.images.head_cam_h"], np.uint8), cv2.IMREAD_COLOR)
+    assert strip.shape[1] == 3 * THUMB_WIDTH + 2 * 4  # three thumbnails, two gaps
+    assert preview.vectors["observation.state"].shape == (summary.frames, 16)
+    assert preview.vectors["action"].shape == (summary.frames, 16)
+
+
+def test_line_chart_draws_one_line_per_series_between_the_labelled_extremes() -> None:
+    svg = line_chart("rss", [0.0, 1.0, 2.0], {"rss_mb": [100.0, 300.0, 200.0], "peak_rss_mb": [100, 300, 300]}, "s")
+    assert svg.count("<polyline") == 2 and ">300<" in svg and ">100<" in svg and "rss_mb, peak_rss_mb" in svg
+    assert svg_image(svg, "memory").startswith("![memory](data:image/svg+xml;base64,")
+
+
+def test_time_left_is_unknown_until_something_is_done() -> None:
+    assert time_left_s(5.0, 0.0) is None
+    assert time_left_s(10.0, 0.25) == 30.0
+
+
+def test_memory_table_is_republished_while_work_goes_on(prefect_server: None) -> None:
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from tasks.artifacts import artifact_key
+    from tasks.reporting import MemoryMonitor
+
+    @flow
+    def slow_work() -> None:
+        with MemoryMonitor("monitor-test", "slow work", sample_s=0.1, publish_s=0.3) as monitor:
+            for frames in range(1, 11):
+                monitor.on_frame(frames, frames / 10)
+                time.sleep(0.1)
+
+    slow_work()
+    with get_client(sync_client=True) as client:
+        versions = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key("memory", "monitor-test")])))
+        progress = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key("progress", "monitor-test")])))
+    sizes = sorted(len(json.loads(v.data)) for v in versions)
+    assert len(sizes) >= 3 and sizes[0] < sizes[-1]  # published during the work, then once more at its end
+    assert all(v.flow_run_id is not None for v in versions)  # the sampling thread wrote into the run
+    assert progress[0].description.startswith("slow work: 10 frames")
+
+
+def test_two_runs_writing_one_dataset_take_turns(prefect_server: None, tmp_path: Path) -> None:
+    import threading
+
+    from prefect import flow
+
+    from tasks.dataset_slot import dataset_slot
+
+    events: list[str] = []
+
+    @flow
+    def writer(name: str, hold_s: float) -> None:
+        with dataset_slot(tmp_path / "out/me/ds"):
+            events.append(f"{name} in")
+            time.sleep(hold_s)
+            events.append(f"{name} out")
+
+    first = threading.Thread(target=writer, args=("first", 1.5))
+    first.start()
+    while "first in" not in events:
+        time.sleep(0.05)
+    writer("second", 0.0)  # waits for the first to leave
+    first.join()
+    assert events == ["first in", "first out", "second in", "second out"]
