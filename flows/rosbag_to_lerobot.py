@@ -36,7 +36,7 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
             raise error
         failures.append(BagFailure(str(bag), str(error)))
     report = finalize_dataset_task(config, conversions, failures)
-    validate_dataset_task(report.dataset.root, config.repo_id)  # the artifact says whether lerobot can read it
+    validate_dataset_task(report.dataset.root)  # the artifact says whether lerobot can read it
     return report
 
 

@@ -27,8 +27,8 @@ def _build_flow() -> Callable[..., ValidationReport]:
 
     @flow(name="validate_dataset")
     def validate_dataset_flow(root: str, decode_all: bool = False) -> ValidationReport:
-        """Validate one folder and record the result as an artifact keyed by the folder's name."""
-        return validate_dataset_task(Path(root), Path(root).name, decode_all)
+        """Validate one folder and record the result as an artifact keyed by the folder."""
+        return validate_dataset_task(Path(root), decode_all)
 
     return validate_dataset_flow
 

@@ -35,12 +35,15 @@ def validation_markdown(report: ValidationReport) -> str:
 
 
 @task(name="validate-dataset", cache_policy=NO_CACHE)
-def validate_dataset_task(root: Path, repo_id: str, decode_all: bool = False) -> ValidationReport:
-    """Never fails on findings: the dataset is in place; the artifact and the log say what is wrong."""
+def validate_dataset_task(root: Path, decode_all: bool = False) -> ValidationReport:
+    """Never fails on findings: the dataset is in place; the artifact and the log say what is wrong.
+
+    Keyed on the dataset's folder, as every artifact of the conversion, so its history lines up across runs.
+    """
     report = validate_dataset(root, decode_all=decode_all)
     record_markdown(
         validation_markdown(report),
-        key=artifact_key("validation", repo_id),
+        key=artifact_key("validation", root.resolve()),
         description=f"Validation of {root}",
     )
     if not report.ok:

@@ -62,11 +62,11 @@ def test_flow_records_memory_per_chunk_progress_and_episode_summary(prefect_serv
     episode = read_artifact(artifact_key("episode", key)).data
     assert f"| episode-0000 | {summary.frames} | {summary.frames / 10}" in episode
     assert "no /cam_l/color/image_raw/compressed message within 40 ms (nearest)" in episode
-    validation = read_artifact(artifact_key("validation", "test/flow")).data  # the flow validated what it wrote
+    validation = read_artifact(artifact_key("validation", config.dataset_root.resolve())).data  # the flow validated what it wrote
     assert f"**OK**: 1 episode(s), {summary.frames} frames, 3 video file(s)" in validation
     assert "observation.state <- /sensors_data_raw joint_data.joint_q[12:19]" in episode
 
-    quality = read_artifact(artifact_key("quality", "test/flow")).data
+    quality = read_artifact(artifact_key("quality", config.dataset_root.resolve())).data
     assert "# Quality of `test/flow`" in quality and "| 0 | `demo.bag` |" in quality
 
     for stage in ("plan", "finalize"):

@@ -168,7 +168,7 @@ def test_a_scheduled_deployment_runs_through_a_worker_and_reads_back_over_rest(s
     assert len(subflows) == 1 and subflows[0]["name"].startswith("local/kuavo_sample <- sample.bag 20")
     tasks = request(f"{api}/task_runs/filter", {"flow_runs": {"id": {"any_": [subflows[0]["id"]]}}})
     names = sorted(re.sub(r"-[0-9a-f]{3}$", "", t["name"]) for t in tasks)  # Prefect's suffix when unnamed
-    assert names == ["convert-sample.bag", "finalize-dataset", "plan-conversion"]
+    assert names == ["convert-sample.bag", "finalize-dataset", "plan-conversion", "validate-dataset"]
     assert all(t["state_type"] == "COMPLETED" for t in tasks)
 
     root = scheduled_run.out / "local/kuavo_sample"

@@ -193,7 +193,7 @@ def test_flow_records_the_validation_as_an_artifact(prefect_server: None, datase
     with get_client(sync_client=True) as client:
         [artifact] = client.read_artifacts(
             artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=[artifact_key("validation", dataset.name)])
+                key=ArtifactFilterKey(any_=[artifact_key("validation", dataset.resolve())])
             )
         )
     assert (
