@@ -34,8 +34,8 @@ import tempfile
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from unittest import mock
 from typing import Any, NamedTuple
+from unittest import mock
 
 import numpy as np
 
@@ -222,7 +222,7 @@ def bench_encoding(work: Path, encoding: str, args: argparse.Namespace) -> list[
             shutil.rmtree(out, ignore_errors=True)
         settle()
         cfg = config(raw, out, geometry, bins if with_voxels else None, args.voxel_dtype)
-        with mock.patch.object(atomic, "_fsync", lambda path: None) if name == "nofsync" else nullcontext():
+        with mock.patch.object(atomic, "_fsync", return_value=None) if name == "nofsync" else nullcontext():
             reports[name], runs[name] = timed(lambda: prepare_tree(cfg))  # noqa: B023
         if name == "nofsync":
             shutil.rmtree(out)

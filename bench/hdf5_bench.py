@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import h5py
@@ -150,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, work: Path) -> int:
     print(f"hdf5_bench: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.2f} (the machine may be shared); h5py {h5py.__version__}, HDF5 {h5py.version.hdf5_version}")
+          f"{os.getloadavg()[0]:.2f} (the machine may be shared); h5py {h5py.__version__}, "
+          f"HDF5 {h5py.version.hdf5_version}")
     lines: list[str] = []
     rng = np.random.default_rng(0)
 
@@ -197,8 +199,8 @@ def bench_replay(args: argparse.Namespace, work: Path, rng: np.random.Generator)
                                                                          width=args.width))
     start = time.perf_counter()
     report = build_index(replay_config([images], work / "img_index", 224))
-    lines.append(row(f"index + 224 cache, {args.image_rows} rows", f"{args.image_rows / (time.perf_counter() - start):,.0f}/s",
-                     "-", "-", "-", None))
+    rate = args.image_rows / (time.perf_counter() - start)
+    lines.append(row(f"index + 224 cache, {args.image_rows} rows", f"{rate:,.0f}/s", "-", "-", "-", None))
     cache_path = report.files[0].cache
     before = machine_busy()
     raw = ReplaySampler(work / "img_index", use_cache=False, seed=1)
@@ -207,18 +209,19 @@ def bench_replay(args: argparse.Namespace, work: Path, rng: np.random.Generator)
     for b in (64, 256):
         for _ in range(2):
             cached.sample(b)  # warm the page cache and handles
-        ours_raw = timed(lambda b=b: raw.sample(b), 3)
-        ours_cache = timed(lambda b=b: cached.sample(b), 20)
-        naive_raw = timed(lambda b=b: naive_batch(images, args.image_rows, b, rng), 1)
-        naive_cache = timed(lambda b=b: naive_batch(Path(cache_path), args.image_rows, b, rng, group=""), 1)
+        ours_raw = timed(partial(raw.sample, b), 3)
+        ours_cache = timed(partial(cached.sample, b), 20)
+        naive_raw = timed(partial(naive_batch, images, args.image_rows, b, rng), 1)
+        naive_cache = timed(partial(naive_batch, Path(cache_path), args.image_rows, b, rng, group=""), 1)
         lines.append(row(f"batch {b}, raw {args.height}x{args.width} (ms)", f"{ours_raw * 1e3:.1f}",
                          f"{naive_raw * 1e3:.0f}", NOTES[f"batch {b}"], "-", None))
         lines.append(row(f"batch {b}, 224 cache (ms)", f"{ours_cache * 1e3:.1f}", f"{naive_cache * 1e3:.0f}",
                          NOTES[f"batch {b}"], "<= 30" if b == 256 else "-", ours_cache <= 0.030 if b == 256 else None))
-        single = timed(lambda b=b: one_thread.sample(b), 20)
+        single = timed(partial(one_thread.sample, b), 20)
         lines.append(row("  same, 1 read thread (ms)", f"{single * 1e3:.1f}", "-", "-", "-", None))
     lines.append(f"  (other processes used {others_share(before)} of the machine's CPU meanwhile)")
-    raw.close(), cached.close(), one_thread.close()
+    for sampler in (raw, cached, one_thread):
+        sampler.close()
     shutil.rmtree(work / "img")
     shutil.rmtree(work / "img_index")
     return lines

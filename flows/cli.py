@@ -118,7 +118,7 @@ def run_cli(action: Callable[[], str]) -> int:
     with _console_for_people() as log:
         try:
             text = action()
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - the console's last line of defence: one line, not a traceback
             if log is not None:  # the traceback goes to the file only, never to the console
                 log.handle(logging.getLogger(__name__).makeRecord(
                     __name__, logging.ERROR, __file__, 0, "run failed", (), (type(err), err, err.__traceback__)))

@@ -7,9 +7,11 @@ Sequences run in parallel threads, at most `workers` at once; each writes only i
 
 import sys
 from collections.abc import Sequence
+from typing import Any, cast
 
 from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.futures import PrefectFuture
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from dataprep.config.gopro import SECTION, GoproPrepareConfig
 from dataprep.errors import DataprepError
@@ -42,7 +44,7 @@ def gopro_prepare_flow(config: GoproPrepareConfig, dry_run: bool = False) -> Pre
 
 def gopro_prepare(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareReport:
     """The flow with `config.workers` threads."""
-    runner = ThreadPoolTaskRunner(max_workers=resolve_workers(config.workers))
+    runner = cast("TaskRunner[PrefectFuture[Any]]", ThreadPoolTaskRunner(max_workers=resolve_workers(config.workers)))
     return gopro_prepare_flow.with_options(task_runner=runner)(config, dry_run)
 
 

@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 summaries.append(inspect_bag(bag))
                 readable.append(bag)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - contained_failure names whatever went wrong in that bag
                 failures.append(str(contained_failure(err, bag, Path.cwd())))
         text = "\n\n".join(format_summary(s) for s in summaries)
         if args.draft_config and summaries:
@@ -39,8 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if out.exists():
                 raise DataprepError(f"{out} exists already; choose another name or remove it")
             write_bytes_atomic(out, draft_config(summaries, readable).encode())
-            text += f"\n\nwrote {out} from {len(readable)} bag(s); convert with: " \
-                    f"python -m flows.convert_all --config {out}"
+            text += (f"\n\nwrote {out} from {len(readable)} bag(s); convert with: "
+                     f"python -m flows.convert_all --config {out}")
         if failures:
             print(text)
             raise DataprepError(f"{len(failures)} of {len(bags)} bag(s) cannot be read:\n" + "\n".join(failures))

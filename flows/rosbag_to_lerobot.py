@@ -31,7 +31,9 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
         if state.is_completed():
             conversions.append(state.result())
             continue
-        error = contained_failure(state.result(raise_on_failure=False), bag, config.output_root)
+        outcome = state.result(raise_on_failure=False)
+        assert isinstance(outcome, BaseException)  # a failed task's result is its exception
+        error = contained_failure(outcome, bag, config.output_root)
         if isinstance(error, RunError):
             raise error
         failures.append(BagFailure(str(bag), str(error)))

@@ -61,5 +61,6 @@ def write_index_task(config: Hdf5IndexConfig, scans: list[FileScan], failures: l
     failed = [{"file": f.path, "error": f.error} for f in report.failures]
     record_markdown(f"# HDF5 index `{report.index_path.resolve()}`\n\n## Files\n\n{markdown_table(files)}\n"
                     f"## Failed\n\n{markdown_table(failed)}",
-                    key=artifact_key("hdf5-files", config.output_root.resolve()), description="Files indexed and failed")
+                    key=artifact_key("hdf5-files", config.output_root.resolve()),
+                    description="Files indexed and failed")
     return report

@@ -17,8 +17,8 @@ def validation_markdown(report: ValidationReport) -> str:
     lines = [
         f"# Validation of `{report.root}`",
         "",
-        f"{verdict}: {report.episodes} episode(s), {report.frames} frames, {report.videos} video file(s), "
-        f"checks: {', '.join(report.checks)}",
+        (f"{verdict}: {report.episodes} episode(s), {report.frames} frames, {report.videos} video file(s), "
+        f"checks: {', '.join(report.checks)}"),
         "",
     ]
     rows = [

@@ -101,7 +101,7 @@ def listing(root: Path) -> dict[str, str]:
             path = Path(folder, name)
             key = str(path.relative_to(root))
             entries[key] = (
-                f"-> {os.readlink(path)}" if path.is_symlink() else "dir" if path.is_dir() else "file"
+                f"-> {path.readlink()}" if path.is_symlink() else "dir" if path.is_dir() else "file"
             )
     return entries
 

@@ -42,8 +42,8 @@ def test_a_stub_definition_is_replaced_by_the_standard_one_and_the_report_says_s
     config = config_for(bag, tmp_path / "out", {"observation.state": {"parts": [
         {"topic": "/rosout", "field": "level"}, {"topic": "/rosout", "field": "line"}]}})
     conversion = convert_bag(config, bag)
-    assert conversion.notes == ("topic /rosout: the bag's stored definition of rcl_interfaces/msg/Log does not "
-                                "decode its messages; used the standard ROS 2 Humble one instead",)
+    assert conversion.notes == (("topic /rosout: the bag's stored definition of rcl_interfaces/msg/Log does not "
+                                "decode its messages; used the standard ROS 2 Humble one instead"),)
     report = convert_dataset(config)
     table = pq.read_table(report.dataset.root / "data/chunk-000/file-000.parquet").to_pandas()
     values = np.stack(table["observation.state"].to_numpy())
@@ -100,6 +100,6 @@ def test_a_ros1_stub_whose_recorded_md5_is_the_standard_types_uses_the_standard_
     config = config_for(bag, tmp_path / "out", {"observation.state": {"parts": [
         {"topic": "/joints", "field": "position"}]}})
     conversion = convert_bag(config, bag)
-    assert conversion.notes == ("topic /joints: the bag's stored definition of sensor_msgs/msg/JointState does not "
-                                "match its recorded hash; used the standard one, whose hash it is",)
+    assert conversion.notes == (("topic /joints: the bag's stored definition of sensor_msgs/msg/JointState does not "
+                                "match its recorded hash; used the standard one, whose hash it is"),)
     assert conversion.frames >= 7

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from gopro_mini import build, digest
 
 from dataprep.config import ConfigError, PipelineConfig, load_config
 from dataprep.gopro import GoproConfigError, check_inputs, prepare_tree
 from flows.gopro_prepare import main
-from gopro_mini import build, digest
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -37,8 +37,8 @@ def section(tmp_path: Path, **changes: object) -> dict[str, object]:
     [
         (
             {"voxels": {"bins": 3}},
-            "gopro_prepare: spike.frames 4 does not divide into voxels.bins 3 equal groups; "
-            "choose bins among [1, 2, 4]",
+            ("gopro_prepare: spike.frames 4 does not divide into voxels.bins 3 equal groups; "
+            "choose bins among [1, 2, 4]"),
         ),
         (
             {"spike": {"encoding": "bitpacked", "frames": 4, "height": 3, "width": 3}},
@@ -101,7 +101,7 @@ def test_geometry_no_file_has_fails_before_any_work_naming_the_key(tmp_path: Pat
 def test_output_inside_a_raw_root_and_unknown_splits_are_refused(tmp_path: Path) -> None:
     tree = build(tmp_path, "bytes")
     inside = tree.config.model_copy(update={"output_root": tree.spike / "prepared"})
-    with pytest.raises(GoproConfigError, match="gopro_prepare.output_root: .* overlaps spike_root"):
+    with pytest.raises(GoproConfigError, match=r"gopro_prepare\.output_root: .* overlaps spike_root"):
         check_inputs(inside)
     with pytest.raises(GoproConfigError, match=r"gopro_prepare.splits: \['val'\] not found in"):
         check_inputs(tree.config.model_copy(update={"splits": ("train", "val")}))

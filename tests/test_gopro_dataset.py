@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gopro_mini import TEST, TRAIN, build, expected_voxel
 
 from dataprep.gopro import GoproError, GoproSpikeDataset, SampleCache, prepare_tree, resolve_workers
 from dataprep.memory import resolve_workers as memory_resolve_workers
 from dataprep.sample import sample_image, sample_spikes
-from gopro_mini import TEST, TRAIN, build, expected_voxel
 
 ENCODINGS = ["bytes", "bitpacked"]
 

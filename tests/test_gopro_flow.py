@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from gopro_mini import GOPRO_ONLY, SPIKE_ONLY, TEST, TRAIN, build, expected_problems, listing
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from dataprep.gopro import REPORT_FILE
 from flows import convert_all, gopro_prepare
-from gopro_mini import GOPRO_ONLY, SPIKE_ONLY, TEST, TRAIN, build, expected_problems, listing
 from tasks.artifacts import artifact_key
 
 
@@ -83,7 +83,7 @@ def test_convert_all_runs_the_stage_and_names_a_failed_sequence(
         ("GOPR0374_11_00", "left out: only in gopro_root"),
         (
             "GOPR0372_07_00",
-            "FAILED: 1 real file(s) where links should go, not overwritten: spike/000048.dat; "
-            "move them away and rerun",
+            ("FAILED: 1 real file(s) where links should go, not overwritten: spike/000048.dat; "
+            "move them away and rerun"),
         ),
     ]

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from dataprep.gopro import REPORT_FILE, prepare_tree
-from dataprep.gopro.report import COUNTS
 from gopro_mini import (
     GOPRO_ONLY,
     SPIKE_ONLY,
@@ -23,6 +19,9 @@ from gopro_mini import (
     expected_voxel,
     listing,
 )
+
+from dataprep.gopro import REPORT_FILE, prepare_tree
+from dataprep.gopro.report import COUNTS
 
 ENCODINGS = ["bytes", "bitpacked"]
 
@@ -98,8 +97,8 @@ def test_rerun_changes_nothing_then_follows_removed_and_repaired_sources(
     (tree.gopro / TRAIN / "sharp/000048.png").unlink()
     good = tree.spike / TRAIN / "spike/000047.dat"
     (tree.spike / TRAIN / "spike/000050.dat").write_bytes(good.read_bytes())
-    os.remove(tree.out / TEST / "blur/7.png")
-    os.symlink("../../elsewhere.png", tree.out / TEST / "blur/7.png")
+    (tree.out / TEST / "blur/7.png").unlink()
+    (tree.out / TEST / "blur/7.png").symlink_to("../../elsewhere.png")
     raw_before = digest(tmp_path / "raw")
 
     prepare_tree(tree.config)

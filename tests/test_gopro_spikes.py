@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gopro_mini import GEOMETRIES
 
 from dataprep.gopro import (
     SpikeFileError,
@@ -17,7 +18,6 @@ from dataprep.gopro import (
     voxelize_file,
 )
 from dataprep.sample import encode_spikes, sample_spikes
-from gopro_mini import GEOMETRIES
 
 
 def test_bitpacked_bits_are_lsb_first_and_rows_stored_bottom_up(tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_voxel_writer_writes_atomically_and_raises_the_first_failed_write(tmp_pa
 
     voxel = np.arange(6, dtype=np.uint8).reshape(1, 2, 3)
     (tmp_path / "blocked").write_bytes(b"a file where a folder should be")
-    with pytest.raises(OSError), VoxelWriter(pending=1) as writer:
+    with pytest.raises(FileExistsError, match="blocked"), VoxelWriter(pending=1) as writer:
         for i in range(3):
             writer.submit(tmp_path / "ok" / f"{i}.npy", voxel)
         writer.submit(tmp_path / "blocked" / "x.npy", voxel)

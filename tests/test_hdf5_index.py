@@ -176,7 +176,7 @@ def test_config_checks_sources_and_the_example_loads(tmp_path: Path) -> None:
         Hdf5IndexConfig.model_validate({"sources": [{"kind": "replay", "paths": "x", "segment_size": 4}]})
     example = load_config(PipelineConfig, PROJECT / "configs/hdf5_replay.yaml").hdf5_index
     assert example is not None and example.image_cache is not None and example.image_cache.size == 224
-    with pytest.raises(ConfigError, match="hdf5_index.output_rot"):
+    with pytest.raises(ConfigError, match=r"hdf5_index\.output_rot"):
         load_config(PipelineConfig, PROJECT / "configs/hdf5_replay.yaml", ["hdf5_index.output_rot=x"])
-    with pytest.raises(Hdf5Error, match="source path .*nowhere does not exist"):
+    with pytest.raises(Hdf5Error, match=r"source path .*nowhere does not exist"):
         build_index(Hdf5IndexConfig.model_validate({"sources": [{"kind": "replay", "paths": str(tmp_path / "nowhere")}]}))

@@ -80,7 +80,9 @@ def test_depth_maps_keep_millimetres_losslessly_and_bad_payloads_are_dropped(tmp
 
     def pixels(name: str, row: int, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
         cell = table.column(f"observation.images.{name}")[row].as_py()
-        return cv2.imdecode(np.frombuffer(cell["bytes"], np.uint8), flags)
+        decoded = cv2.imdecode(np.frombuffer(cell["bytes"], np.uint8), flags)
+        assert decoded is not None, f"{name} row {row} does not decode"
+        return decoded
 
     kept = [(int(pixels("raw", row)[0, 0]) - 400) // 13 for row in range(table.num_rows)]
     assert 4 not in kept and len(kept) == report.dataset.frames >= 7 and kept == sorted(kept)
@@ -112,7 +114,7 @@ def test_a_compressed_frame_that_does_not_decode_is_dropped_and_counted(tmp_path
         conn = writer.add_connection("/cam", "sensor_msgs/msg/CompressedImage", typestore=STORE)
         for k in range(FRAMES):
             t = T0 + k * 100_000_000
-            ok, jpeg = cv2.imencode(".jpg", np.full((H, W, 3), 20 * k, np.uint8))
+            _ok, jpeg = cv2.imencode(".jpg", np.full((H, W, 3), 20 * k, np.uint8))
             data = b"\xff\xd8 not a jpeg" if k == 3 else jpeg.tobytes()
             writer.write(conn, t, bytes(STORE.serialize_cdr(T["sensor_msgs/msg/CompressedImage"](
                 header(t), "jpeg", np.frombuffer(data, np.uint8)), "sensor_msgs/msg/CompressedImage")))

@@ -91,6 +91,6 @@ def test_a_camera_slower_than_the_grid_repeats_frames_with_the_planted_offsets(t
     assert quality.channels["observation.state <- /joint_states position"].max_offset_ms == 0.0
     assert quality.topics["/camera/image_raw"].rate_hz == 5.0 and quality.topics["/camera/image_raw"].max_gap_s == 0.2
     assert quality.topics["/joint_states"].skew_mean_ms == 0.0  # stamped at receive time
-    assert quality.score == 0.5 and quality.reasons == ("observation.images.front: 50.0% of frames repeat the "
-                                                        "previous camera frame",)
+    assert quality.score == 0.5 and quality.reasons == (("observation.images.front: 50.0% of frames repeat the "
+                                                        "previous camera frame"),)
     assert quality.failing == ("observation.images.front: 50.0% repeated frames > max_repeat_share 40%",)

@@ -196,10 +196,8 @@ def test_flow_records_the_validation_as_an_artifact(prefect_server: None, datase
                 key=ArtifactFilterKey(any_=[artifact_key("validation", dataset.resolve())])
             )
         )
-    assert (
-        artifact.data.startswith(f"# Validation of `{dataset}`")
-        and "**OK**: 2 episode(s), 21 frames" in artifact.data
-    )
+    text = str(artifact.data)
+    assert text.startswith(f"# Validation of `{dataset}`") and "**OK**: 2 episode(s), 21 frames" in text
 
 
 def test_a_malformed_row_no_check_foresaw_is_reported_not_raised(dataset: Path) -> None:

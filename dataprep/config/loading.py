@@ -81,7 +81,7 @@ def split_key(key: str) -> list[str]:
         match = _KEY_SEGMENT.match(key, position)
         if match is None:
             raise ConfigError(f"override key {key!r}: expected a name or a quoted name at character {position + 1} "
-                              f"(a key segment holding dots is written in quotes: a.\"b.c\".d)")
+                              f'(a key segment holding dots is written in quotes: a."b.c".d)')
         segments.append(next(group for group in match.groups() if group is not None))
         position = match.end()
         if position == len(key):

@@ -17,7 +17,7 @@ from pathlib import Path
 from dataprep.config import ConvertConfig
 from dataprep.conversion.quality import QualityTracker
 from dataprep.conversion.staging import EpisodeReport
-from dataprep.features import DEPTH_UNIT, BadFrame, FeatureMapper
+from dataprep.features import DEPTH_UNIT, BadFrameError, FeatureMapper
 from dataprep.lerobot.episode_writer import EpisodeWriter, remove_staged
 from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature
 from dataprep.lerobot.video import VideoSettings
@@ -94,7 +94,7 @@ class EpisodeSink:
             return
         try:
             images = self.mapper.images(frame)
-        except BadFrame as err:  # never garbage pixels: the frame goes, counted by reason
+        except BadFrameError as err:  # never garbage pixels: the frame goes, counted by reason
             self.report.dropped[err.reason] += 1
             return
         vectors = self.mapper.vectors(frame)

@@ -119,7 +119,8 @@ class QualityTracker:
         for (_, is_camera), acc, offset in zip(self.channels, self._channels, frame.offsets_ns):
             if offset is None:
                 continue
-            acc.offsets, acc.sum_ns, acc.max_ns = acc.offsets + 1, acc.sum_ns + abs(offset), max(acc.max_ns, abs(offset))
+            size = abs(offset)
+            acc.offsets, acc.sum_ns, acc.max_ns = acc.offsets + 1, acc.sum_ns + size, max(acc.max_ns, size)
             used = frame.tick_ns + offset
             if is_camera and used == acc.previous:
                 acc.repeated += 1
@@ -158,7 +159,8 @@ class QualityTracker:
         if drop_share > spec.max_drop_share:
             failing.append(f"{drop_share:.1%} of ticks dropped > max_drop_share {spec.max_drop_share:.0%}")
         if repeat[0] > spec.max_repeat_share:
-            failing.append(f"{repeat[1]}: {repeat[0]:.1%} repeated frames > max_repeat_share {spec.max_repeat_share:.0%}")
+            failing.append(f"{repeat[1]}: {repeat[0]:.1%} repeated frames > max_repeat_share "
+                           f"{spec.max_repeat_share:.0%}")
         if match[0] < spec.min_match_rate:
             failing.append(f"{match[1]}: match rate {match[0]:.1%} < min_match_rate {spec.min_match_rate:.0%}")
         for key, topic in self.camera_topics.items():

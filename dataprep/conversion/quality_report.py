@@ -76,8 +76,8 @@ def quality_markdown(document: dict[str, Any]) -> str:
     """The report a person reads in the Prefect UI: totals, then a row per episode with its reasons."""
     totals = document["dataset"]
     lines = [f"# Quality of `{totals['repo_id']}`", "",
-             f"- {totals['episodes']} episode(s), {totals['frames']} frames, mean score {totals['mean_score']}, "
-             f"lowest {totals['min_score']}",
+             (f"- {totals['episodes']} episode(s), {totals['frames']} frames, mean score {totals['mean_score']}, "
+             f"lowest {totals['min_score']}"),
              f"- failing: {totals['failing_episodes'] or 'none'}; excluded: {totals['excluded_episodes']}", "",
              "| episode | bag | span_s | frames | score | why | failing |", "|---|---|---|---|---|---|---|"]
     for label, entries in (("", document["episodes"]), ("excluded ", document["excluded"])):

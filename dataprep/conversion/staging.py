@@ -48,7 +48,8 @@ def sidecar_path(bag: Path, spec: AnnotationSpec) -> Path:
 
 
 def bag_key(bag: Path, config: ConvertConfig) -> str:
-    """Stable for the same bag file (and annotation file) and the same content-shaping settings; new when any changes."""
+    """Stable for the same bag file (and annotation file) and the same content-shaping settings; new when any
+    changes."""
     files = bag_files(bag)
     if config.episodes.annotations and (sidecar := sidecar_path(bag, config.episodes.annotations)).is_file():
         files.append(sidecar)
@@ -73,7 +74,7 @@ class EpisodeReport:
     def from_dict(cls, data: dict[str, Any]) -> EpisodeReport:
         quality = data.get("quality")
         return cls(data["folder"], data["frames"], data["duration_s"], data.get("task", ""),
-                   tuple(data.get("span_s", (0.0, 0.0))),  # type: ignore[arg-type]
+                   tuple(data.get("span_s", (0.0, 0.0))),
                    EpisodeQuality.from_dict(quality) if quality else None)
 
 

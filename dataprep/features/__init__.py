@@ -3,7 +3,7 @@
 from dataprep.features.images import (
     DEPTH_UNIT,
     IMAGE_TYPES,
-    BadFrame,
+    BadFrameError,
     ImageDecodeError,
     decode_depth,
     decode_image,
@@ -14,7 +14,7 @@ from dataprep.features.transforms import apply_transforms
 __all__ = [
     "DEPTH_UNIT",
     "IMAGE_TYPES",
-    "BadFrame",
+    "BadFrameError",
     "FeatureMapper",
     "ImageDecodeError",
     "apply_transforms",

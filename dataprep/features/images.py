@@ -39,7 +39,7 @@ class ImageDecodeError(DataprepError):
     """A camera message cannot be turned into an RGB image."""
 
 
-class BadFrame(ImageDecodeError):
+class BadFrameError(ImageDecodeError):
     """One frame cannot be trusted (payload not its declared size, compressed data that does not decode):
     that frame is dropped and counted by `reason`, the bag goes on."""
 
@@ -54,7 +54,7 @@ def _decode_compressed(msg: Any, where: str, topic: str) -> np.ndarray:
         raise ImageDecodeError(f"{where}: compressedDepth images are depth maps: configure the camera with depth: true")
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:
-        raise BadFrame(f"{where}: cannot decode {len(data)} bytes of format {msg.format!r}",
+        raise BadFrameError(f"{where}: cannot decode {len(data)} bytes of format {msg.format!r}",
                        f"{topic}: compressed image cannot be decoded")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
@@ -64,8 +64,8 @@ def _raw_rows(msg: Any, bytes_per_pixel: int, where: str, topic: str) -> np.ndar
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     data = np.asarray(msg.data, dtype=np.uint8)
     if height == 0 or width == 0 or step < width * bytes_per_pixel or data.size != height * step:
-        raise BadFrame(f"{where}: claims {width}x{height} {msg.encoding} (step {step}) but carries {data.size} bytes",
-                       f"{topic}: image payload does not match its declared size")
+        raise BadFrameError(f"{where}: claims {width}x{height} {msg.encoding} (step {step}) but carries "
+                            f"{data.size} bytes", f"{topic}: image payload does not match its declared size")
     return np.ascontiguousarray(data.reshape(height, step)[:, : width * bytes_per_pixel])
 
 
@@ -96,7 +96,7 @@ def decode_image(msg: Any, msgtype: str, where: str, resize: tuple[int, int] | N
     """RGB uint8 (height, width, 3); `where` names the bag and topic in errors; resize is (height, width).
 
     A raw frame whose payload is not exactly `height * step` bytes, or compressed data that does not decode,
-    raises `BadFrame`: its pixels cannot be trusted, so the caller drops that frame and counts it.
+    raises `BadFrameError`: its pixels cannot be trusted, so the caller drops that frame and counts it.
     """
     if msgtype in COMPRESSED_TYPES:
         image = _decode_compressed(msg, where, topic)

@@ -150,7 +150,8 @@ def _check_one(
         return SpikeCheck(-1, -1, f"unreadable: {err.strerror}"), False
     known = last is not None and (last.size, last.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
     voxel_due = (
-        config.voxels is not None and (not known or last.problem is None) and not (known and voxel_current)
+        config.voxels is not None and (not known or (last is not None and last.problem is None))
+        and not (known and voxel_current)
     )
     if known and not voxel_due:
         return last, False  # type: ignore[return-value]
@@ -184,9 +185,11 @@ def _prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: boo
     relative = config.link == "relative"
     base = (lambda p: p.resolve()) if relative else (lambda p: p.absolute())
     output_dir = base(job.output_dir)
-    source_dirs = {source: base(job.gopro_dir / source) for source in config.sources} if files else {}
+    source_dirs: dict[str, Path] = {}
     if files:
-        source_dirs[layout.spike_folder] = base(job.spike_dir / layout.spike_folder)  # type: ignore[operator]
+        assert job.gopro_dir is not None and job.spike_dir is not None  # frames to link: the sequence is in both roots
+        source_dirs = {source: base(job.gopro_dir / source) for source in config.sources}
+        source_dirs[layout.spike_folder] = base(job.spike_dir / layout.spike_folder)
     candidates = [f for f in plan_frames(files, {}).frames if f not in doubles]
     # A real file where a link will go stops the sequence before anything is read or written.
     diff_links(plan_links(candidates, files, source_dirs, output_dir, relative), existing)

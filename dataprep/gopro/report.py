@@ -112,17 +112,11 @@ def split_rows(report: PrepareReport, split: str) -> list[dict[str, Any]]:
                     **{key: getattr(r, key) for key in COUNTS},
                 }
             )
-    for f in report.failures:
-        if f.split == split:
-            rows.append(
-                {
-                    "sequence": f.sequence,
-                    "status": f"FAILED: {f.error}",
-                    "frames": 0,
-                    "frames_left_out": 0,
-                    **dict.fromkeys(COUNTS, 0),
-                }
-            )
+    rows += [
+        {"sequence": f.sequence, "status": f"FAILED: {f.error}", "frames": 0, "frames_left_out": 0,
+         **dict.fromkeys(COUNTS, 0)}
+        for f in report.failures if f.split == split
+    ]
     return rows
 
 
@@ -131,13 +125,13 @@ def format_report(report: PrepareReport) -> str:
     t = report.totals()
     verb = "would be" if report.dry_run else "were"
     lines = [
-        f"{'dry run: ' if report.dry_run else ''}gopro tree at {report.output_root.resolve()} "
-        f"(splits {', '.join(report.splits)})",
-        f"  {t['sequences']} sequence(s), {t['frames']} frame(s) linked, {t['frames_left_out']} frame(s) "
-        f"left out (see {REPORT_FILE})",
-        f"  links {verb} created {t['links_created']}, updated {t['links_updated']}, removed "
+        (f"{'dry run: ' if report.dry_run else ''}gopro tree at {report.output_root.resolve()} "
+        f"(splits {', '.join(report.splits)})"),
+        (f"  {t['sequences']} sequence(s), {t['frames']} frame(s) linked, {t['frames_left_out']} frame(s) "
+        f"left out (see {REPORT_FILE})"),
+        (f"  links {verb} created {t['links_created']}, updated {t['links_updated']}, removed "
         f"{t['links_removed']} ({t['links_unchanged']} unchanged); voxels {verb} written "
-        f"{t['voxels_written']}, removed {t['voxels_removed']}",
+        f"{t['voxels_written']}, removed {t['voxels_removed']}"),
     ]
     lines += [f"  {r.name}: left out: {r.reason}" for r in report.sequences if r.reason is not None]
     lines += [f"  {f.name}: FAILED: {f.error}" for f in report.failures]

@@ -10,7 +10,6 @@ of the reference notes are supported:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +69,7 @@ def size_problem(size: int, geometry: SpikeGeometry) -> str | None:
 def _map(path: Path, geometry: SpikeGeometry) -> np.memmap:
     """The file as (frames, frame_bytes) uint8 once its size is checked; SpikeFileError names the problem."""
     try:
-        size = os.stat(path).st_size
+        size = path.stat().st_size
     except OSError as err:
         raise SpikeFileError(path, f"unreadable: {err.strerror}") from err
     if (problem := size_problem(size, geometry)) is not None:

@@ -51,7 +51,7 @@ def read_tree(output_dir: Path, link_folders: Iterable[str], voxel_folder: str) 
         for entry in _entries(output_dir, folder):
             path = f"{folder}/{entry.name}"
             if entry.is_symlink():
-                links[path] = os.readlink(entry.path)
+                links[path] = os.readlink(entry.path)  # noqa: PTH115 - a scandir entry's str path, no Path to build
             else:
                 others.add(path)
     voxels = frozenset(
@@ -100,12 +100,12 @@ def apply_links(output_dir: Path, changes: TreeChanges) -> None:
     for link in changes.create:
         path = output_dir / link.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(link.target, path)
+        path.symlink_to(link.target)
     for link in changes.update:
         path = output_dir / link.path
         tmp = path.with_name(f".{path.name}.{os.getpid()}.link")
         tmp.unlink(missing_ok=True)
-        os.symlink(link.target, tmp)
+        tmp.symlink_to(link.target)
         os.replace(tmp, path)
     for relative in changes.remove:
         (output_dir / relative).unlink()

@@ -22,7 +22,7 @@ MAX_PENDING = 4
 
 def write_voxel(path: Path, voxel: np.ndarray) -> None:
     """One `.npy`, atomically (np.save is given the open file: given a path it would append `.npy`)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+    with atomic_path(path) as tmp, tmp.open("wb") as out:
         np.save(out, voxel)
 
 

@@ -162,10 +162,12 @@ class IndexTables:
                           {d["name"]: DatasetInfo.from_dict(d) for d in json.loads(j)}, c.decode() or None)
                 for p, k, r, j, c in zip(g["path"][()], g["kind"][()], g["rows"][()], g["datasets"][()], g["cache"][()])
             )  # fmt: skip
-            tables = [{key: ds[()] for key, ds in f[group].items()} for group in ("samples", "episodes", "segments")]
-            stats = {name: Moments.from_arrays({k: v[()] for k, v in group.items()}) for name, group in f.get("stats", {}).items()}
+            samples, episodes, segments = (
+                {key: ds[()] for key, ds in f[group].items()} for group in ("samples", "episodes", "segments"))
+            stats = {name: Moments.from_arrays({k: v[()] for k, v in group.items()})
+                     for name, group in f.get("stats", {}).items()}
             offsets = {int(file_id): _datasets_below(group) for file_id, group in f.get("offsets", {}).items()}
-        return cls(files, *tables, stats, offsets)
+        return cls(files, samples, episodes, segments, stats, offsets)
 
 
 def _datasets_below(group: h5py.Group) -> dict[str, np.ndarray]:

@@ -163,7 +163,7 @@ class ReplaySampler:
         item = self._queue.get()
         if isinstance(item, BaseException):
             raise item
-        return item  # type: ignore[no-any-return]
+        return item
 
     def batch_at(self, index: np.ndarray) -> ReplayBatch:
         """The transitions starting at these index samples (global sample numbers)."""

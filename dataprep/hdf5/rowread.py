@@ -120,7 +120,7 @@ def read_span(handles: FileHandles, source: RowSource, start: int, out: np.ndarr
     base = source.byte_offset(start) if source.chunk_offsets is None else None
     if base is not None:
         size = len(out) * source.row_bytes
-        if size and os.preadv(handles.fd(source.path), [memoryview(out).cast("B")], base) != size:
+        if size and os.preadv(handles.fd(source.path), [out.data.cast("B")], base) != size:
             raise Hdf5Error(f"{source.path}: short read of dataset {source.dataset!r} rows {start}+{len(out)}")
         return
     handles.h5(source.path)[source.dataset].read_direct(out, np.s_[start:start + len(out)], np.s_[0:len(out)])

@@ -162,7 +162,7 @@ def _vectors(path: str, ds: h5py.Dataset, ndim: int) -> np.ndarray:
 
 def scan_replay(identity: FileIdentity) -> FileScan:
     path = identity.path
-    with open_source(path) as f:  # type: ignore[arg-type]
+    with open_source(path) as f:
         terminal_ds = _dataset(f, path, "terminal")
         rows = terminal_ds.shape[0] if terminal_ds.ndim else 0
         if rows == 0:
@@ -199,7 +199,8 @@ def _segment_bounds(path: str, f: h5py.File, points: int, spec: Hdf5SourceSpec) 
     assert name is not None
     table = _read(path, _dataset(f, path, name))
     if table.ndim != 2 or table.shape[1] != 2 or table.dtype.kind not in "iu":
-        raise Hdf5Error(f"{path}: dataset {name!r} must be integer (start, length) rows, got {table.dtype} {table.shape}")
+        raise Hdf5Error(f"{path}: dataset {name!r} must be integer (start, length) rows, "
+                        f"got {table.dtype} {table.shape}")
     start, length = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
     bad = np.flatnonzero((start < 0) | (length < 1) | (start + length > points))
     if len(bad):
@@ -210,7 +211,7 @@ def _segment_bounds(path: str, f: h5py.File, points: int, spec: Hdf5SourceSpec) 
 
 def scan_segments(identity: FileIdentity, spec: Hdf5SourceSpec) -> FileScan:
     path = identity.path
-    with open_source(path) as f:  # type: ignore[arg-type]
+    with open_source(path) as f:
         first = _dataset(f, path, segment_path(SEGMENT_COLUMNS[0]))
         points = first.shape[0] if first.ndim == 1 else -1
         infos, stats = [], {}

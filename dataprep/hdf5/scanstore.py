@@ -6,6 +6,7 @@ cache size), and is reused only while the file's size and mtime are those it was
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,8 +19,10 @@ from dataprep.config.hdf5 import Hdf5SourceSpec
 from dataprep.hdf5.layout import SCANS_DIR
 from dataprep.hdf5.scan import DatasetInfo, FileScan, ReplayColumns, SegmentColumns
 from dataprep.hdf5.sources import FileIdentity
-from dataprep.hdf5.stats import Moments
+from dataprep.hdf5.stats import MOMENT_KEYS, Moments
 from dataprep.storage import atomic_path
+
+REPLAY_FIELDS = tuple(field.name for field in dataclasses.fields(ReplayColumns))
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +50,8 @@ def save_scan(scan: FileScan, dest: Path) -> None:
     meta = {"identity": asdict(scan.identity), "kind": scan.kind, "cache": scan.cache, "rows": scan.rows,
             "datasets": json.loads(scan.datasets_json()), "stats": sorted(scan.stats),
             "offsets": sorted(scan.offsets)}
-    with atomic_path(dest) as tmp, open(tmp, "wb") as out:
-        np.savez(out, meta=np.array(json.dumps(meta)), **arrays)
+    with atomic_path(dest) as tmp, tmp.open("wb") as out:
+        np.savez(out, meta=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]  # stub: **kwds vs allow_pickle
 
 
 def load_scan(path: Path, identity: FileIdentity) -> FileScan | None:
@@ -62,11 +65,11 @@ def load_scan(path: Path, identity: FileIdentity) -> FileScan | None:
                 return None
             if meta["cache"] and not Path(meta["cache"]).is_file():
                 return None
-            stats = {name: Moments.from_arrays({k: data[f"stats.{name}.{k}"] for k in ("count", "mean", "m2", "min", "max")})
+            stats = {name: Moments.from_arrays({k: data[f"stats.{name}.{k}"] for k in MOMENT_KEYS})
                      for name in meta["stats"]}  # fmt: skip
             replay = segments = None
             if meta["kind"] == "replay":
-                replay = ReplayColumns(*(data[f"replay.{k}"] for k in ("joint", "action", "reward", "terminal", "timeout")))
+                replay = ReplayColumns(*(data[f"replay.{k}"] for k in REPLAY_FIELDS))
             else:
                 segments = SegmentColumns(data["segments.start"], data["segments.length"], meta["rows"])
             offsets = {name: data[f"offsets.{name}"] for name in meta["offsets"]}

@@ -57,8 +57,9 @@ class SegmentBatch:
 def collate_segments(segments: Sequence[Segment]) -> SegmentBatch:
     """A DataLoader `collate_fn`: segments may differ in length, so points are concatenated, not stacked."""
     lengths = [len(s.x) for s in segments]
+    x, y, z, classification = (np.concatenate([getattr(s, c) for s in segments]) for c in SEGMENT_COLUMNS)
     return SegmentBatch(
-        *(np.concatenate([getattr(s, c) for s in segments]) for c in SEGMENT_COLUMNS),
+        x, y, z, classification,
         offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
         file=tuple(s.file for s in segments), start=np.array([s.start for s in segments], dtype=np.int64),
     )  # fmt: skip
@@ -126,7 +127,8 @@ class SegmentDataset:
                 columns.append(out)
         else:
             columns = [c[start:start + length] for c in self._columns(fid)]
-        return Segment(*columns, file=self._paths[fid], start=start)
+        x, y, z, classification = columns
+        return Segment(x, y, z, classification, file=self._paths[fid], start=start)
 
     def epoch_order(self, seed: int | None = None) -> np.ndarray:
         """A shuffle of every segment across all files; in `lru` mode files come in groups of `cache_files`,

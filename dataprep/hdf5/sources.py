@@ -46,7 +46,8 @@ def find_files(patterns: Iterable[str]) -> list[Path]:
     found: list[Path] = []
     for pattern in patterns:
         if glob.has_magic(pattern):
-            matches = [Path(p) for p in sorted(glob.glob(pattern, recursive=True))]
+            # Path.glob takes no absolute pattern; users give absolute ones
+            matches = [Path(p) for p in sorted(glob.glob(pattern, recursive=True))]  # noqa: PTH207
             files = [f for m in matches for f in (_in_folder(m) if m.is_dir() else [m])]
             if not files:
                 raise Hdf5Error(f"no HDF5 file matches {pattern!r}")

@@ -16,6 +16,9 @@ import numpy as np
 BLOCK_ROWS = 1 << 16  # moments of a column are computed block by block: float64 copies stay small
 
 
+MOMENT_KEYS = ("count", "mean", "m2", "min", "max")  # Moments' fields, as stored per file and in the index
+
+
 @dataclass(frozen=True, eq=False)
 class Moments:
     """Moments of a column of shape (N, *shape); arrays have `shape`."""
@@ -67,7 +70,7 @@ class Moments:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, Any]) -> Moments:
-        return cls(int(arrays["count"]), *(np.asarray(arrays[k], dtype=np.float64) for k in ("mean", "m2", "min", "max")))
+        return cls(int(arrays["count"]), *(np.asarray(arrays[k], dtype=np.float64) for k in MOMENT_KEYS[1:]))
 
 
 def merge_all(parts: list[Moments]) -> Moments | None:

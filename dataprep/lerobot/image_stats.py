@@ -19,6 +19,8 @@ counted, in pixel samples, over a 65,536-bin histogram, and values keep their un
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from dataprep.errors import DataprepError
@@ -88,9 +90,8 @@ class ImageStats:
 
     def __init__(self, every_frame: bool, *, name: str = "image", depth: bool = False) -> None:
         self.every_frame, self.name = every_frame or depth, name
-        self.channels, self.levels, self.dtype, self.scale = (
-            (1, _DEPTH_LEVELS, np.uint16, 1.0) if depth else (3, _LEVELS, np.uint8, 255.0)
-        )
+        self.channels, self.levels, self.scale = (1, _DEPTH_LEVELS, 1.0) if depth else (3, _LEVELS, 255.0)
+        self.dtype: type[np.unsignedinteger[Any]] = np.uint16 if depth else np.uint8
         self._total = np.zeros((self.channels, self.levels), dtype=np.int64)  # every_frame: all frames summed
         # sampled frames: each frame's histogram (3 KB) is kept until the episode's length is known
         self._per_frame: list[np.ndarray] = []
@@ -116,5 +117,5 @@ class ImageStats:
         if not self._per_frame:
             raise DataprepError(f"{self.name}: no frames were seen, so there are no statistics")
         picked = sample_indices(len(self._per_frame))
-        total = np.sum([self._per_frame[i] for i in picked], axis=0, dtype=np.int64)
+        total = np.asarray(np.sum([self._per_frame[i] for i in picked], axis=0, dtype=np.int64))
         return histogram_stats(total, len(picked))

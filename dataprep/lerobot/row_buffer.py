@@ -23,12 +23,9 @@ class RowBuffer:
 
     def table(self, first_frame: int, fps: int, schema: pa.Schema) -> pa.Table:
         n = self.rows
-        columns: list[pa.Array] = []
-        for values in self.vectors.values():
-            columns.append(_vector_array(values[:n]))
+        columns: list[pa.Array] = [_vector_array(values[:n]) for values in self.vectors.values()]
         if self.store_images:
-            for pngs in self.images.values():
-                columns.append(_png_array(pngs))
+            columns.extend(_png_array(pngs) for pngs in self.images.values())
         frame_index = np.arange(first_frame, first_frame + n, dtype=np.int64)
         columns.append(pa.array((frame_index / fps).astype(np.float32)))  # exactly frame_index/fps
         columns.append(pa.array(frame_index))

@@ -42,8 +42,8 @@ def _type_name(msg_file: Path) -> str:
 def load_msg_folders(folders: Iterable[Path]) -> dict[str, Any]:
     """Every `.msg` file below the folders, parsed; the type's package is the folder above `msg/`."""
     types: dict[str, Any] = {}
-    for folder in folders:
-        folder = Path(folder)
+    for name in folders:
+        folder = Path(name)
         if not folder.is_dir():
             raise BagError(f"types.msg_paths: {folder} is not a folder")
         files = sorted(folder.rglob("*.msg"))
@@ -66,14 +66,14 @@ def _first_raw(reader: Any, connection: Connection) -> bytes | None:
 def _decodes(typestore: Typestore, raw: bytes, msgtype: str, is_ros2: bool) -> bool:
     try:
         (typestore.deserialize_cdr if is_ros2 else typestore.deserialize_ros1)(raw, msgtype)
-    except Exception:  # rosbags raises several types for a payload its definition does not fit
+    except Exception:  # noqa: BLE001 - rosbags raises several types for a payload its definition does not fit
         return False
     return True
 
 
 def _replaced(typestore: Typestore, msgtype: str, known: Mapping[str, Any]) -> Typestore | None:
     """A new typestore with `msgtype` and the types it uses taken from `known`, or None if that cannot register."""
-    types = {**typestore.fielddefs, **with_dependencies({msgtype}, known)}
+    types = {**typestore.fielddefs, **with_dependencies({msgtype}, dict(known))}
     store = get_typestore(Stores.EMPTY)
     try:
         store.register(types)
@@ -98,7 +98,8 @@ def mend_undecodable(reader: Any, typestore: Typestore, is_ros2: bool, user_type
         if mended is None or not _decodes(mended, raw, msgtype, is_ros2):
             continue  # neither reads it: the decode error later names the topic
         typestore = mended
-        source = "the one in types.msg_paths" if msgtype in user_types else f"the standard {STANDARD_STORES[is_ros2][1]} one"
+        source = ("the one in types.msg_paths" if msgtype in user_types
+                  else f"the standard {STANDARD_STORES[is_ros2][1]} one")
         notes.append(f"topic {connection.topic}: the bag's stored definition of {msgtype} does not decode its "
                      f"messages; used {source} instead")
         logger.warning("%s: %s", bag, notes[-1])

@@ -39,6 +39,6 @@ __all__ = [
     "write_kuavo_bag",
     "write_replay_file",
     "write_ros2_bag",
-    "write_spike_file",
     "write_segment_file",
+    "write_spike_file",
 ]

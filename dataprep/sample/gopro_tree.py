@@ -20,12 +20,15 @@ from dataprep.gopro.spikes import SpikeGeometry
 GOPRO_FOLDERS = ("blur", "blur_gamma", "sharp")
 
 
+DEFAULT_GEOMETRY = SpikeGeometry("bytes", 4, 6, 8, False)  # tiny: 4 frames of 6 x 8
+
+
 @dataclass(frozen=True)
 class GoproTreeSpec:
     """Which sequences and frames to write (`{"train/GOPR0372_07_00": ["000047", ...]}`) and their shapes."""
 
     sequences: Mapping[str, Sequence[str]]
-    geometry: SpikeGeometry = SpikeGeometry("bytes", 4, 6, 8, False)
+    geometry: SpikeGeometry = DEFAULT_GEOMETRY
     image_size: tuple[int, int] = (8, 12)  # (height, width)
     folders: tuple[str, ...] = GOPRO_FOLDERS
     spike_folder: str = "spike"

@@ -160,9 +160,11 @@ def _decodable(path: Any, runs: list[np.ndarray]) -> int:
     try:
         with av.open(str(path)) as container:
             video = container.streams.video[0]
+            if video.time_base is None:
+                return 0  # no time base: no frame can be found by its timestamp
             base = float(video.time_base)
             for run in runs:
-                wanted = {int(round(t / base)) for t in run}
+                wanted = {round(t / base) for t in run}
                 last = max(wanted)
                 container.seek(min(wanted), stream=video, backward=True, any_frame=False)
                 for frame in container.decode(video):

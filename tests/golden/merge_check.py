@@ -29,7 +29,7 @@ def main(ours: Path, theirs: Path, merged: Path) -> None:
             + ", ".join(f"{k} {tuple(v.shape)}" for k, v in item.items() if hasattr(v, "shape") and v.ndim)
         )
     stats = dataset.meta.stats
-    camera = [k for k in stats if "images" in k][0]
+    camera = next(k for k in stats if "images" in k)
     print("stats count:", {k: int(v["count"][0]) for k, v in stats.items()})
     print(f"{camera} mean:", stats[camera]["mean"].reshape(-1).tolist())
 
