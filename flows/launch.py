@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from dataprep.config import PipelineConfig
-from dataprep.conversion import convert_dataset
+from dataprep.conversion import ConversionReport, convert_dataset
 from dataprep.errors import DataprepError
 from dataprep.gopro import prepare_tree, raise_for_failures
 from dataprep.hdf5 import build_index
+from dataprep.validate import ValidationReport, validate_dataset
 from flows.cli import load_pipeline, run_cli, stage_parser
 from flows.summaries import describe_conversion, describe_gopro, describe_index
 
@@ -40,10 +41,21 @@ class LocalStage(NamedTuple):
     describe: Callable[[Any], str]
 
 
+def convert_and_validate(config: Any) -> tuple[ConversionReport, ValidationReport]:
+    """The conversion, then the validator on what it wrote, as the flow does (there, as an artifact)."""
+    report = convert_dataset(config)
+    return report, validate_dataset(report.dataset.root)
+
+
+def describe_validated(result: tuple[ConversionReport, ValidationReport]) -> str:
+    report, validation = result
+    return f"{describe_conversion(report)}\n  validation: {validation.table()}"
+
+
 # One entry per section of PipelineConfig that can run without Prefect. A configured stage missing here
 # makes the whole one-off go through Prefect (and say why).
 LOCAL_STAGES: dict[str, LocalStage] = {
-    "rosbag_to_lerobot": LocalStage(convert_dataset, describe_conversion),
+    "rosbag_to_lerobot": LocalStage(convert_and_validate, describe_validated),
     "gopro_prepare": LocalStage(lambda config: raise_for_failures(prepare_tree(config)), describe_gopro),
     "hdf5_index": LocalStage(build_index, describe_index),
 }

@@ -55,6 +55,7 @@ def test_one_off_without_a_server_runs_without_importing_prefect_and_says_so(tmp
                           timeout=120, check=False)
     assert "exit 0 prefect imported: False" in done.stdout, done.stderr
     assert f"dataset test/oneoff at {tmp_path / 'out/test/oneoff'}" in done.stdout
+    assert "  validation: " in done.stdout and "checks: OK" in done.stdout  # validated as the flow does
     assert done.stderr.strip() == LOCAL_NOTICE
     home = tmp_path / "home"  # no Prefect database: at most the log file that keeps tracebacks (flows/cli.py)
     assert {p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file()} <= {"logs/dataprep.log"}
