@@ -207,3 +207,27 @@ def test_the_ui_run_page_shows_the_runs_artifacts_in_chromium(scheduled_run: Sta
                           cwd=PROJECT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_serve_py_serves_every_deployment_of_prefect_yaml(scheduled_run: Stack) -> None:
+    """README's one-process alternative: `python deployments/serve.py` against the same server, stopped by PID."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(scheduled_run.tmp / "prefect-home"), PREFECT_API_URL=scheduled_run.api,
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", PYTHONPATH=str(PROJECT))
+    log = scheduled_run.tmp / "serve.log"
+    with log.open("wb") as out:
+        served = subprocess.Popen([*PYTHON_WITH_SIGINT, "deployments/serve.py"], cwd=PROJECT, env=env,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: served.poll() is not None or "being served" in log.read_text(errors="replace"), 180,
+                   "serve.py to start serving")
+        assert served.poll() is None, log.read_text(errors="replace")
+        text = log.read_text(errors="replace")
+        served_names = set(re.findall(r"convert_all/([a-z0-9_]+)", text))
+        assert served_names == {"nightly", "rosbag_to_lerobot", "gopro_prepare", "hdf5_index"}, text
+        deployments = {d["name"] for d in request(f"{scheduled_run.api}/deployments/filter", {})}
+        assert served_names <= deployments
+    finally:
+        stop(served.pid)
+        served.wait(timeout=30)
+    assert served.returncode is not None and not alive(served.pid)
