@@ -29,7 +29,8 @@ STAGE = "gopro"
 
 
 def _tree(config: GoproPrepareConfig) -> str:
-    return config.output_root.name or "root"
+    """Artifact keys hold the whole output folder, as every stage's do: two trees named alike stay apart."""
+    return str(config.output_root.resolve())
 
 
 @task(name="plan-gopro", cache_policy=NO_CACHE)

@@ -49,15 +49,15 @@ def test_flow_prepares_in_parallel_tasks_and_records_summaries_and_memory(
     report = json.loads((tree.out / REPORT_FILE).read_text())
     assert report["sequences"][TRAIN]["left_out"] == expected_problems("bitpacked")
 
-    rows = json.loads(read_artifact(artifact_key("gopro", "out", "train", "summary")).data)
+    rows = json.loads(read_artifact(artifact_key("gopro", tree.out.resolve(), "train", "summary")).data)
     assert [
         (r["sequence"], r["status"], r["frames"], r["frames_left_out"], r["links_created"]) for r in rows
     ] == [("GOPR0372_07_00", "ok", 2, 3, 6), ("GOPR0374_11_00", "left out: only in gopro_root", 0, 0, 0)]
-    assert json.loads(read_artifact(artifact_key("gopro", "out", "test", "summary")).data)[0]["frames"] == 3
+    assert json.loads(read_artifact(artifact_key("gopro", tree.out.resolve(), "test", "summary")).data)[0]["frames"] == 3
     for name in (TRAIN, TEST, GOPRO_ONLY, SPIKE_ONLY):
         split, sequence = name.split("/")
         memory = json.loads(
-            read_artifact(artifact_key("memory", "gopro", "out", split, sequence, "prepare")).data
+            read_artifact(artifact_key("memory", "gopro", tree.out.resolve(), split, sequence, "prepare")).data
         )
         assert memory[0]["stage"] == "prepare" and memory[0]["peak_rss_mb"] > 0
 
@@ -78,7 +78,7 @@ def test_convert_all_runs_the_stage_and_names_a_failed_sequence(
     assert "1 sequence(s) failed" in error
     assert json.loads((out / REPORT_FILE).read_text())["failed_sequences"].keys() == {TRAIN}
     assert f"{TEST}/blur/7.png" in listing(out) and blocker.read_bytes() == b"not a link"
-    rows = json.loads(read_artifact(artifact_key("gopro", "failing", "train", "summary")).data)
+    rows = json.loads(read_artifact(artifact_key("gopro", out.resolve(), "train", "summary")).data)
     assert [(r["sequence"], r["status"]) for r in rows] == [
         ("GOPR0374_11_00", "left out: only in gopro_root"),
         (
