@@ -18,6 +18,7 @@ from dataprep.config import ConvertConfig
 from dataprep.config.bags import AnnotationSpec
 from dataprep.conversion.quality import EpisodeQuality
 from dataprep.errors import DataprepError
+from dataprep.lerobot.episode_writer import STAGED_FORMAT
 
 STAGING_FOLDER = ".staging"
 BAG_MARKER = "bag.json"
@@ -48,14 +49,14 @@ def sidecar_path(bag: Path, spec: AnnotationSpec) -> Path:
 
 
 def bag_key(bag: Path, config: ConvertConfig) -> str:
-    """Stable for the same bag file (and annotation file) and the same content-shaping settings; new when any
-    changes."""
+    """Stable for the same bag file (and annotation file), content-shaping settings and staged format; new when
+    any changes, so a rerun after an upgrade converts the bag again instead of reusing what it cannot read."""
     files = bag_files(bag)
     if config.episodes.annotations and (sidecar := sidecar_path(bag, config.episodes.annotations)).is_file():
         files.append(sidecar)
     stamps = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files]
     settings = config.model_dump_json(exclude=_NOT_CONTENT)
-    identity = "|".join([str(bag.resolve()), *stamps, settings])
+    identity = "|".join([f"format {STAGED_FORMAT}", str(bag.resolve()), *stamps, settings])
     return f"{bag.name.replace('.', '_')}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
 
 

@@ -40,7 +40,7 @@ DATA_FILE = "data.parquet"  # the episode's rows
 DATA_TMP_FILE = ".data.parquet.tmp"  # the rows while being written; has no footer until closed
 VIDEO_DIR = "videos"  # one `<key>.mp4` per camera
 MARKER_FILE = "episode.json"  # StagedEpisode record; written last, so it marks completion
-_MARKER_FORMAT = 2  # bumped when episode.json changes incompatibly (2: exact stats, lerobot's image counts)
+STAGED_FORMAT = 2  # bumped when a staged episode changes incompatibly (it is part of every staging key) (2: exact stats, lerobot's image counts)
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class StagedEpisode:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": _MARKER_FORMAT,
+            "format": STAGED_FORMAT,
             "length": self.length,
             "task": self.task,
             "source": self.source,
@@ -77,9 +77,9 @@ class StagedEpisode:
 
     @classmethod
     def from_json(cls, folder: Path, d: Mapping[str, Any]) -> StagedEpisode:
-        if d.get("format") != _MARKER_FORMAT:
+        if d.get("format") != STAGED_FORMAT:
             raise ValueError(
-                f"format {d.get('format')!r} where this version writes {_MARKER_FORMAT} (its statistics "
+                f"format {d.get('format')!r} where this version writes {STAGED_FORMAT} (its statistics "
                 "follow other conventions); remove the staging folder to convert the bag again"
             )
         return cls(
