@@ -40,7 +40,8 @@ DATA_FILE = "data.parquet"  # the episode's rows
 DATA_TMP_FILE = ".data.parquet.tmp"  # the rows while being written; has no footer until closed
 VIDEO_DIR = "videos"  # one `<key>.mp4` per camera
 MARKER_FILE = "episode.json"  # StagedEpisode record; written last, so it marks completion
-STAGED_FORMAT = 2  # bumped when a staged episode changes incompatibly (it is part of every staging key) (2: exact stats, lerobot's image counts)
+# Bumped when a staged episode changes incompatibly; part of every staging key (2: exact stats, lerobot's image counts)
+STAGED_FORMAT = 2
 
 
 @dataclass(frozen=True)
