@@ -180,3 +180,17 @@ def test_config_checks_sources_and_the_example_loads(tmp_path: Path) -> None:
         load_config(PipelineConfig, PROJECT / "configs/hdf5_replay.yaml", ["hdf5_index.output_rot=x"])
     with pytest.raises(Hdf5Error, match=r"source path .*nowhere does not exist"):
         build_index(Hdf5IndexConfig.model_validate({"sources": [{"kind": "replay", "paths": str(tmp_path / "nowhere")}]}))
+
+
+def test_the_bundled_sample_is_written_where_missing_and_indexed(tmp_path: Path) -> None:
+    sources = [{"kind": "replay", "paths": [str(tmp_path / "s/replay.h5")]},
+               {"kind": "segments", "paths": [str(tmp_path / "s/points.h5")], "segment_size": 4096},
+               {"kind": "segments", "paths": [str(tmp_path / "s/table.h5")], "segment_dataset": "data/segments"}]
+    config = Hdf5IndexConfig.model_validate({"sources": sources, "output_root": str(tmp_path / "out"),
+                                             "generate_sample_if_missing": True})
+    report = build_index(config)
+    summary = json.loads((tmp_path / "out/summary.json").read_text())
+    assert (summary["samples"], summary["segments"], report.failures) == (300, 16, ())
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "s").iterdir()}
+    build_index(config)  # present now: never rewritten
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "s").iterdir()} == before

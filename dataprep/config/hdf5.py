@@ -51,3 +51,6 @@ class Hdf5IndexConfig(StrictModel):
     sources: tuple[Hdf5SourceSpec, ...] = Field(min_length=1)
     output_root: Path = Path("outputs/hdf5_index")
     image_cache: ImageCacheSpec | None = None
+    generate_sample_if_missing: bool = Field(
+        default=False, description="write a small bundled file of its kind at every source path that is a missing "
+        ".h5 file (configs/hdf5_sample.yaml)")
