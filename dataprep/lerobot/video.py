@@ -294,8 +294,7 @@ class VideoEncoder:
                 self._ended = True
                 self._container.mux(self._stream.encode(None))
         except BaseException as err:  # noqa: BLE001 - handed to the producer, which re-raises it with the file name
-            self._error = err
-            self._drain()  # unblock a producer waiting on a full queue
+            self._error = err  # a producer waiting on the full queue sees it within _PUT_POLL_S
         finally:
             self._release_codec()
 
