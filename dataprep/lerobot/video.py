@@ -156,6 +156,7 @@ class VideoEncoder:
         self._frames = 0
         self._result: VideoInfo | None = None
         self._ended = False  # the codec has been sent end-of-stream
+        self._hung = False  # waited _STALL_TIMEOUT_S on the thread once already: no second wait on abort
         _quiet_encoders()
         self._container = self._open(spec.encoder, settings)
         self._thread = threading.Thread(target=self._run, name=f"encode-{self.path.name}", daemon=True)
@@ -268,14 +269,17 @@ class VideoEncoder:
                 return
             except queue.Full:
                 if time.monotonic() > deadline:
+                    self._hung = True
                     raise VideoEncodingError(
                         f"{self.path}: encoder took no frame for {_STALL_TIMEOUT_S:g} s; giving up on a hung codec"
                     ) from None
 
     def _join(self) -> None:
         """A thread stuck in a C call cannot be stopped; leaving it behind (a daemon) beats a hung run."""
-        self._thread.join(_STALL_TIMEOUT_S)
+        if not self._hung:
+            self._thread.join(_STALL_TIMEOUT_S)
         if self._thread.is_alive():
+            self._hung = True
             raise VideoEncodingError(
                 f"{self.path}: encoder did not finish within {_STALL_TIMEOUT_S:g} s; giving up on a hung codec"
             )
