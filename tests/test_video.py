@@ -6,6 +6,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ import numpy as np
 import pytest
 
 from dataprep.errors import DataprepError
+from dataprep.lerobot import video
 from dataprep.lerobot.video import (
     VideoEncoder,
     VideoEncodingError,
@@ -135,43 +139,6 @@ def test_wrong_dtype_rejected(tmp_path: Path) -> None:
             encoder.write(np.zeros((48, 64, 3), np.float32))
 
 
-class _FailingStream:
-    """Wraps the real stream and fails on the third frame, as a codec error inside the thread would."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream, self._calls = stream, 0
-
-    @property
-    def codec_context(self) -> Any:
-        return self._stream.codec_context
-
-    def encode(self, frame: Any) -> Any:
-        self._calls += 1
-        if self._calls == 3:
-            raise RuntimeError("codec exploded")
-        return self._stream.encode(frame)
-
-
-def test_encoder_thread_error_is_reraised_with_file_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_open = VideoEncoder._open
-
-    def failing_open(self: VideoEncoder, encoder: str, settings: VideoSettings) -> Any:
-        container = real_open(self, encoder, settings)
-        self._stream = _FailingStream(self._stream)  # type: ignore[assignment]
-        return container
-
-    monkeypatch.setattr(VideoEncoder, "_open", failing_open)
-    path = tmp_path / "cam.mp4"
-
-    with pytest.raises(VideoEncodingError, match=r"cam\.mp4.*codec exploded") as caught:
-        with VideoEncoder(path, FPS, 64, 48, VideoSettings(), queue_frames=1) as encoder:
-            for frame in synthetic_clip(64, 48, 30):
-                encoder.write(frame)
-
-    assert isinstance(caught.value.__cause__, RuntimeError)
-    assert list(tmp_path.iterdir()) == []
-
-
 @pytest.mark.parametrize(("width", "height"), [(63, 48), (64, 47)])
 def test_odd_size_rejected_for_yuv420p(tmp_path: Path, width: int, height: int) -> None:
     with pytest.raises(DataprepError, match=rf"cam\.mp4.*{width}x{height}"):
@@ -241,3 +208,142 @@ def test_closing_without_frames_is_an_error(tmp_path: Path) -> None:
 def test_unknown_codec_rejected() -> None:
     with pytest.raises(DataprepError, match="unsupported video codec 'vp9'"):
         VideoSettings(codec="vp9")  # type: ignore[arg-type]
+
+
+class _ScriptedStream:
+    """Wraps the real stream; `encode` call number `at` (frames count from 1, the flush too) misbehaves.
+
+    `error`: raised there, as a codec failing mid-stream would. Otherwise the call blocks until `gate` is
+    set, as a codec stuck in a C call would; `then_raise` makes it fail once released.
+    """
+
+    def __init__(self, stream: Any, at: int, error: BaseException | None = None, then_raise: bool = False) -> None:
+        self._stream, self._at, self._error, self._then_raise = stream, at, error, then_raise
+        self.calls: list[bool] = []  # one per call: was it the flush (encode(None))?
+        self.gate, self.blocked = threading.Event(), threading.Event()
+
+    @property
+    def codec_context(self) -> Any:
+        return self._stream.codec_context
+
+    def encode(self, frame: Any) -> Any:
+        self.calls.append(frame is None)
+        if len(self.calls) == self._at:
+            if self._error is not None:
+                raise self._error
+            self.blocked.set()
+            self.gate.wait()
+            if self._then_raise:
+                raise RuntimeError("codec died while the producer waited")
+        return self._stream.encode(frame)
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """Every encoder opened in the test gets the _ScriptedStream that the recipe appended to `scripted` builds."""
+    recipes: list[Any] = []
+    made: list[_ScriptedStream] = []
+    real_open = VideoEncoder._open
+
+    def scripted_open(self: VideoEncoder, encoder: str, settings: VideoSettings) -> Any:
+        container = real_open(self, encoder, settings)
+        made.append(recipes[0](self._stream))
+        self._stream = made[-1]  # type: ignore[assignment]
+        return container
+
+    monkeypatch.setattr(VideoEncoder, "_open", scripted_open)
+    monkeypatch.setattr(video, "_STALL_TIMEOUT_S", 0.5)
+    yield recipes
+    for stream in made:
+        stream.gate.set()  # let a thread left behind finish instead of lingering past the test
+
+
+def test_codec_error_mid_stream_stops_the_producer_promptly_and_skips_the_flush(
+    tmp_path: Path, scripted: list[Any]
+) -> None:
+    scripted.append(lambda s: _ScriptedStream(s, at=3, error=av.FFmpegError(22, "non monotonically increasing dts")))
+    path = tmp_path / "cam.mp4"
+    written = 0
+
+    with pytest.raises(VideoEncodingError, match=r"cam\.mp4.*non monotonically increasing dts") as caught:
+        with VideoEncoder(path, FPS, 64, 48, VideoSettings(), queue_frames=1) as encoder:
+            for frame in synthetic_clip(64, 48, 40):
+                encoder.write(frame)
+                written += 1
+
+    assert written < 10  # raised by write, a queue's length after the failure, not at close
+    assert isinstance(caught.value.__cause__, av.FFmpegError)
+    stream: _ScriptedStream = encoder._stream  # type: ignore[assignment]
+    assert not any(stream.calls)  # a codec that raised is never flushed
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_producer_blocked_on_a_full_queue_wakes_when_the_encoder_thread_dies(
+    tmp_path: Path, scripted: list[Any]
+) -> None:
+    scripted.append(lambda s: _ScriptedStream(s, at=1, then_raise=True))
+    path = tmp_path / "cam.mp4"
+    encoder = VideoEncoder(path, FPS, 64, 48, VideoSettings(), queue_frames=1)
+    stream: _ScriptedStream = encoder._stream  # type: ignore[assignment]
+    frames = synthetic_clip(64, 48, 3)
+    encoder.write(frames[0])
+    assert stream.blocked.wait(5)  # the thread holds frame 0 inside the codec
+    encoder.write(frames[1])  # fills the queue: the next write must wait
+    threading.Timer(0.3, stream.gate.set).start()
+
+    with pytest.raises(VideoEncodingError, match=r"cam\.mp4.*codec died while the producer waited"):
+        encoder.write(frames[2])
+
+    encoder.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_producer_gives_up_on_an_encoder_thread_that_stopped_without_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(VideoEncoder, "_run", lambda _self: None)  # the thread ends at once, takes nothing
+    path = tmp_path / "cam.mp4"
+    encoder = VideoEncoder(path, FPS, 64, 48, VideoSettings(), queue_frames=1)
+
+    with pytest.raises(VideoEncodingError, match=r"cam\.mp4.*encoder thread stopped unexpectedly"):
+        for frame in synthetic_clip(64, 48, 3):
+            encoder.write(frame)
+
+    encoder.abort()
+    encoder._container.close()  # _run never ran, so nobody else closes it
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_close_gives_up_on_a_flush_that_never_returns(
+    tmp_path: Path, scripted: list[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    scripted.append(lambda s: _ScriptedStream(s, at=4))  # 3 frames, then the flush hangs
+    path = tmp_path / "cam.mp4"
+    encoder = VideoEncoder(path, FPS, 64, 48, VideoSettings())
+    for frame in synthetic_clip(64, 48, 3):
+        encoder.write(frame)
+    started = time.monotonic()
+
+    with pytest.raises(VideoEncodingError, match=r"cam\.mp4.*did not finish within 0\.5 s"):
+        encoder.close()
+
+    assert time.monotonic() - started < 3  # one wait of 0.5 s: its abort does not wait a second time
+    assert encoder._thread.is_alive()  # left behind, still stuck in the flush
+    assert list(tmp_path.iterdir()) == []
+    assert "cam.mp4" in caplog.text  # abort logged that it, too, gave up waiting
+
+
+def test_producer_gives_up_on_a_codec_stuck_mid_stream(tmp_path: Path, scripted: list[Any]) -> None:
+    scripted.append(lambda s: _ScriptedStream(s, at=2))  # blocks forever on the second frame, using no CPU
+    path = tmp_path / "cam.mp4"
+    started = time.monotonic()
+
+    with pytest.raises(VideoEncodingError, match=r"cam\.mp4.*took no frame for 0\.5 s"):
+        with VideoEncoder(path, FPS, 64, 48, VideoSettings(), queue_frames=2) as encoder:
+            for frame in synthetic_clip(64, 48, 10):
+                encoder.write(frame)
+
+    assert time.monotonic() - started < 3
+    assert list(tmp_path.iterdir()) == []
+    encoder.abort()  # a second abort returns at once instead of waiting on the stuck thread again
+    assert time.monotonic() - started < 3

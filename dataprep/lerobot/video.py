@@ -12,6 +12,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -20,7 +21,6 @@ from types import TracebackType
 from typing import Any, Literal
 
 import av
-import av.logging
 import numpy as np
 
 from dataprep.errors import DataprepError
@@ -42,6 +42,9 @@ _CODECS: dict[str, _CodecSpec] = {
     "h264": _CodecSpec("libx264", "h264", 23, "veryfast"),
 }
 _PUT_POLL_S = 0.1  # how often a blocked producer checks that the encoder thread is still alive
+# An encoder that takes no frame, or does not finish its flush, for this long is hung, not slow: a frame takes
+# milliseconds even at load 14 on 2 cores. Failing the episode beats a nightly run that never ends.
+_STALL_TIMEOUT_S = 300.0
 _STOP = object()  # end-of-stream marker in the frame queue
 
 
@@ -108,11 +111,12 @@ class VideoInfo:
 def _quiet_encoders() -> None:
     """SVT-AV1 prints 'Svt[info]' banners from C straight to stderr; only its env var silences them.
 
-    Respects a level the user already chose, so debugging with SVT_LOG or av.logging stays possible.
+    PyAV's own FFmpeg logging stays as PyAV leaves it (off): turning it on routes every FFmpeg message,
+    including those logged from the codec's worker threads, through a callback that takes the GIL, which
+    can deadlock the whole process against a thread waiting on those workers (PyAV issues #751, #909).
+    The errors still arrive as `av.FFmpegError`, which the producer re-raises with the file name.
     """
     os.environ.setdefault("SVT_LOG", "1")
-    if av.logging.get_level() is None:
-        av.logging.set_level(av.logging.ERROR)
 
 
 def _check_size(path: Path, width: int, height: int, pix_fmt: str) -> None:
@@ -152,6 +156,7 @@ class VideoEncoder:
         self._frames = 0
         self._result: VideoInfo | None = None
         self._ended = False  # the codec has been sent end-of-stream
+        self._hung = False  # waited _STALL_TIMEOUT_S on the thread once already: no second wait on abort
         _quiet_encoders()
         self._container = self._open(spec.encoder, settings)
         self._thread = threading.Thread(target=self._run, name=f"encode-{self.path.name}", daemon=True)
@@ -203,7 +208,7 @@ class VideoEncoder:
             if self._frames == 0:
                 raise DataprepError(f"{self.path}: no frames were written; an empty video is not valid")
             self._put(_STOP)
-            self._thread.join()
+            self._join()
             if self._error is not None:
                 self._raise_error()
             os.replace(self._tmp, self.path)
@@ -216,14 +221,17 @@ class VideoEncoder:
 
     def abort(self) -> None:
         """Stop without a result and delete the partial file, so a failed episode leaves nothing behind."""
-        if self._result is not None:
-            return
+        if self._result is not None or self._aborted.is_set():
+            return  # once is enough: a second wait on a hung thread would only double the delay
         self._aborted.set()
         self._drain()
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(_STOP)  # wake the thread if it waits on an empty queue
-        self._thread.join()
-        self._tmp.unlink(missing_ok=True)
+        try:
+            self._join()
+        except VideoEncodingError as err:  # the error that led here is the one to report; this one is logged
+            logger.error("%s", err)
+        self._tmp.unlink(missing_ok=True)  # a thread left behind writes on to an unlinked file
 
     def __enter__(self) -> VideoEncoder:
         return self
@@ -249,15 +257,32 @@ class VideoEncoder:
         raise VideoEncodingError(f"{self.path}: video encoding failed: {err!r}") from err
 
     def _put(self, item: Any) -> None:
+        """Waits while the encoder is alive and behind (never drops a frame), but not on a dead or hung one."""
+        deadline = time.monotonic() + _STALL_TIMEOUT_S
         while True:
+            if self._error is not None:
+                self._raise_error()
+            if not self._thread.is_alive():
+                raise VideoEncodingError(f"{self.path}: encoder thread stopped unexpectedly")
             try:
                 self._queue.put(item, timeout=_PUT_POLL_S)
                 return
             except queue.Full:
-                if self._error is not None:
-                    self._raise_error()
-                if not self._thread.is_alive():
-                    raise VideoEncodingError(f"{self.path}: encoder thread stopped unexpectedly") from None
+                if time.monotonic() > deadline:
+                    self._hung = True
+                    raise VideoEncodingError(
+                        f"{self.path}: encoder took no frame for {_STALL_TIMEOUT_S:g} s; giving up on a hung codec"
+                    ) from None
+
+    def _join(self) -> None:
+        """A thread stuck in a C call cannot be stopped; leaving it behind (a daemon) beats a hung run."""
+        if not self._hung:
+            self._thread.join(_STALL_TIMEOUT_S)
+        if self._thread.is_alive():
+            self._hung = True
+            raise VideoEncodingError(
+                f"{self.path}: encoder did not finish within {_STALL_TIMEOUT_S:g} s; giving up on a hung codec"
+            )
 
     def _drain(self) -> None:
         with contextlib.suppress(queue.Empty):
@@ -273,8 +298,7 @@ class VideoEncoder:
                 self._ended = True
                 self._container.mux(self._stream.encode(None))
         except BaseException as err:  # noqa: BLE001 - handed to the producer, which re-raises it with the file name
-            self._error = err
-            self._drain()  # unblock a producer waiting on a full queue
+            self._error = err  # a producer waiting on the full queue sees it within _PUT_POLL_S
         finally:
             self._release_codec()
 
