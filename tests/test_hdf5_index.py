@@ -165,8 +165,8 @@ def test_segments_by_table_and_trailing_partial(tmp_path: Path) -> None:
     write_segment_file(tmp_path / "bad/t.h5", 100, segments=np.array([[90, 20]]))
     bad = config.model_copy(update={"sources": (config.sources[0].model_copy(
         update={"paths": (str(tmp_path / "bad"),), "segment_dataset": "data/segments", "segment_size": None}),)})
-    (failure,) = build_index(bad).failures
-    assert "dataset 'data/segments' row 0 = (90, 20) lies outside the 100 points" in failure.error
+    with pytest.raises(Hdf5Error, match=r"dataset 'data/segments' row 0 = \(90, 20\) lies outside the 100 points"):
+        build_index(bad)  # its only file fails: nothing to index
 
 
 def test_config_checks_sources_and_the_example_loads(tmp_path: Path) -> None:
@@ -194,3 +194,17 @@ def test_the_bundled_sample_is_written_where_missing_and_indexed(tmp_path: Path)
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "s").iterdir()}
     build_index(config)  # present now: never rewritten
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "s").iterdir()} == before
+
+
+def test_a_run_where_every_file_fails_keeps_the_existing_index(tmp_path: Path) -> None:
+    source = tmp_path / "replay.h5"
+    write_replay_file(source)
+    config = Hdf5IndexConfig.model_validate({"sources": [{"kind": "replay", "paths": [str(source)]}],
+                                             "output_root": str(tmp_path / "out")})
+    build_index(config)
+    before = (tmp_path / "out/index.h5").read_bytes()
+    source.write_bytes(b"not HDF5 any more")
+    with pytest.raises(Hdf5Error, match=r"(?s)no file could be indexed, so .*index.h5 was not written.*"
+                                        r"replay.h5: unreadable as HDF5"):
+        build_index(config)
+    assert (tmp_path / "out/index.h5").read_bytes() == before

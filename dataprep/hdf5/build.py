@@ -141,6 +141,10 @@ def write_index(config: Hdf5IndexConfig, scans: Sequence[FileScan], failures: Se
     kept, disagreeing = _agreeing(scans)
     failures = (*failures, *disagreeing)
     root = config.output_root
+    if not kept:  # an index of nothing would replace a good one, e.g. while every file is locked by a writer
+        listing = "\n".join(f"- {failure.error}" for failure in failures) or "- no source file was found"
+        raise Hdf5Error(f"no file could be indexed, so {root / INDEX_NAME} was not written (an existing index is "
+                        f"kept):\n{listing}")
     counts = write_index_file(root, kept)
     report = IndexReport(root=root, counts=counts, files=tuple(kept), failures=tuple(failures),
                          bytes_indexed=sum(s.identity.size for s in kept),
