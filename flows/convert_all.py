@@ -44,7 +44,7 @@ STAGES: dict[str, Stage] = {
     "rosbag_to_lerobot": Stage(rosbag_to_lerobot.rosbag_to_lerobot, rosbag_to_lerobot.describe,
                                lambda section: section.dataset_root),
     "gopro_prepare": Stage(gopro_prepare.run_stage, gopro_prepare.describe, lambda section: section.output_root),
-    "hdf5_index": Stage(hdf5_index.hdf5_index, hdf5_index.describe, lambda section: section.output_root),
+    "hdf5_index": Stage(hdf5_index.run_stage, hdf5_index.describe, lambda section: section.output_root),
 }
 
 

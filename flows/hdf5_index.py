@@ -14,6 +14,7 @@ from dataprep.errors import DataprepError
 from dataprep.hdf5 import FileFailure, FileScan, IndexReport
 from flows.cli import load_section, run_cli, stage_parser
 from flows.summaries import describe_index as describe
+from flows.summaries import raise_for_index_failures
 from tasks.hdf5 import plan_index_task, scan_file_task, write_index_task
 
 
@@ -35,10 +36,15 @@ def hdf5_index(config: Hdf5IndexConfig) -> IndexReport:
     return write_index_task(config, scans, failures, started)
 
 
+def run_stage(config: Hdf5IndexConfig) -> IndexReport:
+    """The stage as `convert_all` and the CLI run it: failed files make it an error after the summary."""
+    return raise_for_index_failures(hdf5_index(config))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m flows.hdf5_index --config PIPELINE.yaml`: this stage alone."""
     args = stage_parser("python -m flows.hdf5_index", "Index HDF5 replay and point-cloud files.").parse_args(argv)
-    return run_cli(lambda: describe(hdf5_index(load_section(args, "hdf5_index"))))
+    return run_cli(lambda: describe(run_stage(load_section(args, "hdf5_index"))))
 
 
 if __name__ == "__main__":

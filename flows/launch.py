@@ -28,7 +28,7 @@ from dataprep.gopro import prepare_tree, raise_for_failures
 from dataprep.hdf5 import build_index
 from dataprep.validate import ValidationReport, validate_dataset
 from flows.cli import load_pipeline, run_cli, stage_parser
-from flows.summaries import describe_conversion, describe_gopro, describe_index
+from flows.summaries import describe_conversion, describe_gopro, describe_index, raise_for_index_failures
 
 LOCAL_NOTICE = ("no Prefect server configured: running without Prefect, nothing is recorded "
                 "(README 'Run it on a schedule' says how to keep runs in the Prefect UI)")
@@ -57,7 +57,7 @@ def describe_validated(result: tuple[ConversionReport, ValidationReport]) -> str
 LOCAL_STAGES: dict[str, LocalStage] = {
     "rosbag_to_lerobot": LocalStage(convert_and_validate, describe_validated),
     "gopro_prepare": LocalStage(lambda config: raise_for_failures(prepare_tree(config)), describe_gopro),
-    "hdf5_index": LocalStage(build_index, describe_index),
+    "hdf5_index": LocalStage(lambda config: raise_for_index_failures(build_index(config)), describe_index),
 }
 
 
@@ -114,8 +114,14 @@ def report_results(results: Mapping[str, Any], describe: Mapping[str, Callable[[
     if failed:
         if text:
             print(text)
-        raise DataprepError("\n".join(f"{name}: {error}" for name, error in failed.items()))
+        raise DataprepError("\n".join(_named(name, error) for name, error in failed.items()))
     return text
+
+
+def _named(stage: str, error: DataprepError) -> str:
+    """The error with its stage in front, unless the message already names it (`gopro_prepare.gopro_root: ...`)."""
+    message = str(error)
+    return message if message.startswith((f"{stage}.", f"{stage}:")) else f"{stage}: {message}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

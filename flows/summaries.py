@@ -6,7 +6,7 @@ import json
 
 from dataprep.conversion import QUALITY_PATH, ConversionReport
 from dataprep.gopro import PrepareReport, format_report
-from dataprep.hdf5 import IndexReport
+from dataprep.hdf5 import Hdf5Error, IndexReport
 
 
 def describe_conversion(report: ConversionReport) -> str:
@@ -41,6 +41,14 @@ def describe_index(report: IndexReport) -> str:
               f"{len(report.files) - len(report.rescanned)} unchanged)")]
     lines += [f"  FAILED {failure.error}" for failure in report.failures]
     return "\n".join(lines)
+
+
+def raise_for_index_failures(report: IndexReport) -> IndexReport:
+    """The stage's outcome for `convert_all` and the CLI, as for GoPro sequences: the index of the files that
+    were read is written, and files that failed make the stage an error after the summary."""
+    if report.failures:
+        raise Hdf5Error(f"{describe_index(report)}\n{len(report.failures)} file(s) failed (see above)")
+    return report
 
 
 def describe_gopro(report: PrepareReport) -> str:

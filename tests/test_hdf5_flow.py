@@ -43,3 +43,19 @@ def test_convert_all_runs_the_hdf5_stage_from_its_section(prefect_server: None, 
     assert hdf5_index.main(["--config", str(tmp_path / "pipeline.yaml")]) == 0
     assert "(0 file(s) scanned, 2 unchanged)" in capsys.readouterr().out
     assert json.loads((tmp_path / "index" / SUMMARY_NAME).read_text())["samples"] == 500
+
+
+@pytest.mark.parametrize("local", [True, False], ids=["one-off", "prefect"])
+def test_a_failed_file_makes_the_stage_an_error_after_writing_the_others(
+        prefect_server: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], local: bool) -> None:
+    """The same rule as GoPro sequences: the index of the readable files is written, the exit status says 2."""
+    write_sources(tmp_path)
+    (tmp_path / "replay/broken.h5").write_bytes(b"\x00" * 64)
+    pipeline = {"hdf5_index": {"sources": [{"kind": "replay", "paths": [str(tmp_path / "replay")]}],
+                               "output_root": str(tmp_path / "index")}}
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(pipeline))
+    assert convert_all.main(["--config", str(tmp_path / "pipeline.yaml"), *(["--local"] if local else [])]) == 2
+    err = capsys.readouterr().err
+    assert "error: hdf5_index: HDF5 index at" in err and "500 samples" in err, err
+    assert "FAILED" in err and "broken.h5" in err and "1 file(s) failed (see above)" in err
+    assert json.loads((tmp_path / "index" / SUMMARY_NAME).read_text())["samples"] == 500

@@ -69,3 +69,12 @@ def test_local_run_reports_every_failed_stage_and_keeps_going(tmp_path: Path) ->
         report_results(results, {name: stage.describe for name, stage in LOCAL_STAGES.items()})
     with pytest.raises(DataprepError, match=r"unknown stage\(s\) gopro; the stages are rosbag_to_lerobot"):
         run_stages(config, {name: stage.run for name, stage in LOCAL_STAGES.items()}, only=["gopro"])
+
+
+def test_a_stage_error_that_names_its_section_is_not_prefixed_twice() -> None:
+    results = {"gopro_prepare": DataprepError("gopro_prepare.gopro_root: folder /x does not exist"),
+               "hdf5_index": DataprepError("file /y.h5 is unreadable")}
+    with pytest.raises(DataprepError) as raised:
+        report_results(results, {})
+    assert str(raised.value).splitlines() == ["gopro_prepare.gopro_root: folder /x does not exist",
+                                              "hdf5_index: file /y.h5 is unreadable"]
