@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,11 +43,16 @@ class DevTools:
     def __init__(self, ws: Connection) -> None:
         self.ws, self.next_id = ws, 0
 
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
+    def call(self, method: str, timeout_s: float = 60.0, **params: Any) -> dict[str, Any]:
+        """The reply to one call; events that arrive meanwhile are skipped, but never for longer than `timeout_s`."""
         self.next_id += 1
         self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        deadline = time.monotonic() + timeout_s
         while True:
-            reply = json.loads(self.ws.recv(timeout=60))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{method}: no reply from Chromium within {timeout_s:.0f} s")
+            reply = json.loads(self.ws.recv(timeout=left))
             if reply.get("id") == self.next_id:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
@@ -67,7 +74,8 @@ def start_chromium(binary: str, profile: Path, width: int, height: int) -> tuple
     proc = subprocess.Popen([binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                              f"--user-data-dir={profile}", "--remote-debugging-port=0",
                              f"--window-size={width},{height}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own group: stop() ends the zygote and renderers too
     assert proc.stderr is not None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -76,7 +84,7 @@ def start_chromium(binary: str, profile: Path, width: int, height: int) -> tuple
             host = match.group(1)
             break
     else:
-        proc.kill()
+        stop(proc)
         raise SystemExit("Chromium did not open its DevTools port within 30 s")
     import urllib.request
 
@@ -86,8 +94,20 @@ def start_chromium(binary: str, profile: Path, width: int, height: int) -> tuple
         if pages:
             return proc, str(pages[0]["webSocketDebuggerUrl"])
         time.sleep(0.1)
-    proc.kill()
+    stop(proc)
     raise SystemExit("Chromium opened no page")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """End Chromium and every process it started (a renderer left behind keeps a core busy for minutes)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
 
 
 def wait_for(tools: DevTools, texts: list[str], timeout_s: float) -> tuple[bool, str]:
@@ -120,8 +140,7 @@ def screenshot(url: str, out: Path, expect: list[str], width: int = 1400, height
                 time.sleep(1.0)  # let the cards finish rendering
                 png = tools.call("Page.captureScreenshot", format="png")["data"]
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop(proc)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(base64.b64decode(png))
     return body
@@ -135,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--expect", action="append", default=[], help="text the page must show (repeatable)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the page")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped (SIGTERM)"))  # so Chromium is stopped too
     screenshot(f"{args.ui.rstrip('/')}/runs/flow-run/{args.flow_run}", args.out, args.expect,
                timeout_s=args.timeout)
     print(f"saved {args.out}")

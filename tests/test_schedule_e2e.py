@@ -201,11 +201,17 @@ def test_a_scheduled_deployment_runs_through_a_worker_and_reads_back_over_rest(s
 def test_the_ui_run_page_shows_the_runs_artifacts_in_chromium(scheduled_run: Stack) -> None:
     ui = scheduled_run.api.removesuffix("/api")
     shot = scheduled_run.tmp / "ui.png"
-    done = subprocess.run([sys.executable, "scripts/ui_screenshot.py", "--ui", ui, "--flow-run",
-                           scheduled_run.flow_run_id, "--out", str(shot), "--expect", "summary-rosbag-to-lerobot",
-                           "--expect", "output-rosbag-to-lerobot", "--expect", "preview-rosbag-to-lerobot"],
-                          cwd=PROJECT, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
+    script = subprocess.Popen([sys.executable, "scripts/ui_screenshot.py", "--ui", ui, "--flow-run",
+                               scheduled_run.flow_run_id, "--out", str(shot), "--timeout", "180",
+                               "--expect", "summary-rosbag-to-lerobot", "--expect", "output-rosbag-to-lerobot",
+                               "--expect", "preview-rosbag-to-lerobot"],
+                              cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        printed, _ = script.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        script.terminate()  # SIGTERM: the script stops its Chromium before it exits (SIGKILL would orphan it)
+        printed, _ = script.communicate(timeout=60)
+    assert script.returncode == 0, printed
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
