@@ -12,6 +12,7 @@ from dataprep.lerobot.video import (
     count_video_frames,
     read_video_frames,
 )
+from dataprep.lerobot.video_concat import VideoConcatError, VideoFileInfo, VideoSpan, concat_videos, probe_video
 
 __all__ = [
     "CameraFeature",
@@ -22,12 +23,17 @@ __all__ = [
     "ImageStats",
     "StagedEpisode",
     "VectorFeature",
+    "VideoConcatError",
     "VideoEncoder",
+    "VideoFileInfo",
     "VideoInfo",
     "VideoSettings",
+    "VideoSpan",
     "aggregate_stats",
     "column_stats",
+    "concat_videos",
     "count_video_frames",
     "finalize_dataset",
+    "probe_video",
     "read_video_frames",
 ]
