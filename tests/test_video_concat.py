@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -87,6 +88,35 @@ def test_appending_to_a_concatenated_file_keeps_its_episodes_in_place(episodes: 
     assert packets(dest)[: len(before)] == before
     for episode, span in enumerate([*first_spans, spans[1]]):
         assert_episode_frames(dest, span, episode, LENGTHS[episode])
+
+
+def encode_with_b_frames(path: Path, episode: int, length: int) -> Path:
+    """h264 with reordered B-frames (pts != dts order, negative first dts), as other tools write it."""
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=FPS, options={"g": "12", "bf": "3", "preset": "medium"})
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, FPS)
+        for k in range(length):
+            frame = av.VideoFrame.from_ndarray(draw_number(100 * episode + k, WIDTH, HEIGHT), format="rgb24")
+            frame.pts, frame.time_base = k, Fraction(1, FPS)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_b_frames_keep_their_order_across_episode_boundaries(tmp_path: Path) -> None:
+    lengths = (13, 8, 17)
+    sources = [encode_with_b_frames(tmp_path / f"bf-{e}.mp4", e, n) for e, n in enumerate(lengths)]
+    with av.open(str(sources[0])) as container:
+        order = [packet.pts or 0 for packet in container.demux(video=0) if packet.size > 0]
+    assert order != sorted(order), "the source has reordered frames"
+    dest = tmp_path / "file-000.mp4"
+
+    spans = concat_videos(sources, dest)
+
+    assert decoded_numbers(dest) == [100 * e + k for e, n in enumerate(lengths) for k in range(n)]
+    for episode, (span, length) in enumerate(zip(spans, lengths)):
+        assert_episode_frames(dest, span, episode, length)
 
 
 def test_mismatched_source_is_named_and_leaves_no_dest(tmp_path: Path) -> None:
