@@ -3,6 +3,7 @@
 from dataprep.lerobot.episode_writer import EpisodeWriter, StagedEpisode
 from dataprep.lerobot.finalize import DatasetSummary, finalize_dataset
 from dataprep.lerobot.image_stats import ImageStats
+from dataprep.lerobot.info import DatasetInfo, DatasetInfoError, FeatureInfo
 from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature
 from dataprep.lerobot.stats import FeatureStats, aggregate_stats, column_stats
 from dataprep.lerobot.video import (
@@ -16,9 +17,12 @@ from dataprep.lerobot.video_concat import VideoConcatError, VideoFileInfo, Video
 
 __all__ = [
     "CameraFeature",
+    "DatasetInfo",
+    "DatasetInfoError",
     "DatasetSchema",
     "DatasetSummary",
     "EpisodeWriter",
+    "FeatureInfo",
     "FeatureStats",
     "ImageStats",
     "StagedEpisode",

@@ -27,7 +27,7 @@ def check_data(meta: DatasetMeta, found: list[Finding]) -> int | None:
     by_file: dict[tuple[int, int], list[EpisodeEntry]] = defaultdict(list)
     for ep in meta.episodes:
         by_file[(ep.data_chunk, ep.data_file)].append(ep)
-    columns = [key for key, ft in meta.features.items() if ft.get("dtype") != "video"]
+    columns = [key for key, ft in meta.features.items() if ft.dtype != "video"]
     total: int | None = 0
     indices: list[np.ndarray] = []
     for chunk, file in sorted(by_file):

@@ -65,7 +65,7 @@ def _check_file(
     except (av.FFmpegError, IndexError, OSError) as err:
         yield Finding("video.files", relative, f"not a readable mp4 with a video stream: {err}", first, key)
         return
-    info = meta.features[key].get("info") or {}
+    info = meta.features[key].info or {}
     for name, actual in stream.facts.items():
         if name in info and info[name] != actual:
             yield Finding(
