@@ -3,6 +3,7 @@
 from dataprep.lerobot.episode_writer import EpisodeWriter, StagedEpisode
 from dataprep.lerobot.finalize import DatasetSummary, finalize_dataset
 from dataprep.lerobot.image_stats import ImageStats
+from dataprep.lerobot.info import DatasetInfo, DatasetInfoError, FeatureInfo
 from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature
 from dataprep.lerobot.stats import FeatureStats, aggregate_stats, column_stats
 from dataprep.lerobot.video import (
@@ -12,22 +13,31 @@ from dataprep.lerobot.video import (
     count_video_frames,
     read_video_frames,
 )
+from dataprep.lerobot.video_concat import VideoConcatError, VideoFileInfo, VideoSpan, concat_videos, probe_video
 
 __all__ = [
     "CameraFeature",
+    "DatasetInfo",
+    "DatasetInfoError",
     "DatasetSchema",
     "DatasetSummary",
     "EpisodeWriter",
+    "FeatureInfo",
     "FeatureStats",
     "ImageStats",
     "StagedEpisode",
     "VectorFeature",
+    "VideoConcatError",
     "VideoEncoder",
+    "VideoFileInfo",
     "VideoInfo",
     "VideoSettings",
+    "VideoSpan",
     "aggregate_stats",
     "column_stats",
+    "concat_videos",
     "count_video_frames",
     "finalize_dataset",
+    "probe_video",
     "read_video_frames",
 ]

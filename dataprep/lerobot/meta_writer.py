@@ -17,9 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataprep.lerobot.episode_writer import StagedEpisode
+from dataprep.lerobot.info import DatasetInfo
 from dataprep.lerobot.layout import (
-    CODEBASE_VERSION,
-    DATA_PATH,
     DATASET_GLOBAL_FEATURES,
     DEFAULT_CHUNKS_SIZE,
     DEFAULT_DATA_FILE_SIZE_IN_MB,
@@ -164,23 +163,30 @@ def write_info(
     features: dict[str, dict[str, Any]],
     staged: Sequence[StagedEpisode],
     total_tasks: int,
-) -> None:
-    info = {
-        "codebase_version": CODEBASE_VERSION,
-        "fps": schema.fps,
-        "features": features,
-        "total_episodes": len(staged),
-        "total_frames": sum(ep.length for ep in staged),
-        "total_tasks": total_tasks,
-        "chunks_size": DEFAULT_CHUNKS_SIZE,
-        "data_files_size_in_mb": DEFAULT_DATA_FILE_SIZE_IN_MB,
-        "video_files_size_in_mb": DEFAULT_VIDEO_FILE_SIZE_IN_MB,
-        "data_path": DATA_PATH,
-        "video_path": VIDEO_PATH if schema.uses_video else None,
-        "robot_type": schema.robot_type,
-        "splits": {"train": f"0:{len(staged)}"},
-    }
-    _write_json(out / INFO_PATH, info)
+    *,
+    chunks_size: int = DEFAULT_CHUNKS_SIZE,
+    data_files_size_in_mb: float = DEFAULT_DATA_FILE_SIZE_IN_MB,
+    video_files_size_in_mb: float = DEFAULT_VIDEO_FILE_SIZE_IN_MB,
+) -> DatasetInfo:
+    """info.json of the dataset of `staged`; the packing limits are recorded as the files were packed."""
+    info = DatasetInfo.from_json(
+        {
+            "fps": schema.fps,
+            "features": features,
+            "total_episodes": len(staged),
+            "total_frames": sum(ep.length for ep in staged),
+            "total_tasks": total_tasks,
+            "chunks_size": chunks_size,
+            "data_files_size_in_mb": data_files_size_in_mb,
+            "video_files_size_in_mb": video_files_size_in_mb,
+            "video_path": VIDEO_PATH if schema.uses_video else None,
+            "robot_type": schema.robot_type,
+            "splits": {"train": f"0:{len(staged)}"},
+        },
+        str(out / INFO_PATH),
+    )
+    info.write(out)
+    return info
 
 
 def _write_json(path: Path, data: Any) -> None:
