@@ -16,6 +16,7 @@ import base64
 import json
 import os
 import re
+import selectors
 import shutil
 import signal
 import subprocess
@@ -78,11 +79,18 @@ def start_chromium(binary: str, profile: Path, width: int, height: int) -> tuple
                             start_new_session=True)  # its own group: stop() ends the zygote and renderers too
     assert proc.stderr is not None
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    waiting = selectors.DefaultSelector()
+    waiting.register(proc.stderr, selectors.EVENT_READ)
+    # never a bare readline: when Chromium's main process dies at start, its zygote keeps stderr open and a
+    # readline would wait for it forever
+    while (left := deadline - time.monotonic()) > 0 and waiting.select(timeout=left):
         line = proc.stderr.readline()
         if match := re.search(r"DevTools listening on ws://([^/]+)/", line):
             host = match.group(1)
             break
+        if not line and proc.poll() is not None:
+            stop(proc)
+            raise SystemExit(f"Chromium exited with status {proc.returncode} before opening its DevTools port")
     else:
         stop(proc)
         raise SystemExit("Chromium did not open its DevTools port within 30 s")
