@@ -190,9 +190,9 @@ class ConvertConfig(StrictModel):
     )
     # lerobot's packing limits (its defaults; written into info.json): an episode goes into the current
     # file of its kind unless that would reach the size, then into the next file; chunk folders hold
-    # `chunks_size` files
-    data_files_size_in_mb: int = Field(default=100, ge=1)
-    video_files_size_in_mb: int = Field(default=200, ge=1)
+    # `chunks_size` files; a fraction of a MB is allowed (tests), an int stays an int in info.json
+    data_files_size_in_mb: int | float = Field(default=100, gt=0)
+    video_files_size_in_mb: int | float = Field(default=200, gt=0)
     chunks_size: int = Field(default=1000, ge=1)
     camera_storage: Literal["video", "image"] = "video"
     video: VideoSpec = VideoSpec()

@@ -43,8 +43,8 @@ _MIB = 1024 * 1024  # lerobot's get_file_size_in_mb divides by 1024**2
 class PackLimits:
     """info.json's three packing settings; lerobot's defaults."""
 
-    data_files_size_in_mb: int = DEFAULT_DATA_FILE_SIZE_IN_MB
-    video_files_size_in_mb: int = DEFAULT_VIDEO_FILE_SIZE_IN_MB
+    data_files_size_in_mb: float = DEFAULT_DATA_FILE_SIZE_IN_MB
+    video_files_size_in_mb: float = DEFAULT_VIDEO_FILE_SIZE_IN_MB
     chunks_size: int = DEFAULT_CHUNKS_SIZE
 
 
@@ -64,7 +64,7 @@ def next_file(ref: FileRef, chunks_size: int) -> FileRef:
     return (chunk + 1, 0) if file + 1 >= chunks_size else (chunk, file + 1)
 
 
-def plan_files(sizes: Sequence[int], limit_mb: int, first: FileRef, chunks_size: int) -> list[FileRef]:
+def plan_files(sizes: Sequence[int], limit_mb: float, first: FileRef, chunks_size: int) -> list[FileRef]:
     """Each episode's file, given its size in bytes: appended to the current file while lerobot would."""
     places: list[FileRef] = []
     current, used_mb, count = first, 0.0, 0
