@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import json
-
 from dataprep.conversion import QUALITY_PATH, ConversionReport
 from dataprep.gopro import PrepareReport, format_report
 from dataprep.hdf5 import IndexReport
+from dataprep.lerobot import DatasetInfo
 
 
 def describe_conversion(report: ConversionReport) -> str:
     """What a user wants to see after a run: where the dataset is, what it holds, what was dropped and why."""
     summary = report.dataset
-    info = json.loads((summary.root / "meta" / "info.json").read_text())
+    info = DatasetInfo.read(summary.root)
     lines = [f"dataset {summary.repo_id} at {summary.root.resolve()}",
              (f"  {summary.episodes} episode(s), {summary.frames} frames at {summary.fps} fps "
               f"({summary.frames / summary.fps:.1f} s), {len(summary.tasks)} task(s)")]
-    lines += [f"  {key}: {feature['dtype']} {feature['shape']}" for key, feature in info["features"].items()]
+    lines += [f"  {key}: {feature.dtype} {list(feature.shape)}" for key, feature in info.features.items()]
     for bag in report.bags:
         reused = ", staged by an earlier run" if bag.reused else ""
         lines.append(f"  {bag.bag}: {bag.frames} frames kept, {sum(bag.dropped.values())} dropped{reused}")

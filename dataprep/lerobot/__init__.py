@@ -5,6 +5,7 @@ from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord, CommittedS
 from dataprep.lerobot.episode_writer import EpisodeWriter, StagedEpisode
 from dataprep.lerobot.finalize import Commit, DatasetSummary, finalize_dataset
 from dataprep.lerobot.image_stats import ImageStats
+from dataprep.lerobot.info import DatasetInfo, DatasetInfoError, FeatureInfo
 from dataprep.lerobot.packing import PackLimits
 from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature
 from dataprep.lerobot.stats import FeatureStats, aggregate_stats, column_stats
@@ -23,9 +24,12 @@ __all__ = [
     "Commit",
     "CommitRecord",
     "CommittedSource",
+    "DatasetInfo",
+    "DatasetInfoError",
     "DatasetSchema",
     "DatasetSummary",
     "EpisodeWriter",
+    "FeatureInfo",
     "FeatureStats",
     "ImageStats",
     "PackLimits",

@@ -8,7 +8,6 @@ meta/episodes) and the new ones.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
 from dataprep.lerobot.commit_record import CommitRecord
-from dataprep.lerobot.layout import INFO_PATH, STAT_NAMES, TASKS_INDEX_NAME, TASKS_PATH
+from dataprep.lerobot.info import DatasetInfo
+from dataprep.lerobot.layout import STAT_NAMES, TASKS_INDEX_NAME, TASKS_PATH
 from dataprep.lerobot.meta_writer import PlacedEpisode
 from dataprep.lerobot.packing import FileRef, VideoPlace
 from dataprep.lerobot.stats import FeatureStats
@@ -34,7 +34,7 @@ class CommittedDataset:
 
     root: Path
     record: CommitRecord
-    info: dict[str, Any]
+    info: DatasetInfo
     tasks: tuple[str, ...]  # in task_index order
     episodes: tuple[PlacedEpisode, ...]
     last_data: FileRef
@@ -59,8 +59,8 @@ def read_committed(root: Path) -> CommittedDataset:
     record = CommitRecord.load(root)
     if record is None:
         raise DataprepError(f"{root} has no commit record, so nothing can be appended to it")
+    info = DatasetInfo.read(root)
     try:
-        info = json.loads((root / INFO_PATH).read_text(encoding="utf-8"))
         tasks_table = pq.read_table(root / TASKS_PATH)
         files = sorted((root / "meta/episodes").glob("chunk-*/file-*.parquet"))
         rows = [row for path in files for row in pq.read_table(path).to_pylist()]
@@ -68,8 +68,7 @@ def read_committed(root: Path) -> CommittedDataset:
         raise DataprepError(f"{root}: cannot read the committed metadata: {err}") from err
     order = sorted(zip(tasks_table["task_index"].to_pylist(), tasks_table[TASKS_INDEX_NAME].to_pylist()))
     tasks = tuple(task for _, task in order)
-    video_keys = [key for key, feature in info["features"].items() if feature["dtype"] == "video"]
-    episodes = tuple(_placed(row, tasks, info["features"], video_keys) for row in rows)
+    episodes = tuple(_placed(row, tasks, list(info.features), info.video_keys) for row in rows)
     if [ep.index for ep in episodes] != list(range(record.episodes)):
         raise DataprepError(f"{root}: meta/episodes does not hold episodes 0..{record.episodes - 1} in order")
     last = rows[-1]
@@ -81,7 +80,7 @@ def read_committed(root: Path) -> CommittedDataset:
     )  # fmt: skip
 
 
-def _placed(row: dict[str, Any], tasks: tuple[str, ...], features: dict[str, Any], video_keys: list[str]
+def _placed(row: dict[str, Any], tasks: tuple[str, ...], features: list[str], video_keys: list[str]
             ) -> PlacedEpisode:
     task = row["tasks"][0]
     videos = {

@@ -92,7 +92,7 @@ def finalize_dataset(
     _check_episodes(staged, schema)
     base = read_committed(root) if commit.append and root.exists() else None
     features = info_features(schema, staged[0].camera_shapes, staged[0].videos)
-    if base is not None and base.info["features"] != features:
+    if base is not None and {key: f.to_json() for key, f in base.info.features.items()} != features:
         raise DataprepError(
             f"{root}: the new episodes' features differ from the dataset's (info.json); set mode: rebuild "
             "(--set rosbag_to_lerobot.mode=rebuild) or choose a new repo_id"
@@ -127,8 +127,8 @@ def finalize_dataset(
 def committed_summary(root: Path, repo_id: str) -> DatasetSummary:
     """The summary of the dataset committed at `root` (a run that had nothing to add)."""
     base = read_committed(root)
-    return DatasetSummary(Path(root), repo_id, len(base.episodes), base.frames, int(base.info["fps"]),
-                          tuple(base.info["features"]), base.tasks)
+    return DatasetSummary(Path(root), repo_id, len(base.episodes), base.frames, base.info.fps,
+                          tuple(base.info.features), base.tasks)
 
 
 def _build(

@@ -16,9 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dataprep.lerobot.info import DatasetInfo
 from dataprep.lerobot.layout import (
-    CODEBASE_VERSION,
-    DATA_PATH,
     DATASET_GLOBAL_FEATURES,
     INFO_PATH,
     STAT_NAMES,
@@ -161,25 +160,28 @@ def write_info(
     features: dict[str, dict[str, Any]],
     totals: tuple[int, int, int],
     limits: PackLimits,
-) -> None:
-    """info.json; `totals` are (episodes, frames, tasks) of the whole dataset."""
+) -> DatasetInfo:
+    """info.json; `totals` are (episodes, frames, tasks) of the whole dataset, the packing limits are
+    recorded as the files were packed."""
     episodes, frames, tasks = totals
-    info = {
-        "codebase_version": CODEBASE_VERSION,
-        "fps": schema.fps,
-        "features": features,
-        "total_episodes": episodes,
-        "total_frames": frames,
-        "total_tasks": tasks,
-        "chunks_size": limits.chunks_size,
-        "data_files_size_in_mb": limits.data_files_size_in_mb,
-        "video_files_size_in_mb": limits.video_files_size_in_mb,
-        "data_path": DATA_PATH,
-        "video_path": VIDEO_PATH if schema.uses_video else None,
-        "robot_type": schema.robot_type,
-        "splits": {"train": f"0:{episodes}"},
-    }
-    _write_json(out / INFO_PATH, info)
+    info = DatasetInfo.from_json(
+        {
+            "fps": schema.fps,
+            "features": features,
+            "total_episodes": episodes,
+            "total_frames": frames,
+            "total_tasks": tasks,
+            "chunks_size": limits.chunks_size,
+            "data_files_size_in_mb": limits.data_files_size_in_mb,
+            "video_files_size_in_mb": limits.video_files_size_in_mb,
+            "video_path": VIDEO_PATH if schema.uses_video else None,
+            "robot_type": schema.robot_type,
+            "splits": {"train": f"0:{episodes}"},
+        },
+        str(out / INFO_PATH),
+    )
+    info.write(out)
+    return info
 
 
 def _write_json(path: Path, data: Any) -> None:

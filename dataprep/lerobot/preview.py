@@ -7,7 +7,6 @@ looked at, so a preview costs the same for a 10 s and a 1 h recording.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
-from dataprep.lerobot.layout import INFO_PATH, data_file, video_file
+from dataprep.lerobot.info import DatasetInfo
 from dataprep.lerobot.video import read_video_frames
 
 THUMB_WIDTH = 240  # pixels: small enough that a dozen thumbnails stay a few hundred KB inside an artifact
@@ -60,18 +59,18 @@ def _decode_png(data: bytes, key: str) -> np.ndarray:
 
 def first_episode_preview(root: Path, count: int = 3, max_frames: int = 300) -> EpisodePreview:
     """Episode 0 of the dataset at `root`: `count` thumbnails per camera and its vectors, from chunk 0 file 0."""
-    info = json.loads((root / INFO_PATH).read_text())
-    table = pq.read_table(root / data_file(0, 0), filters=[("episode_index", "=", 0)])
+    info = DatasetInfo.read(root)
+    table = pq.read_table(root / info.data_file(0, 0), filters=[("episode_index", "=", 0)])
     frames = min(table.num_rows, max_frames)
     picks = _picks(frames, count)
     vectors, strips = {}, {}
-    for key, feature in info["features"].items():
-        if feature["dtype"] == "video" and picks:
-            decoded = islice(read_video_frames(root / video_file(key, 0, 0)), frames)
+    for key, feature in info.features.items():
+        if feature.dtype == "video" and picks:
+            decoded = islice(read_video_frames(root / info.video_file(key, 0, 0)), frames)
             strips[key] = _strip([rgb for i, rgb in enumerate(decoded) if i in picks])
-        elif feature["dtype"] == "image" and picks:
+        elif feature.dtype == "image" and picks:
             cells = table.column(key).to_pylist()
             strips[key] = _strip([_decode_png(cells[i]["bytes"], key) for i in picks])
-        elif feature["shape"] != [1] and key in table.column_names:
+        elif feature.shape != (1,) and key in table.column_names:
             vectors[key] = np.asarray(table.column(key).to_pylist()[:frames], dtype=np.float64)
-    return EpisodePreview(0, frames, int(info["fps"]), tuple(picks), strips, vectors)
+    return EpisodePreview(0, frames, info.fps, tuple(picks), strips, vectors)

@@ -36,8 +36,8 @@ def write_bytes_atomic(dest: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def write_json_atomic(dest: Path, data: Any) -> None:
-    write_bytes_atomic(dest, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
+def write_json_atomic(dest: Path, data: Any, indent: int = 2) -> None:
+    write_bytes_atomic(dest, (json.dumps(data, indent=indent, ensure_ascii=False) + "\n").encode())
 
 
 def _fsync(path: Path) -> None:

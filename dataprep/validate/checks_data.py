@@ -27,7 +27,7 @@ def check_data(meta: DatasetMeta, found: list[Finding]) -> int | None:
     by_file: dict[tuple[int, int], list[EpisodeEntry]] = defaultdict(list)
     for ep in meta.episodes:
         by_file[(ep.data_chunk, ep.data_file)].append(ep)
-    columns = [key for key, ft in meta.features.items() if ft.get("dtype") != "video"]
+    columns = [key for key, ft in meta.features.items() if ft.dtype != "video"]
     total: int | None = 0
     indices: list[np.ndarray] = []
     for chunk, file in sorted(by_file):
@@ -41,6 +41,7 @@ def check_data(meta: DatasetMeta, found: list[Finding]) -> int | None:
             indices.append(table["index"].to_numpy())
         for ep in by_file[(chunk, file)]:
             found += _episode_rows(meta, relative, ep, table)
+    found += _unreferenced_files(meta, {meta.data_file(chunk, file) for chunk, file in by_file})
     if total is not None and indices:
         index = np.concatenate(indices)
         wrong = np.flatnonzero(index != np.arange(len(index)))
@@ -55,6 +56,17 @@ def check_data(meta: DatasetMeta, found: list[Finding]) -> int | None:
                 )
             )
     return total
+
+
+def _unreferenced_files(meta: DatasetMeta, referenced: set[str]) -> list[Finding]:
+    """lerobot loads every parquet under data/ as one table: a file no episode names (a leftover of a
+    crashed pack, a stray copy) shifts the position of every row after it away from its `index`."""
+    on_disk = sorted(str(path.relative_to(meta.root)) for path in (meta.root / "data").glob("*/*.parquet"))
+    return [
+        Finding("data.files", relative, "no episode points to it, but lerobot loads every file under data/")
+        for relative in on_disk
+        if relative not in referenced
+    ]
 
 
 def _read_bookkeeping(

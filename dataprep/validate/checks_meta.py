@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from dataprep.lerobot.info import FeatureInfo
 from dataprep.lerobot.layout import INFO_PATH, STAT_NAMES, STATS_PATH, TASKS_PATH
 from dataprep.validate.meta import DatasetMeta
 from dataprep.validate.report import Finding
@@ -88,10 +89,10 @@ def _stat_findings(
             )
 
 
-def stat_shape(feature: dict[str, Any]) -> tuple[int, ...]:
+def stat_shape(feature: FeatureInfo) -> tuple[int, ...]:
     """Cameras are per channel (C, 1, 1); everything else has the feature's own shape."""
-    shape = tuple(feature.get("shape") or ())
-    if feature.get("dtype") in ("image", "video"):
+    shape = feature.shape
+    if feature.dtype in ("image", "video"):
         channels = shape[2] if len(shape) == 3 else 3
         return (channels, 1, 1)
     return shape
@@ -99,7 +100,7 @@ def stat_shape(feature: dict[str, Any]) -> tuple[int, ...]:
 
 def check_stats(meta: DatasetMeta) -> Iterator[Finding]:
     """stats.json and every episode's stats: one entry per numeric feature, right shapes, finite values."""
-    numeric = {key: ft for key, ft in meta.features.items() if ft.get("dtype") not in ("string", "language")}
+    numeric = {key: ft for key, ft in meta.features.items() if ft.dtype not in ("string", "language")}
     if meta.stats is not None:
         for key, ft in numeric.items():
             yield from _stat_findings(meta.stats.get(key), key, stat_shape(ft), STATS_PATH, None)
@@ -135,21 +136,17 @@ def check_totals(meta: DatasetMeta, frames_on_disk: int | None) -> Iterator[Find
         "total_tasks": None if meta.tasks is None else len(meta.tasks),
     }
     for key, value in actual.items():
-        if value is not None and info[key] != value:
-            yield Finding("info.totals", INFO_PATH, f"{key} is {info[key]} but {value} on disk")
+        if value is not None and getattr(info, key) != value:
+            yield Finding("info.totals", INFO_PATH, f"{key} is {getattr(info, key)} but {value} on disk")
     lengths = sum(ep.length for ep in meta.episodes)
     if frames_on_disk is not None and lengths != frames_on_disk:
         yield Finding(
             "info.totals", INFO_PATH, f"episode lengths add up to {lengths}, data holds {frames_on_disk} rows"
         )
-    split = (info.get("splits") or {}).get("train")
+    split = info.splits.get("train")
     if split != f"0:{len(meta.episodes)}":
         yield Finding(
             "info.totals", INFO_PATH, f"splits.train is {split!r}, expected '0:{len(meta.episodes)}'"
         )
-    if meta.video_keys and not info.get("video_path"):
+    if meta.video_keys and not info.video_path:
         yield Finding("info.totals", INFO_PATH, "video features but no video_path")
-    if not isinstance(info.get("chunks_size"), int) or info["chunks_size"] < 1:
-        yield Finding(
-            "info.totals", INFO_PATH, f"chunks_size {info.get('chunks_size')!r} is not a positive int"
-        )

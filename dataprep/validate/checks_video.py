@@ -1,5 +1,8 @@
 """Checks of the video files: present, an mp4 whose stream matches info.json, and every episode's span.
 
+Many episodes may share a file (lerobot packs them, one after another): each is found by its span alone,
+so spans in one file must not overlap.
+
 A file is demuxed once (packets only, no decoding) to get every frame's timestamp; each episode's span is
 then checked against them: inside the file, exactly `length` frames, frame k at from_timestamp + k/fps
 within lerobot's tolerance (where its reader looks for it). The first and last frame of every span are
@@ -12,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any
 
 import av
@@ -65,7 +69,7 @@ def _check_file(
     except (av.FFmpegError, IndexError, OSError) as err:
         yield Finding("video.files", relative, f"not a readable mp4 with a video stream: {err}", first, key)
         return
-    info = meta.features[key].get("info") or {}
+    info = meta.features[key].info or {}
     for name, actual in stream.facts.items():
         if name in info and info[name] != actual:
             yield Finding(
@@ -74,8 +78,25 @@ def _check_file(
                 f"info.json says {name} {info[name]!r}, the file has {actual!r}",
                 feature=key,
             )
+    yield from _overlaps(key, relative, episodes)
     for ep in episodes:
         yield from _check_span(meta, key, relative, ep, ep.videos[key], stream, decode_all)
+
+
+def _overlaps(key: str, relative: str, episodes: list[EpisodeEntry]) -> Iterator[Finding]:
+    """Episodes sharing a file must not share frames: a span that starts inside the previous one holds the
+    right number of frames at the right times, yet shows another episode's frames first."""
+    ordered = sorted(episodes, key=lambda ep: ep.videos[key].start)
+    for before, ep in pairwise(ordered):
+        if ep.videos[key].start < before.videos[key].end - TIMESTAMP_TOLERANCE_S:
+            yield Finding(
+                "video.span",
+                relative,
+                f"span {ep.videos[key].start:.4f}..{ep.videos[key].end:.4f} s starts inside episode "
+                f"{before.index}'s span {before.videos[key].start:.4f}..{before.videos[key].end:.4f} s",
+                ep.index,
+                key,
+            )
 
 
 def _demux(path: Any) -> _Stream:

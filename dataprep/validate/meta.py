@@ -15,13 +15,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dataprep.lerobot.info import DatasetInfo, DatasetInfoError, FeatureInfo
 from dataprep.lerobot.layout import CODEBASE_VERSION, EPISODES_PATH, INFO_PATH, STATS_PATH, TASKS_PATH
 from dataprep.validate.report import Finding
 
 _EPISODE_COLUMNS = ("episode_index", "tasks", "length", "data/chunk_index", "data/file_index",
                     "dataset_from_index", "dataset_to_index")  # fmt: skip
-_INFO_KEYS = ("codebase_version", "fps", "features", "total_episodes", "total_frames", "total_tasks",
-              "chunks_size", "data_path", "video_path", "splits")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -55,28 +54,28 @@ class DatasetMeta:
     """Everything under meta/ that could be read."""
 
     root: Path
-    info: dict[str, Any]
+    info: DatasetInfo
     tasks: dict[str, int] | None  # task text -> task_index; None when tasks.parquet is unreadable
     episodes: tuple[EpisodeEntry, ...]
     stats: dict[str, Any] | None  # stats.json; None when unreadable
 
     @property
     def fps(self) -> int:
-        return int(self.info["fps"])
+        return self.info.fps
 
     @property
-    def features(self) -> dict[str, dict[str, Any]]:
-        return dict(self.info["features"])
+    def features(self) -> dict[str, FeatureInfo]:
+        return self.info.features
 
     @property
     def video_keys(self) -> list[str]:
-        return [key for key, ft in self.features.items() if ft.get("dtype") == "video"]
+        return self.info.video_keys
 
     def data_file(self, chunk: int, file: int) -> str:
-        return str(self.info["data_path"]).format(chunk_index=chunk, file_index=file)
+        return self.info.data_file(chunk, file)
 
     def video_file(self, key: str, chunk: int, file: int) -> str:
-        return str(self.info["video_path"]).format(video_key=key, chunk_index=chunk, file_index=file)
+        return self.info.video_file(key, chunk, file)
 
 
 def load_meta(root: Path, found: list[Finding]) -> DatasetMeta | None:
@@ -89,34 +88,23 @@ def load_meta(root: Path, found: list[Finding]) -> DatasetMeta | None:
     )
 
 
-def _load_info(root: Path, found: list[Finding]) -> dict[str, Any] | None:
-    path = root / INFO_PATH
+def _load_info(root: Path, found: list[Finding]) -> DatasetInfo | None:
     if not root.is_dir():
         found.append(Finding("meta.info", str(root), "the dataset folder does not exist"))
         return None
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        found.append(Finding("meta.info", INFO_PATH, "missing: without info.json nothing can be located"))
+        info = DatasetInfo.read(root)
+    except DatasetInfoError as err:  # its message starts with the full path; the finding names the file
+        found.append(Finding("meta.info", INFO_PATH, str(err).removeprefix(f"{root / INFO_PATH}: ")))
         return None
-    except (OSError, ValueError) as err:
-        found.append(Finding("meta.info", INFO_PATH, f"unreadable: {err}"))
-        return None
-    missing = [key for key in _INFO_KEYS if key not in info] if isinstance(info, dict) else list(_INFO_KEYS)
-    if missing:
-        found.append(Finding("meta.info", INFO_PATH, f"lacks {missing}"))
-        return None
-    if info["codebase_version"] != CODEBASE_VERSION:
+    if info.codebase_version != CODEBASE_VERSION:
         found.append(
             Finding(
                 "meta.info",
                 INFO_PATH,
-                f"codebase_version is {info['codebase_version']!r}; lerobot 0.6 reads {CODEBASE_VERSION!r}",
+                f"codebase_version is {info.codebase_version!r}; lerobot 0.6 reads {CODEBASE_VERSION!r}",
             )
         )
-    if not isinstance(info["fps"], int) or info["fps"] <= 0 or not isinstance(info["features"], dict):
-        found.append(Finding("meta.info", INFO_PATH, f"fps {info['fps']!r} or features is not usable"))
-        return None
     return info
 
 
