@@ -22,6 +22,7 @@ from dataprep.lerobot.layout import STAT_NAMES
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from dataprep.storage.crashpoints import CRASH_ENV
 from dataprep.validate import validate_dataset
+from flows.validate_dataset import main as validate_main
 
 PROJECT = Path(__file__).resolve().parents[1]
 REPO = "test/nightly"
@@ -134,10 +135,13 @@ def test_an_append_keeps_tasks_quality_records_and_aggregates_stats_over_all_epi
         assert aggregate_stats(parts).to_dict() == stats[key]
 
 
-def test_the_validator_passes_the_packed_and_the_appended_dataset(first: Path, appended: Path) -> None:
+def test_the_validator_passes_the_packed_and_the_appended_dataset(first: Path, appended: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     for out in (first, appended):
         report = validate_dataset(out / REPO, decode_all=True)
         assert report.ok, report.table()
+        assert validate_main([str(out / REPO), "--decode-all"]) == 0  # python -m flows.validate_dataset
+    assert capsys.readouterr().out.count("OK") == 2
 
 
 def test_a_run_with_nothing_new_changes_nothing(appended: Path, bags: list[Path], tmp_path: Path) -> None:
