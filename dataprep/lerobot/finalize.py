@@ -90,7 +90,7 @@ def finalize_dataset(
     root = Path(root)
     _check_replaceable(root)
     _check_episodes(staged, schema)
-    base = read_committed(root) if commit.append and root.exists() else None
+    base = read_committed(root) if commit.append and root.is_dir() and any(root.iterdir()) else None
     features = info_features(schema, staged[0].camera_shapes, staged[0].videos)
     if base is not None and {key: f.to_json() for key, f in base.info.features.items()} != features:
         raise DataprepError(
@@ -139,8 +139,9 @@ def _build(
     if base is not None:
         for relative in base.linked_files():
             link_or_copy(base.root / relative, out / relative)
-    tasks = list(dict.fromkeys([*(base.tasks if base else ()), *(ep.task for ep in staged)]))
-    task_indices = [tasks.index(ep.task) for ep in staged]
+    tasks = list(dict.fromkeys([*(base.tasks if base else ()), *(ep.task for ep in staged)]))  # committed keep theirs
+    numbers = {task: i for i, task in enumerate(tasks)}
+    task_indices = [numbers[ep.task] for ep in staged]
 
     def first(last: FileRef | None) -> FileRef:
         return (0, 0) if last is None else next_file(last, limits.chunks_size)
