@@ -15,12 +15,13 @@ import pytest
 
 from dataprep.config import ConvertConfig, load_config
 from dataprep.config.models import InputSpec
-from dataprep.conversion import convert_dataset, plan_conversion, staging_root
+from dataprep.conversion import conclude_conversion, convert_bag, convert_dataset, plan_conversion, staging_root
 from dataprep.errors import DataprepError
 from dataprep.lerobot import COMMIT_PATH, CommitRecord, FeatureStats, aggregate_stats
 from dataprep.lerobot.layout import STAT_NAMES
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from dataprep.storage.crashpoints import CRASH_ENV
+from dataprep.storage.swap import old_folder, recover_swap, tmp_folder
 from dataprep.validate import validate_dataset
 from flows.validate_dataset import main as validate_main
 
@@ -209,3 +210,39 @@ def test_rebuild_mode_replaces_the_dataset_with_every_planned_bag(first: Path, b
     assert validate_dataset(out / REPO).ok
     # the next default (append) run with the new settings has nothing to add
     assert convert_dataset(config_for(bags, out, "fps=5")).bags == ()
+
+
+def test_episodes_follow_bag_path_order_whatever_order_the_bags_finished_in(bags: list[Path], tmp_path: Path) -> None:
+    config = config_for(bags[:3], tmp_path / "out")
+    finished = [convert_bag(config, bag) for bag in reversed(bags[:3])]  # as if c finished first
+
+    report = conclude_conversion(config, finished, [])
+
+    assert [Path(b.bag).name for b in report.bags] == ["a.bag", "b.bag", "c.bag"]
+    record = CommitRecord.load(config.dataset_root)
+    assert [(Path(s.path).name, s.first_episode) for s in record.sources] == [("a.bag", 0), ("b.bag", 1), ("c.bag", 2)]
+    lengths = [r["length"] for r in episode_rows(config.dataset_root)]
+    assert lengths == sorted(lengths)  # a, b, c are 1.5, 1.8, 2.1 s long
+
+
+@pytest.mark.parametrize(("present", "after"), [
+    ({"tmp": True, "old": True}, "new"),       # killed between the two renames: finish the swap
+    ({"root": True, "tmp": True}, "new"),      # killed after the record, before the swap: finish it
+    ({"root": True, "tmp": False}, "old"),     # killed while building: drop the incomplete version
+    ({"old": True}, "old"),                    # only the previous version is left: put it back
+    ({"root": True, "old": True}, "old"),      # killed before deleting the previous version: delete it
+])  # fmt: skip
+def test_recover_swap_completes_or_rolls_back_every_interrupted_state(present: dict, after: str, tmp_path: Path
+                                                                      ) -> None:
+    root = tmp_path / "dataset"
+    folders = {"root": root, "tmp": tmp_folder(root), "old": old_folder(root)}
+    for name, complete in present.items():
+        folders[name].mkdir()
+        (folders[name] / "which").write_text("new" if name == "tmp" else "old")
+        if complete:
+            (folders[name] / "marker").write_text("")
+
+    recover_swap(root, "marker")
+
+    assert (root / "which").read_text() == after
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]

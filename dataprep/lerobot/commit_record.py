@@ -9,12 +9,12 @@ tasks.parquet and episodes/ under meta/, so the file rides along without changin
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dataprep.errors import DataprepError
+from dataprep.storage import write_json_atomic
 from dataprep.storage.swap import fsync_folder, recover_swap
 
 COMMIT_PATH = "meta/commit.json"
@@ -74,12 +74,9 @@ class CommitRecord:
             raise DataprepError(f"{path} is unreadable ({err}); rebuild the dataset") from err
 
     def save(self, root: Path) -> None:
-        """Write the record durably (file and folder fsynced): after this the version counts as complete."""
+        """Write the record atomically and durably: once it exists, the version counts as complete."""
         path = Path(root) / COMMIT_PATH
-        with path.open("w", encoding="utf-8") as f:
-            f.write(json.dumps(self.to_json(), indent=2) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        write_json_atomic(path, self.to_json())  # under a temp name until whole: never a half record
         fsync_folder(path.parent)
 
 
