@@ -69,7 +69,7 @@ def read_committed(root: Path) -> CommittedDataset:
     order = sorted(zip(tasks_table["task_index"].to_pylist(), tasks_table[TASKS_INDEX_NAME].to_pylist()))
     tasks = tuple(task for _, task in order)
     episodes = tuple(_placed(row, tasks, list(info.features), info.video_keys) for row in rows)
-    if [ep.index for ep in episodes] != list(range(record.episodes)):
+    if not episodes or [ep.index for ep in episodes] != list(range(record.episodes)):
         raise DataprepError(f"{root}: meta/episodes does not hold episodes 0..{record.episodes - 1} in order")
     last = rows[-1]
     return CommittedDataset(

@@ -11,7 +11,6 @@ moment leaves `root` as it was or as it is now, never a mix; `recover_dataset` t
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -22,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
-from dataprep.lerobot.commit_record import CommitRecord, CommittedSource
+from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord, CommittedSource
 from dataprep.lerobot.committed import CommittedDataset, read_committed
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.layout import EPISODE_LOCAL_FEATURES, INFO_PATH
@@ -40,7 +39,7 @@ from dataprep.lerobot.schema import DatasetSchema, dataset_arrow_schema, info_fe
 from dataprep.lerobot.video import VideoInfo
 from dataprep.storage import write_json_atomic
 from dataprep.storage.crashpoints import crash_point
-from dataprep.storage.swap import fsync_tree, link_or_copy, swap_into_place, tmp_folder
+from dataprep.storage.swap import discard_tmp, fsync_tree, link_or_copy, swap_into_place, tmp_folder
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +97,7 @@ def finalize_dataset(
             "(--set rosbag_to_lerobot.mode=rebuild) or choose a new repo_id"
         )
     tmp = tmp_folder(root)
-    shutil.rmtree(tmp, ignore_errors=True)  # leftover of a crashed run
+    discard_tmp(root, COMMIT_PATH)  # leftover of a crashed run
     tmp.mkdir(parents=True)
     try:
         placed, tasks = _build(tmp, staged, schema, limits, base)
@@ -116,7 +115,7 @@ def finalize_dataset(
         CommitRecord(commit.settings_hash, sources, len(everything), frames).save(tmp)
         crash_point("commit-recorded")
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard_tmp(root, COMMIT_PATH)
         raise
     swap_into_place(tmp, root)
     logger.info("wrote %s: %d new episodes, %d in all, %d frames, %d tasks",

@@ -40,7 +40,7 @@ def recover_swap(root: Path, marker: str) -> str | None:
         swap_into_place(tmp, root)
         done = f"finished the interrupted swap of {root}"
     elif tmp.exists():
-        shutil.rmtree(tmp)
+        discard_tmp(root, marker)
         done = f"removed the incomplete new version {tmp}"
     if old.exists():
         if root.exists():
@@ -51,6 +51,14 @@ def recover_swap(root: Path, marker: str) -> str | None:
     if done:
         logger.info("%s", done)
     return done
+
+
+def discard_tmp(root: Path, marker: str) -> None:
+    """Delete the new version being built for `root`, its marker first: a crash halfway through the deletion
+    must not leave a folder that looks complete with files missing."""
+    tmp = tmp_folder(root)
+    (tmp / marker).unlink(missing_ok=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def swap_into_place(tmp: Path, root: Path) -> None:
