@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from dataprep.errors import DataprepError
-from dataprep.storage import write_json_atomic
-from dataprep.storage.swap import fsync_folder, recover_swap
+from dataprep.storage.atomic import fsync_path, write_json_atomic
+from dataprep.storage.swap import recover_swap
 
 COMMIT_PATH = "meta/commit.json"
 COMMIT_FORMAT = 1  # bumped when the record changes incompatibly
@@ -77,7 +77,7 @@ class CommitRecord:
         """Write the record atomically and durably: once it exists, the version counts as complete."""
         path = Path(root) / COMMIT_PATH
         write_json_atomic(path, self.to_json())  # under a temp name until whole: never a half record
-        fsync_folder(path.parent)
+        fsync_path(path.parent)
 
 
 def recover_dataset(root: Path) -> str | None:

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 from dataprep.errors import DataprepError
+from dataprep.storage.atomic import fsync_path
 from dataprep.storage.crashpoints import crash_point
 
 logger = logging.getLogger(__name__)
@@ -74,18 +75,9 @@ def swap_into_place(tmp: Path, root: Path) -> None:
         if old.exists():
             os.rename(old, root)  # put the previous version back
         raise DataprepError(f"cannot move the new version {tmp} to {root}: {err}") from err
-    fsync_folder(root.parent)
+    fsync_path(root.parent)
     crash_point("swap-before-cleanup")
     shutil.rmtree(old, ignore_errors=True)
-
-
-def fsync_folder(folder: Path) -> None:
-    """Make a folder's entries (creations, renames) durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def fsync_tree(folder: Path) -> None:
@@ -93,12 +85,8 @@ def fsync_tree(folder: Path) -> None:
     never durable before what it marks."""
     for current, _dirs, files in os.walk(folder, topdown=False):
         for name in files:
-            fd = os.open(Path(current) / name, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fsync_folder(Path(current))
+            fsync_path(Path(current) / name)
+        fsync_path(Path(current))
 
 
 def link_or_copy(src: Path, dst: Path) -> None:
