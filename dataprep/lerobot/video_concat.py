@@ -193,7 +193,10 @@ def _copy_packets(
         packet.pts += shift
         packet.dts += shift
         packet.stream = out_stream
-        output.mux(packet)
+        try:
+            output.mux(packet)
+        except av.FFmpegError as err:  # the output's fault (disk full...), not the source's
+            raise VideoConcatError(f"{output.name}: cannot write packet {frames} of {path}: {err}") from err
         frames += 1
     if first_pts is None:
         raise VideoConcatError(f"{path}: video has no frames")
