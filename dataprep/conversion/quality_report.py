@@ -15,6 +15,7 @@ from typing import Any
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion.staging import BagConversion, EpisodeReport, bag_files, settings_hash
+from dataprep.errors import DataprepError
 
 QUALITY_PATH = "meta/quality.json"
 
@@ -93,4 +94,10 @@ def quality_markdown(document: dict[str, Any]) -> str:
 def read_quality_report(root: Path) -> dict[str, Any] | None:
     """The committed dataset's report, to be extended by an append; None when it has none."""
     path = root / QUALITY_PATH
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise DataprepError(f"{path} is unreadable ({err}); rebuild the dataset (mode: rebuild)") from err
+    return document
