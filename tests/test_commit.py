@@ -246,3 +246,21 @@ def test_recover_swap_completes_or_rolls_back_every_interrupted_state(present: d
 
     assert (root / "which").read_text() == after
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]
+
+
+def test_image_mode_appends_too(bags: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    convert_dataset(config_for(bags[:1], out, "camera_storage=image"))
+    before = snapshot(out / REPO)
+
+    report = convert_dataset(config_for(bags[:2], out, "camera_storage=image"))
+
+    assert [Path(b.bag).name for b in report.bags] == ["b.bag"] and report.dataset.episodes == 2
+    after = snapshot(out / REPO)
+    assert all(after[name] == data for name, data in before.items() if name.startswith("data/"))
+    stats = json.loads((out / REPO / "meta/stats.json").read_text())
+    rows = episode_rows(out / REPO)
+    key = "observation.images.wrist_cam_l"
+    parts = [FeatureStats.from_dict({n: row[f"stats/{key}/{n}"] for n in STAT_NAMES}) for row in rows]
+    assert aggregate_stats(parts).to_dict() == stats[key]
+    assert validate_dataset(out / REPO).ok
