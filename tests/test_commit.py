@@ -264,3 +264,20 @@ def test_image_mode_appends_too(bags: list[Path], tmp_path: Path) -> None:
     parts = [FeatureStats.from_dict({n: row[f"stats/{key}/{n}"] for n in STAT_NAMES}) for row in rows]
     assert aggregate_stats(parts).to_dict() == stats[key]
     assert validate_dataset(out / REPO).ok
+
+
+def test_a_committed_bag_changed_on_disk_is_kept_as_committed_and_the_log_says_so(
+    first: Path, bags: list[Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out, changed = tmp_path / "out", tmp_path / "a.bag"
+    shutil.copytree(first, out)
+    shutil.copy(bags[0], changed)  # a private copy (the module's bags stay as they are): a new mtime, a new key
+    data = json.loads((out / REPO / COMMIT_PATH).read_text())
+    data["sources"][0]["path"] = str(changed.resolve())  # as if a.bag had been committed from here
+    (out / REPO / COMMIT_PATH).write_text(json.dumps(data))
+
+    with caplog.at_level("WARNING"):
+        plan = plan_conversion(config_for([changed, bags[1]], out))
+
+    assert plan.bags == ()
+    assert f"{changed} changed since its episodes were committed" in caplog.text and "mode: rebuild" in caplog.text

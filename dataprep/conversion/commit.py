@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion.staging import STAGING_FOLDER, BagConversion, staging_root
+from dataprep.conversion.staging import STAGING_FOLDER, BagConversion, bag_key, staging_root
 from dataprep.errors import DataprepError
 from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord, CommittedSource, recover_dataset
 from dataprep.lerobot.layout import INFO_PATH
@@ -51,12 +51,21 @@ def committed_record(config: ConvertConfig, settings: str) -> CommitRecord | Non
     return record
 
 
-def bags_to_convert(bags: Sequence[Path], record: CommitRecord | None) -> tuple[Path, ...]:
-    """The planned bags the dataset does not hold yet (all of them without a record)."""
+def bags_to_convert(bags: Sequence[Path], record: CommitRecord | None, config: ConvertConfig) -> tuple[Path, ...]:
+    """The planned bags the dataset does not hold yet (all of them without a record).
+
+    A committed bag whose files changed since (its staging key differs) is not converted again: that would
+    duplicate its episodes. The log says so, and how to take the change in.
+    """
     if record is None:
         return tuple(bags)
-    committed = {source.path for source in record.sources}
+    committed = {source.path: source.staging_key for source in record.sources}
     missing = tuple(bag for bag in bags if str(bag.resolve()) not in committed)
+    for bag in bags:
+        key = committed.get(str(bag.resolve()))
+        if key is not None and key != bag_key(bag, config):
+            logger.warning("%s changed since its episodes were committed; they are kept as they were (to convert "
+                           "it again: mode: rebuild)", bag)
     if len(missing) < len(bags):
         logger.info("%d of %d bag(s) are in the dataset already; %d to convert",
                     len(bags) - len(missing), len(bags), len(missing))

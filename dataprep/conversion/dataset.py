@@ -85,7 +85,8 @@ def plan_conversion(config: ConvertConfig) -> ConversionPlan:
     bags = tuple(find_bags(config.input.bags))
     ensure_writable(config.output_root)  # a read-only output fails here, once, not once per bag
     record = committed_record(config, settings_hash(config))
-    return ConversionPlan(bags=bags_to_convert(bags, record), staging=staging_root(config), root=config.dataset_root)
+    return ConversionPlan(bags=bags_to_convert(bags, record, config), staging=staging_root(config),
+                          root=config.dataset_root)
 
 
 def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversion]) -> DatasetSummary:
