@@ -14,7 +14,7 @@ import pytest
 from oracle import Rule, expected_frames, read_topics
 
 from dataprep.config import ConvertConfig, load_config
-from dataprep.conversion import BagConversion, convert_dataset, staging_root
+from dataprep.conversion import convert_dataset, staging_root
 from dataprep.lerobot.video import psnr, read_video_frames
 from dataprep.sample import CAMERA_TOPICS, KuavoBagSpec, frame_number_from_image, write_kuavo_bag
 
@@ -45,8 +45,8 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> dict:
     bag = write_kuavo_bag(tmp / "demo.bag", SPEC)
     config = kuavo_config(bag, tmp / "out")
     chunks: list = []
-    summary = convert_dataset(config, on_chunk=chunks.append).dataset
-    (record,) = [BagConversion.load(p) for p in staging_root(config).iterdir()]
+    report = convert_dataset(config, on_chunk=chunks.append)
+    summary, (record,) = report.dataset, report.bags
     topics = read_topics(bag, [r.topic for r in RULES])
     expected = expected_frames({t: v[0] for t, v in topics.items()}, RULES, config.fps,
                                CAMERA_TOPICS["cam_h"], config.timeline.sample_drop)
@@ -162,12 +162,11 @@ def test_memory_is_reported_every_chunk(converted: dict) -> None:
     assert all(c.memory.rss > 0 and c.memory.peak_rss >= c.memory.rss * 0.9 for c in chunks)
 
 
-def test_a_rerun_reuses_the_staged_bag(converted: dict) -> None:
+def test_a_rerun_finds_the_bag_committed_and_reads_nothing(converted: dict) -> None:
     config = converted["config"]
-    again = convert_dataset(config).dataset
-    assert again.frames == converted["summary"].frames
-    (record,) = [BagConversion.load(p) for p in staging_root(config).iterdir()]
-    assert record.reused
+    again = convert_dataset(config)
+    assert again.bags == () and again.dataset.frames == converted["summary"].frames
+    assert not staging_root(config).exists()  # the committed bag's staging went with the commit
 
 
 def test_max_episode_frames_splits_one_bag_into_several_episodes(converted: dict, tmp_path: Path) -> None:
@@ -177,11 +176,11 @@ def test_max_episode_frames_splits_one_bag_into_several_episodes(converted: dict
     assert summary.frames == converted["summary"].frames
     lengths = [e["length"] for e in pq.read_table(summary.root / "meta/episodes/chunk-000/file-000.parquet").to_pylist()]
     assert lengths == [20, 20, summary.frames - 40]
-    table = pq.read_table(summary.root / "data/chunk-000/file-002.parquet").to_pandas()
-    assert table["episode_index"].tolist() == [2] * lengths[2] and table["index"].iloc[0] == 40
+    table = data_table(summary.root)  # the three episodes share one file
+    table = table[table["episode_index"] == 2]
+    assert len(table) == lengths[2] and table["index"].iloc[0] == 40
     assert table["frame_index"].tolist() == list(range(lengths[2]))
     info = json.loads((summary.root / "meta/info.json").read_text())
     assert info["features"]["observation.images.head_cam_h"]["info"]["video.codec"] == "h264"
-    for episode, length in enumerate(lengths):
-        video = summary.root / f"videos/observation.images.wrist_cam_r/chunk-000/file-{episode:03d}.mp4"
-        assert sum(1 for _ in read_video_frames(video)) == length
+    video = summary.root / "videos/observation.images.wrist_cam_r/chunk-000/file-000.mp4"
+    assert sum(1 for _ in read_video_frames(video)) == sum(lengths)

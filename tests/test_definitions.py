@@ -80,7 +80,7 @@ def test_msg_paths_give_the_definitions_a_bag_lacks(tmp_path: Path) -> None:
     np.testing.assert_allclose(first, [0.6, 6.0, 12.0], rtol=1e-6)  # frame 3 at 5 fps: message 6 of 10 Hz
     with pytest.raises(DataprepError, match=r"types.msg_paths: .*empty holds no .msg file"):
         (tmp_path / "empty").mkdir()
-        convert_dataset(config_for(bag, tmp_path / "out", features, types={"msg_paths": str(tmp_path / "empty")}))
+        convert_dataset(config_for(bag, tmp_path / "out-empty", features, types={"msg_paths": str(tmp_path / "empty")}))
 
 
 def test_a_ros1_stub_whose_recorded_md5_is_the_standard_types_uses_the_standard_definition(tmp_path: Path) -> None:

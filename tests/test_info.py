@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from golden import frames
@@ -13,6 +12,7 @@ from golden.write_ours import our_schema
 
 from dataprep.lerobot.info import DatasetInfo, DatasetInfoError
 from dataprep.lerobot.meta_writer import write_info
+from dataprep.lerobot.packing import PackLimits
 from dataprep.validate import validate_dataset
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -39,11 +39,11 @@ def test_lerobots_info_json_reads_and_writes_back_unchanged(tmp_path: Path, mode
 def test_write_info_records_the_packing_limits_it_is_given(tmp_path: Path) -> None:
     golden = DatasetInfo.read(GOLDEN / "video")
     features = {key: feature.to_json() for key, feature in golden.features.items()}
-    staged = [SimpleNamespace(length=length) for length, _ in frames.EPISODES]
+    totals = (len(frames.EPISODES), sum(length for length, _ in frames.EPISODES), 2)
 
     info = write_info(
-        tmp_path, our_schema("video"), features, staged, 2,
-        chunks_size=3, data_files_size_in_mb=0.5, video_files_size_in_mb=2,
+        tmp_path, our_schema("video"), features, totals,
+        PackLimits(chunks_size=3, data_files_size_in_mb=0.5, video_files_size_in_mb=2),
     )  # fmt: skip
 
     assert DatasetInfo.read(tmp_path) == info

@@ -101,7 +101,7 @@ def av1(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[StagedEpis
 
 
 def data_files(root: Path) -> list[Path]:
-    return [root / f"data/chunk-000/file-{i:03d}.parquet" for i in range(len(LENGTHS))]
+    return sorted((root / "data").rglob("*.parquet"))
 
 
 def all_vectors(key: str) -> np.ndarray:
@@ -111,15 +111,13 @@ def all_vectors(key: str) -> np.ndarray:
 # -- layout and info.json ------------------------------------------------------------------------------
 
 
-def test_finalize_writes_episode_per_file_layout(
+def test_finalize_packs_small_episodes_into_one_data_file_and_one_video_per_camera(
     av1: tuple[Path, list[StagedEpisode], DatasetSummary],
 ) -> None:
     root, _, summary = av1
-    for path in data_files(root):
-        assert path.is_file()
+    assert data_files(root) == [root / "data/chunk-000/file-000.parquet"]
     for key in CAMERAS:
-        for i in range(len(LENGTHS)):
-            assert (root / f"videos/{key}/chunk-000/file-{i:03d}.mp4").is_file()
+        assert sorted((root / "videos" / key).rglob("*.mp4")) == [root / f"videos/{key}/chunk-000/file-000.mp4"]
     for name in (
         "meta/info.json",
         "meta/stats.json",
@@ -174,19 +172,19 @@ def test_data_parquet_columns_types_and_indices(
     av1: tuple[Path, list[StagedEpisode], DatasetSummary],
 ) -> None:
     root, _, _ = av1
-    tables = [pq.read_table(path) for path in data_files(root)]
-    for path, table, n in zip(data_files(root), tables, LENGTHS, strict=True):
-        assert table.column_names == ["observation.state", "action", *DEFAULTS]
-        assert table.schema.field("observation.state").type == pa.list_(pa.float32(), 2)
-        assert table.schema.field("action").type == pa.list_(pa.float32(), 16)
-        assert table.schema.field("timestamp").type == pa.float32()
-        assert all(table.schema.field(k).type == pa.int64() for k in DEFAULTS[1:])
-        assert b"huggingface" in table.schema.metadata
-        assert pq.ParquetFile(path).num_row_groups == -(-n // 10)  # rewritten row group by row group
-        frame_index = table["frame_index"].to_numpy()
-        np.testing.assert_array_equal(frame_index, np.arange(n))
-        np.testing.assert_array_equal(table["timestamp"].to_numpy(), (frame_index / FPS).astype(np.float32))
-    table = pa.concat_tables(tables)
+    (path,) = data_files(root)
+    table = pq.read_table(path)
+    assert table.column_names == ["observation.state", "action", *DEFAULTS]
+    assert table.schema.field("observation.state").type == pa.list_(pa.float32(), 2)
+    assert table.schema.field("action").type == pa.list_(pa.float32(), 16)
+    assert table.schema.field("timestamp").type == pa.float32()
+    assert all(table.schema.field(k).type == pa.int64() for k in DEFAULTS[1:])
+    assert b"huggingface" in table.schema.metadata
+    # appended row group by row group: each episode's staged groups of 10, never merged in memory
+    assert pq.ParquetFile(path).num_row_groups == sum(-(-n // 10) for n in LENGTHS)
+    frame_index = table["frame_index"].to_numpy()
+    np.testing.assert_array_equal(frame_index, np.concatenate([np.arange(n) for n in LENGTHS]))
+    np.testing.assert_array_equal(table["timestamp"].to_numpy(), (frame_index / FPS).astype(np.float32))
     np.testing.assert_array_equal(table["index"].to_numpy(), np.arange(sum(LENGTHS)))
     np.testing.assert_array_equal(table["episode_index"].to_numpy(), np.repeat([0, 1, 2], LENGTHS))
     np.testing.assert_array_equal(table["task_index"].to_numpy(), np.repeat([0, 1, 0], LENGTHS))
@@ -215,9 +213,14 @@ def test_data_loads_with_hf_datasets(
 
 
 def check_videos(root: Path) -> None:
+    """Each episode's span of its shared file decodes to that episode's frames."""
+    rows = pq.read_table(root / "meta/episodes/chunk-000/file-000.parquet").to_pylist()
     for c, key in enumerate(CAMERAS):
+        shared = list(read_video_frames(root / f"videos/{key}/chunk-000/file-000.mp4"))
+        assert len(shared) == sum(LENGTHS)
         for e, n in enumerate(LENGTHS):
-            frames = list(read_video_frames(root / f"videos/{key}/chunk-000/file-{e:03d}.mp4"))
+            first = round(rows[e][f"videos/{key}/from_timestamp"] * FPS)
+            frames = shared[first:first + n]
             assert len(frames) == n
             worst = min(psnr(frame, image_of(e, i, c)) for i, frame in enumerate(frames))
             assert worst > 30.0, f"{key} episode {e}: PSNR {worst:.1f} dB"
@@ -305,10 +308,13 @@ def test_episodes_parquet_has_every_lerobot_column(
     assert [r["episode_index"] for r in rows] == [0, 1, 2]
     assert [r["tasks"] for r in rows] == [[t] for t in TASKS]
     assert [r["length"] for r in rows] == list(LENGTHS)
-    assert [r["data/file_index"] for r in rows] == [0, 1, 2]
+    assert [r["data/file_index"] for r in rows] == [0, 0, 0]
     assert [(r["dataset_from_index"], r["dataset_to_index"]) for r in rows] == [(0, 23), (23, 63), (63, 70)]
-    assert [r[f"videos/{CAMERAS[1]}/from_timestamp"] for r in rows] == [0.0, 0.0, 0.0]
-    assert [r[f"videos/{CAMERAS[1]}/to_timestamp"] for r in rows] == [n / FPS for n in LENGTHS]
+    assert [r[f"videos/{CAMERAS[1]}/file_index"] for r in rows] == [0, 0, 0]
+    starts = [r[f"videos/{CAMERAS[1]}/from_timestamp"] for r in rows]
+    assert starts == pytest.approx([0.0, 2.3, 6.3], abs=1e-9)  # where each episode's first frame sits
+    ends = [r[f"videos/{CAMERAS[1]}/to_timestamp"] for r in rows]
+    assert ends == pytest.approx([s + n / FPS for s, n in zip(starts, LENGTHS)], abs=1e-9)
     assert rows[1]["stats/episode_index/min"] == [1.0] and rows[2]["stats/index/max"] == [69.0]
     assert rows[1]["stats/observation.state/count"] == [40]
 
@@ -333,11 +339,11 @@ def test_image_mode_stores_png_bytes_and_scalar_columns(tmp_path: Path) -> None:
     assert info["features"][CAMERAS[0]]["dtype"] == "image"
     assert "info" not in info["features"][CAMERAS[0]]
     assert info["features"]["observation.gripper"] == {"dtype": "int64", "shape": [1], "names": None}
-    table = pq.read_table(root / "data/chunk-000/file-001.parquet")
+    table = pq.read_table(root / "data/chunk-000/file-000.parquet")
     assert table.column_names == ["observation.state", "action", "observation.gripper", *CAMERAS, *DEFAULTS]
     assert table.schema.field("observation.gripper").type == pa.int64()
     assert table.schema.field(CAMERAS[0]).type == pa.struct([("bytes", pa.binary()), ("path", pa.string())])
-    png = table[CAMERAS[1]][3].as_py()["bytes"]
+    png = table[CAMERAS[1]][12 + 3].as_py()["bytes"]  # episode 1, frame 3
     decoded = cv2.cvtColor(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     np.testing.assert_array_equal(decoded, image_of(1, 3, 1))  # lossless
     ds = datasets.Dataset.from_parquet(
@@ -345,9 +351,9 @@ def test_image_mode_stores_png_bytes_and_scalar_columns(tmp_path: Path) -> None:
     )
     assert ds.features == dataset_hf_features(schema)
     row = ds.select_columns([CAMERAS[0], "observation.gripper"])
-    row = row.cast_column(CAMERAS[0], datasets.Image(decode=False))[4]  # Pillow is not a dependency
+    row = row.cast_column(CAMERAS[0], datasets.Image(decode=False))[12 + 4]  # Pillow is not a dependency
     assert row[CAMERAS[0]]["bytes"][:8] == b"\x89PNG\r\n\x1a\n"
-    assert row["observation.gripper"] == 1
+    assert row["observation.gripper"] == 4 % 3
     stats = json.loads((root / "meta/stats.json").read_text())
     assert np.asarray(stats[CAMERAS[0]]["mean"]).shape == (3, 1, 1)
     assert stats["observation.gripper"]["max"] == [2.0]

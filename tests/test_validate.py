@@ -14,6 +14,7 @@ from golden.write_ours import write
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
+from dataprep.lerobot import PackLimits
 from dataprep.validate import Finding, validate_dataset
 from flows.validate_dataset import main, validate_dataset_flow
 from tasks.artifacts import artifact_key
@@ -23,10 +24,14 @@ EPISODES = "meta/episodes/chunk-000/file-000.parquet"
 VIDEO_0 = f"videos/{frames.CAMERA}/chunk-000/file-000.mp4"
 
 
+# limits no episode fits in with another: one file per episode, so a test can break one episode's file
+ONE_PER_FILE = PackLimits(data_files_size_in_mb=1e-6, video_files_size_in_mb=1e-6)
+
+
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Our dataset of the golden frames (one file per episode), written once."""
-    return write(tmp_path_factory.mktemp("validate"), "video")
+    return write(tmp_path_factory.mktemp("validate"), "video", ONE_PER_FILE)
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """Packed datasets (many episodes per data and video file): laid out as lerobot lays them out, and validated.
 
-Our writer's golden dataset (one file per episode) is packed here the way the store step packs: the data
-parquets' rows one after another in one file, the mp4s concatenated by stream copy, each episode's
-from/to_timestamp from the concatenation's spans.
+Our writer's golden dataset, packed by finalize as lerobot packs: the data parquets' rows one after another
+in one file, the mp4s concatenated by stream copy, each episode's from/to_timestamp from the concatenation's
+spans.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pytest
 from golden import frames
 from golden.write_ours import write
 
-from dataprep.lerobot.video_concat import concat_videos
 from dataprep.validate import Finding, validate_dataset
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -32,28 +31,9 @@ def set_column(table: pa.Table, name: str, values: list) -> pa.Table:
     return table.set_column(index, name, pa.array(values, table.schema.field(name).type))
 
 
-def pack(root: Path) -> Path:
-    """Every episode's rows into data file 0 and its frames into video file 0, meta/episodes rewritten."""
-    episodes = pq.read_table(root / EPISODES)
-    count = episodes.num_rows
-    data = [root / f"data/chunk-000/file-{i:03d}.parquet" for i in range(count)]
-    videos = [root / f"videos/{frames.CAMERA}/chunk-000/file-{i:03d}.mp4" for i in range(count)]
-    rows = pa.concat_tables(pq.read_table(path) for path in data)
-    spans = concat_videos(videos, root / VIDEO_0)
-    for path in [*data[1:], *videos[1:]]:
-        path.unlink()
-    pq.write_table(rows, root / DATA_0)
-    for name in ("data/file_index", f"videos/{frames.CAMERA}/file_index"):
-        episodes = set_column(episodes, name, [0] * count)
-    episodes = set_column(episodes, SPAN_COLUMNS[0], [span.from_timestamp for span in spans])
-    episodes = set_column(episodes, SPAN_COLUMNS[1], [span.to_timestamp for span in spans])
-    pq.write_table(episodes, root / EPISODES)
-    return root
-
-
 @pytest.fixture(scope="module")
 def packed_clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return pack(write(tmp_path_factory.mktemp("packed"), "video"))
+    return write(tmp_path_factory.mktemp("packed"), "video")  # finalize packs both episodes into file 0
 
 
 @pytest.fixture

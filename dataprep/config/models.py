@@ -183,6 +183,17 @@ class ConvertConfig(StrictModel):
         description="every bag is attempted either way; fail: assemble nothing and list the failures; "
         "skip: assemble the bags that converted and list the ones left out",
     )
+    mode: Literal["append", "rebuild"] = Field(
+        default="append",
+        description="append: bags not yet in the dataset become new episodes after the committed ones; "
+        "rebuild: the whole dataset from every planned bag, replacing the committed one",
+    )
+    # lerobot's packing limits (its defaults; written into info.json): an episode goes into the current
+    # file of its kind unless that would reach the size, then into the next file; chunk folders hold
+    # `chunks_size` files; a fraction of a MB is allowed (tests), an int stays an int in info.json
+    data_files_size_in_mb: int | float = Field(default=100, gt=0)
+    video_files_size_in_mb: int | float = Field(default=200, gt=0)
+    chunks_size: int = Field(default=1000, ge=1)
     camera_storage: Literal["video", "image"] = "video"
     video: VideoSpec = VideoSpec()
     timeline: TimelineSpec = TimelineSpec()

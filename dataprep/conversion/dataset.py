@@ -13,15 +13,25 @@ from typing import Any
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema, convert_bag
+from dataprep.conversion.commit import (
+    bags_to_convert,
+    committed_record,
+    committed_sources,
+    in_plan_order,
+    remove_staged_bags,
+)
 from dataprep.conversion.containment import run_level_errors
-from dataprep.conversion.quality_report import finish_quality_report
-from dataprep.conversion.staging import BagConversion, staging_root
+from dataprep.conversion.quality_report import QUALITY_PATH, quality_document, read_quality_report
+from dataprep.conversion.staging import BagConversion, settings_hash, staging_root
 from dataprep.errors import DataprepError, RunError
+from dataprep.lerobot.commit_record import COMMIT_PATH
 from dataprep.lerobot.episode_writer import StagedEpisode
-from dataprep.lerobot.finalize import DatasetSummary, finalize_dataset
+from dataprep.lerobot.finalize import Commit, DatasetSummary, committed_summary, finalize_dataset
+from dataprep.lerobot.packing import PackLimits
 from dataprep.rosbag import find_bags
 from dataprep.sample.kuavo_bag import ensure_kuavo_sample
 from dataprep.storage import ensure_writable
+from dataprep.storage.crashpoints import crash_point
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +73,8 @@ class ConversionReport:
 
 
 def plan_conversion(config: ConvertConfig) -> ConversionPlan:
-    """Resolve the configured bags (writing the bundled sample first when configured so)."""
+    """Resolve the configured bags (writing the bundled sample first when configured so), recover the dataset
+    from an interrupted run, and leave out the bags it already holds (append mode, see `commit`)."""
     if config.input.generate_sample_if_missing:
         if len(config.input.bags) != 1:
             raise DataprepError("input.generate_sample_if_missing needs exactly one bag path in input.bags")
@@ -73,11 +84,14 @@ def plan_conversion(config: ConvertConfig) -> ConversionPlan:
             ensure_kuavo_sample(sample)
     bags = tuple(find_bags(config.input.bags))
     ensure_writable(config.output_root)  # a read-only output fails here, once, not once per bag
-    return ConversionPlan(bags=bags, staging=staging_root(config), root=config.dataset_root)
+    record = committed_record(config, settings_hash(config))
+    return ConversionPlan(bags=bags_to_convert(bags, record, config), staging=staging_root(config),
+                          root=config.dataset_root)
 
 
 def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversion]) -> DatasetSummary:
-    """Assemble the staged episodes, bag by bag in plan order, into the dataset at `config.dataset_root`."""
+    """Pack the staged episodes of `conversions` (in plan order) into the dataset at `config.dataset_root` and
+    commit it with its quality report; in append mode after the committed episodes."""
     if not conversions:
         raise DataprepError(f"{config.repo_id}: no bag was converted, nothing to assemble")
     first = conversions[0]
@@ -90,16 +104,26 @@ def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
         for conversion in conversions
         for episode in conversion.episodes
     ]
+    append = config.mode == "append"
+    previous = read_quality_report(config.dataset_root) if append else None
+    commit = Commit(append, settings_hash(config), committed_sources(conversions),
+                    {QUALITY_PATH: quality_document(config, conversions, previous)})
+    limits = PackLimits(config.data_files_size_in_mb, config.video_files_size_in_mb, config.chunks_size)
     with run_level_errors(config.output_root):
-        return finalize_dataset(staged, config.dataset_root, config.repo_id, build_schema(config, first.dims))
+        summary = finalize_dataset(staged, config.dataset_root, config.repo_id, build_schema(config, first.dims),
+                                   limits, commit)
+    crash_point("before-staging-cleanup")
+    remove_staged_bags(config, commit.sources)
+    return summary
 
 
 def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversion],
                         failures: Sequence[BagFailure]) -> ConversionReport:
-    """Assemble the dataset, unless a bag failed and `on_bag_error` is `fail`: then list every failure.
+    """Commit the dataset, unless a bag failed and `on_bag_error` is `fail`: then list every failure.
 
     Every bag has been attempted by now, so one run reports all bad bags at once, and the bags that did
-    convert stay staged: the rerun after a fix reads only what failed.
+    convert stay staged: the rerun after a fix reads only what failed. With no new bag in append mode the
+    committed dataset is reported as it is.
     """
     if failures and (config.on_bag_error == "fail" or not conversions):
         listing = "\n".join(failure.block() for failure in failures)
@@ -109,10 +133,14 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
         )
     for failure in failures:
         logger.info("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)  # the report lists them
-    summary = finalize_conversion(config, conversions)
-    with run_level_errors(config.output_root):
-        quality = finish_quality_report(config, conversions, summary)
-    return ConversionReport(summary, tuple(conversions), tuple(failures), quality)
+    root = config.dataset_root
+    if not conversions and config.mode == "append" and (root / COMMIT_PATH).is_file():
+        logger.info("%s holds every planned bag already; nothing to append", root)
+        return ConversionReport(committed_summary(root, config.repo_id), (), (), read_quality_report(root) or {})
+    ordered = in_plan_order(conversions)
+    summary = finalize_conversion(config, ordered)
+    quality = read_quality_report(summary.root) or {}
+    return ConversionReport(summary, tuple(ordered), tuple(failures), quality)
 
 
 def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None) -> ConversionReport:

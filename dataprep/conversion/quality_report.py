@@ -7,6 +7,7 @@ left out by `quality.on_failing: exclude` are listed apart, with where they came
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,8 +15,7 @@ from typing import Any
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion.staging import BagConversion, EpisodeReport, bag_files, settings_hash
-from dataprep.lerobot.finalize import DatasetSummary
-from dataprep.storage import write_json_atomic
+from dataprep.errors import DataprepError
 
 QUALITY_PATH = "meta/quality.json"
 
@@ -34,13 +34,20 @@ def _entry(conversion: BagConversion, episode: EpisodeReport, settings: str) -> 
             "provenance": _provenance(conversion, episode, settings)}
 
 
-def quality_document(config: ConvertConfig, conversions: Sequence[BagConversion]) -> dict[str, Any]:
-    """The whole report: dataset totals, then one entry per episode in dataset order, then the excluded."""
+def quality_document(config: ConvertConfig, conversions: Sequence[BagConversion],
+                     previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole report: dataset totals, then one entry per episode in dataset order, then the excluded.
+
+    `previous` is the committed dataset's report when appending: its records are kept as they are and the
+    new episodes' follow, numbered after them; the totals cover both.
+    """
     settings = settings_hash(config)
-    episodes = [{"episode_index": i, **_entry(c, e, settings)}
-                for i, (c, e) in enumerate((c, e) for c in conversions for e in c.episodes)]
-    excluded = [_entry(c, e, settings) for c in conversions for e in c.excluded]
-    dropped: Counter[str] = Counter()
+    kept = list(previous["episodes"]) if previous else []
+    new = [_entry(c, e, settings) for c in conversions for e in c.episodes]
+    episodes = kept + [{"episode_index": len(kept) + i, **entry} for i, entry in enumerate(new)]
+    excluded = [*(previous["excluded"] if previous else ()), *(_entry(c, e, settings)
+                                                               for c in conversions for e in c.excluded)]
+    dropped: Counter[str] = Counter(previous["dataset"]["dropped"] if previous else {})
     for conversion in conversions:
         dropped.update(conversion.dropped)
     scores = [e["quality"]["score"] for e in episodes if e["quality"]]
@@ -66,12 +73,6 @@ def quality_document(config: ConvertConfig, conversions: Sequence[BagConversion]
     }
 
 
-def write_quality_report(root: Path, document: dict[str, Any]) -> Path:
-    path = root / QUALITY_PATH
-    write_json_atomic(path, document)
-    return path
-
-
 def quality_markdown(document: dict[str, Any]) -> str:
     """The report a person reads in the Prefect UI: totals, then a row per episode with its reasons."""
     totals = document["dataset"]
@@ -90,9 +91,13 @@ def quality_markdown(document: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def finish_quality_report(config: ConvertConfig, conversions: Sequence[BagConversion],
-                          summary: DatasetSummary) -> dict[str, Any]:
-    """Write meta/quality.json into the assembled dataset and return the document."""
-    document = quality_document(config, conversions)
-    write_quality_report(summary.root, document)
+def read_quality_report(root: Path) -> dict[str, Any] | None:
+    """The committed dataset's report, to be extended by an append; None when it has none."""
+    path = root / QUALITY_PATH
+    if not path.is_file():
+        return None
+    try:
+        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise DataprepError(f"{path} is unreadable ({err}); rebuild the dataset (mode: rebuild)") from err
     return document

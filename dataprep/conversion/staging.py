@@ -29,7 +29,8 @@ def staging_root(config: ConvertConfig) -> Path:
 
 
 # settings that say where and how to run, not what a staged bag holds
-_NOT_CONTENT = {"input", "output_root", "repo_id", "on_bag_error"}
+_NOT_CONTENT = {"input", "output_root", "repo_id", "on_bag_error",
+                "mode", "data_files_size_in_mb", "video_files_size_in_mb", "chunks_size"}  # how it is packed
 
 
 def settings_hash(config: ConvertConfig) -> str:

@@ -1,58 +1,52 @@
-"""Assembles staged episodes into a LeRobot v3.0 dataset, and puts it in place atomically.
+"""Assembles staged episodes into a LeRobot v3.0 dataset, packed into shared files, and commits it crash-safely.
 
-Layout is one file per episode (valid v3.0: the reader finds every episode through meta/episodes):
-episode i -> data/chunk-{i//1000:03d}/file-{i%1000:03d}.parquet and the same index for each video key.
-The whole dataset is built in `.{root.name}.tmp` beside `root`, then swapped in, so `root` only ever holds
-a complete dataset: the old one until the new one is finished.
+The new version is built in `.{root.name}.tmp` beside `root`: in an append, the committed data, video and
+episodes files are hard-linked in unchanged and the new episodes go to new files after the last ones (a
+committed file is never modified in place); then data and videos are packed (packing.py), every file and
+folder fsynced, metadata written last (episodes, tasks, stats, the caller's documents such as quality.json,
+info.json) and the commit record last of all; then the folder is swapped in (storage.swap). A crash at any
+moment leaves `root` as it was or as it is now, never a mix; `recover_dataset` tidies up at the next start.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
+from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord, CommittedSource
+from dataprep.lerobot.committed import CommittedDataset, read_committed
 from dataprep.lerobot.episode_writer import StagedEpisode
-from dataprep.lerobot.layout import (
-    DATASET_GLOBAL_FEATURES,
-    EPISODE_LOCAL_FEATURES,
-    INFO_PATH,
-    chunk_and_file,
-    data_file,
-    video_file,
+from dataprep.lerobot.layout import EPISODE_LOCAL_FEATURES, INFO_PATH
+from dataprep.lerobot.meta_writer import PlacedEpisode, write_episodes_meta, write_info, write_stats, write_tasks
+from dataprep.lerobot.packing import (
+    FileRef,
+    PackLimits,
+    VideoPlace,
+    next_file,
+    plan_files,
+    write_data_files,
+    write_video_files,
 )
-from dataprep.lerobot.meta_writer import (
-    PlacedEpisode,
-    write_episodes_meta,
-    write_info,
-    write_stats,
-    write_tasks,
-)
-from dataprep.lerobot.schema import (
-    DatasetSchema,
-    dataset_arrow_schema,
-    info_features,
-    staged_arrow_schema,
-    with_fingerprint,
-)
-from dataprep.lerobot.stats import FeatureStats, column_stats
+from dataprep.lerobot.schema import DatasetSchema, dataset_arrow_schema, info_features, staged_arrow_schema
 from dataprep.lerobot.video import VideoInfo
+from dataprep.storage import write_json_atomic
+from dataprep.storage.crashpoints import crash_point
+from dataprep.storage.swap import discard_tmp, fsync_tree, link_or_copy, swap_into_place, tmp_folder
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class DatasetSummary:
-    """What finalize_dataset produced, for logs and artifacts."""
+    """What finalize_dataset produced, for logs and artifacts (totals of the whole dataset)."""
 
     root: Path
     repo_id: str
@@ -63,33 +57,117 @@ class DatasetSummary:
     tasks: tuple[str, ...]  # in task_index order
 
 
+@dataclass(frozen=True)
+class Commit:
+    """How a new version relates to what is committed, and what it records.
+
+    `append`: build on the dataset at root (if there is one) instead of replacing it. `sources`: the new
+    episodes' origins, episode ranges counted from 0 in `staged`. `documents`: extra JSON files (dataset
+    paths) written with the metadata, e.g. meta/quality.json.
+    """
+
+    append: bool = False
+    settings_hash: str = ""
+    sources: tuple[CommittedSource, ...] = ()
+    documents: Mapping[str, Any] | None = None
+
+
 def finalize_dataset(
-    staged: Sequence[StagedEpisode], root: Path, repo_id: str, schema: DatasetSchema
+    staged: Sequence[StagedEpisode],
+    root: Path,
+    repo_id: str,
+    schema: DatasetSchema,
+    limits: PackLimits | None = None,
+    commit: Commit | None = None,
 ) -> DatasetSummary:
-    """Write the dataset of `staged` (episode i = staged[i]) at `root`, replacing what is there once done."""
+    """Write the dataset of `staged` (new episode i = staged[i]) at `root`, after its committed episodes
+    when appending; `root` changes only once the new version is complete. Default: lerobot's limits, a
+    new dataset replacing whatever is at `root`, with an empty commit record."""
+    limits, commit = limits or PackLimits(), commit or Commit()
     if not staged:
         raise DataprepError(f"{root}: no staged episodes to assemble into a dataset")
     root = Path(root)
     _check_replaceable(root)
     _check_episodes(staged, schema)
-    tasks = list(dict.fromkeys(ep.task for ep in staged))  # order of first appearance
-    tmp = root.parent / f".{root.name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)  # leftover of a crashed run
+    base = read_committed(root) if commit.append and root.is_dir() and any(root.iterdir()) else None
+    features = info_features(schema, staged[0].camera_shapes, staged[0].videos)
+    if base is not None and {key: f.to_json() for key, f in base.info.features.items()} != features:
+        raise DataprepError(
+            f"{root}: the new episodes' features differ from the dataset's (info.json); set mode: rebuild "
+            "(--set rosbag_to_lerobot.mode=rebuild) or choose a new repo_id"
+        )
+    tmp = tmp_folder(root)
+    discard_tmp(root, COMMIT_PATH)  # leftover of a crashed run
     tmp.mkdir(parents=True)
     try:
-        placed = _write_episodes(tmp, staged, schema, {task: i for i, task in enumerate(tasks)})
-        write_episodes_meta(tmp, staged, placed, schema)
-        write_tasks(tmp, tasks)
-        features = info_features(schema, staged[0].camera_shapes, staged[0].videos)
-        write_stats(tmp, features, placed)
-        write_info(tmp, schema, features, staged, len(tasks))
+        placed, tasks = _build(tmp, staged, schema, limits, base)
+        everything = [*(base.episodes if base else ()), *placed]
+        write_stats(tmp, features, everything)
+        crash_point("meta-stats")
+        for relative, document in (commit.documents or {}).items():
+            write_json_atomic(tmp / relative, document)
+        frames = sum(ep.length for ep in everything)
+        write_info(tmp, schema, features, (len(everything), frames, len(tasks)), limits)
+        fsync_tree(tmp)
+        crash_point("before-commit-record")
+        offset = len(base.episodes) if base else 0
+        sources = (*(base.record.sources if base else ()), *(s.shifted(offset) for s in commit.sources))
+        CommitRecord(commit.settings_hash, sources, len(everything), frames).save(tmp)
+        crash_point("commit-recorded")
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard_tmp(root, COMMIT_PATH)
         raise
-    _swap_into_place(tmp, root)
-    frames = sum(ep.length for ep in staged)
-    logger.info("wrote %s: %d episodes, %d frames, %d tasks", root, len(staged), frames, len(tasks))
-    return DatasetSummary(root, repo_id, len(staged), frames, schema.fps, tuple(features), tuple(tasks))
+    swap_into_place(tmp, root)
+    logger.info("wrote %s: %d new episodes, %d in all, %d frames, %d tasks",
+                root, len(placed), len(everything), frames, len(tasks))
+    return DatasetSummary(root, repo_id, len(everything), frames, schema.fps, tuple(features), tuple(tasks))
+
+
+def committed_summary(root: Path, repo_id: str) -> DatasetSummary:
+    """The summary of the dataset committed at `root` (a run that had nothing to add)."""
+    base = read_committed(root)
+    return DatasetSummary(Path(root), repo_id, len(base.episodes), base.frames, base.info.fps,
+                          tuple(base.info.features), base.tasks)
+
+
+def _build(
+    out: Path, staged: Sequence[StagedEpisode], schema: DatasetSchema, limits: PackLimits,
+    base: CommittedDataset | None,
+) -> tuple[list[PlacedEpisode], list[str]]:
+    """Link the committed files, pack the new episodes after them, write their episodes rows and the tasks."""
+    if base is not None:
+        for relative in base.linked_files():
+            link_or_copy(base.root / relative, out / relative)
+    tasks = list(dict.fromkeys([*(base.tasks if base else ()), *(ep.task for ep in staged)]))  # committed keep theirs
+    numbers = {task: i for i, task in enumerate(tasks)}
+    task_indices = [numbers[ep.task] for ep in staged]
+
+    def first(last: FileRef | None) -> FileRef:
+        return (0, 0) if last is None else next_file(last, limits.chunks_size)
+
+    data_places = plan_files([ep.data_path.stat().st_size for ep in staged], limits.data_files_size_in_mb,
+                             first(base.last_data if base else None), limits.chunks_size)
+    episode0 = len(base.episodes) if base else 0
+    frame0 = base.frames if base else 0
+    added = write_data_files(out, staged, data_places, dataset_arrow_schema(schema), episode0, frame0,
+                             task_indices)
+    videos: dict[str, list[VideoPlace]] = {}
+    for key in schema.camera_keys if schema.uses_video else ():
+        places = plan_files([ep.video_path(key).stat().st_size for ep in staged], limits.video_files_size_in_mb,
+                            first(base.last_videos[key] if base else None), limits.chunks_size)
+        videos[key] = write_video_files(out, staged, key, places)
+    starts = accumulate((ep.length for ep in staged), initial=frame0)
+    placed = [
+        PlacedEpisode(
+            index=episode0 + i, length=ep.length, task=ep.task, task_index=task_indices[i], data=data_places[i],
+            first_frame=start, videos={key: places[i] for key, places in videos.items()},
+            stats={**ep.stats, **added[i]},
+        )
+        for i, (ep, start) in enumerate(zip(staged, starts))
+    ]  # fmt: skip
+    write_episodes_meta(out, placed, schema, first(base.last_meta if base else None))
+    write_tasks(out, tasks)
+    return placed, tasks
 
 
 # -- checks --------------------------------------------------------------------------------------------
@@ -183,85 +261,3 @@ def _check_videos(ep: StagedEpisode, first: StagedEpisode, schema: DatasetSchema
                 f"camera {key!r} is encoded as {_video_format(info)} in {ep.source} but as "
                 f"{_video_format(first.videos[key])} in {first.source}"
             )
-
-
-# -- data and videos -----------------------------------------------------------------------------------
-
-
-def _write_episodes(
-    out: Path, staged: Sequence[StagedEpisode], schema: DatasetSchema, task_index: dict[str, int]
-) -> list[PlacedEpisode]:
-    target = dataset_arrow_schema(schema)
-    placed: list[PlacedEpisode] = []
-    first_frame = 0
-    for i, ep in enumerate(staged):
-        chunk, file = chunk_and_file(i)
-        place = PlacedEpisode(i, chunk, file, first_frame, task_index[ep.task], {})
-        fingerprinted = with_fingerprint(target, f"{ep.source}:{ep.folder.name}:{i}")
-        added = _rewrite_rows(ep, out / data_file(chunk, file), place, fingerprinted)
-        for key in schema.camera_keys if schema.uses_video else ():
-            _link(ep.video_path(key), out / video_file(key, chunk, file))
-        placed.append(replace(place, stats={**ep.stats, **added}))
-        first_frame += ep.length
-    return placed
-
-
-def _rewrite_rows(
-    ep: StagedEpisode, dest: Path, place: PlacedEpisode, target: pa.Schema
-) -> dict[str, FeatureStats]:
-    """Copy the staged rows row group by row group, adding episode_index, index and task_index.
-
-    Returns the statistics of the three added columns.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    source = pq.ParquetFile(ep.data_path)
-    start = place.first_frame
-    with pq.ParquetWriter(dest, target, compression="snappy") as writer:
-        for group in range(source.num_row_groups):
-            table = source.read_row_group(group)
-            n = table.num_rows
-            added = {
-                "episode_index": np.full(n, place.index, dtype=np.int64),
-                "index": np.arange(start, start + n, dtype=np.int64),
-                "task_index": np.full(n, place.task_index, dtype=np.int64),
-            }
-            columns = table.columns + [pa.array(added[key]) for key in DATASET_GLOBAL_FEATURES]
-            writer.write_table(pa.Table.from_arrays(columns, schema=target), row_group_size=max(n, 1))
-            start += n
-    first, length = place.first_frame, ep.length
-    return {
-        "episode_index": column_stats(np.full(length, place.index), "episode_index"),
-        "index": column_stats(np.arange(first, first + length), "index"),
-        "task_index": column_stats(np.full(length, place.task_index), "task_index"),
-    }
-
-
-def _link(src: Path, dst: Path) -> None:
-    """Hard-link a finished video into the dataset (no copy); copy when the filesystem cannot link."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
-# -- swap ----------------------------------------------------------------------------------------------
-
-
-def _swap_into_place(tmp: Path, root: Path) -> None:
-    """Rename the old dataset away, the new one in, then delete the old one.
-
-    Each step is one rename on the same filesystem; a crash between the two leaves the complete old
-    dataset at `.{root.name}.old` and the complete new one at `.{root.name}.tmp`, never a partial `root`.
-    """
-    old = root.parent / f".{root.name}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if root.exists():
-        os.rename(root, old)
-    try:
-        os.rename(tmp, root)
-    except OSError as err:
-        if old.exists():
-            os.rename(old, root)  # put the previous dataset back
-        raise DataprepError(f"cannot move the new dataset {tmp} to {root}: {err}") from err
-    shutil.rmtree(old, ignore_errors=True)

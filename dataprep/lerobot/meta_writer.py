@@ -16,13 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.info import DatasetInfo
 from dataprep.lerobot.layout import (
     DATASET_GLOBAL_FEATURES,
-    DEFAULT_CHUNKS_SIZE,
-    DEFAULT_DATA_FILE_SIZE_IN_MB,
-    DEFAULT_VIDEO_FILE_SIZE_IN_MB,
     INFO_PATH,
     STAT_NAMES,
     STATS_PATH,
@@ -31,20 +27,23 @@ from dataprep.lerobot.layout import (
     VIDEO_PATH,
     episodes_file,
 )
+from dataprep.lerobot.packing import FileRef, PackLimits, VideoPlace
 from dataprep.lerobot.schema import DatasetSchema
 from dataprep.lerobot.stats import FeatureStats, aggregate_stats
 
 
 @dataclass(frozen=True)
 class PlacedEpisode:
-    """Where one episode landed in the dataset."""
+    """Where one episode landed in the dataset: one row of meta/episodes (written now, or read back)."""
 
     index: int
-    chunk: int
-    file: int
-    first_frame: int  # global `index` of its first row
+    length: int
+    task: str
     task_index: int
-    stats: dict[str, FeatureStats]  # staged stats + episode_index, index, task_index (empty while writing)
+    data: FileRef  # (chunk, file) of its rows
+    first_frame: int  # global `index` of its first row
+    videos: dict[str, VideoPlace]  # per camera key, video mode only
+    stats: dict[str, FeatureStats]  # every feature's, the five defaults included
 
 
 def _stat_column_type(value: np.ndarray, name: str) -> pa.DataType:
@@ -62,11 +61,8 @@ def _stat_value(stats: FeatureStats, name: str) -> np.ndarray:
     return np.atleast_1d(value.astype(np.int64) if name == "count" else value.astype(np.float64))
 
 
-def write_episodes_meta(
-    out: Path, staged: Sequence[StagedEpisode], placed: list[PlacedEpisode], schema: DatasetSchema
-) -> None:
-    """meta/episodes/chunk-000/file-000.parquet: one row per episode, columns in lerobot's order."""
-    fps = schema.fps
+def write_episodes_meta(out: Path, placed: Sequence[PlacedEpisode], schema: DatasetSchema, where: FileRef) -> None:
+    """The rows of `placed` as one episodes parquet at `where`, columns in lerobot's order."""
     columns: dict[str, tuple[pa.DataType, list[Any]]] = {}
 
     def put(name: str, dtype: pa.DataType, value: Any) -> None:
@@ -82,27 +78,28 @@ def write_episodes_meta(
         *DATASET_GLOBAL_FEATURES,
         *videos,
     ]
-    for ep, place in zip(staged, placed, strict=True):
+    for place in placed:
         put("episode_index", pa.int64(), place.index)
-        put("tasks", pa.list_(pa.string()), [ep.task])
-        put("length", pa.int64(), ep.length)
-        put("data/chunk_index", pa.int64(), place.chunk)
-        put("data/file_index", pa.int64(), place.file)
+        put("tasks", pa.list_(pa.string()), [place.task])
+        put("length", pa.int64(), place.length)
+        put("data/chunk_index", pa.int64(), place.data[0])
+        put("data/file_index", pa.int64(), place.data[1])
         put("dataset_from_index", pa.int64(), place.first_frame)
-        put("dataset_to_index", pa.int64(), place.first_frame + ep.length)
-        for key in schema.camera_keys if schema.uses_video else ():
-            put(f"videos/{key}/chunk_index", pa.int64(), place.chunk)
-            put(f"videos/{key}/file_index", pa.int64(), place.file)
-            put(f"videos/{key}/from_timestamp", pa.float64(), 0.0)
-            put(f"videos/{key}/to_timestamp", pa.float64(), ep.length / fps)
+        put("dataset_to_index", pa.int64(), place.first_frame + place.length)
+        for key in videos:
+            video = place.videos[key]
+            put(f"videos/{key}/chunk_index", pa.int64(), video.chunk)
+            put(f"videos/{key}/file_index", pa.int64(), video.file)
+            put(f"videos/{key}/from_timestamp", pa.float64(), video.from_timestamp)
+            put(f"videos/{key}/to_timestamp", pa.float64(), video.to_timestamp)
         for key in feature_keys:
             for name in STAT_NAMES:
                 value = _stat_value(place.stats[key], name)
                 put(f"stats/{key}/{name}", _stat_column_type(value, name), value.tolist())
-        put("meta/episodes/chunk_index", pa.int64(), 0)
-        put("meta/episodes/file_index", pa.int64(), 0)
+        put("meta/episodes/chunk_index", pa.int64(), where[0])
+        put("meta/episodes/file_index", pa.int64(), where[1])
     table = pa.table({name: pa.array(values, type=dtype) for name, (dtype, values) in columns.items()})
-    path = out / episodes_file(0, 0)
+    path = out / episodes_file(*where)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="snappy")
 
@@ -149,7 +146,7 @@ _TASKS_PANDAS_METADATA = {
 }
 
 
-def write_stats(out: Path, features: dict[str, dict[str, Any]], placed: list[PlacedEpisode]) -> None:
+def write_stats(out: Path, features: dict[str, dict[str, Any]], placed: Sequence[PlacedEpisode]) -> None:
     stats: dict[str, dict[str, Any]] = {}
     for key in features:
         total = aggregate_stats([place.stats[key] for place in placed])
@@ -161,27 +158,25 @@ def write_info(
     out: Path,
     schema: DatasetSchema,
     features: dict[str, dict[str, Any]],
-    staged: Sequence[StagedEpisode],
-    total_tasks: int,
-    *,
-    chunks_size: int = DEFAULT_CHUNKS_SIZE,
-    data_files_size_in_mb: float = DEFAULT_DATA_FILE_SIZE_IN_MB,
-    video_files_size_in_mb: float = DEFAULT_VIDEO_FILE_SIZE_IN_MB,
+    totals: tuple[int, int, int],
+    limits: PackLimits,
 ) -> DatasetInfo:
-    """info.json of the dataset of `staged`; the packing limits are recorded as the files were packed."""
+    """info.json; `totals` are (episodes, frames, tasks) of the whole dataset, the packing limits are
+    recorded as the files were packed."""
+    episodes, frames, tasks = totals
     info = DatasetInfo.from_json(
         {
             "fps": schema.fps,
             "features": features,
-            "total_episodes": len(staged),
-            "total_frames": sum(ep.length for ep in staged),
-            "total_tasks": total_tasks,
-            "chunks_size": chunks_size,
-            "data_files_size_in_mb": data_files_size_in_mb,
-            "video_files_size_in_mb": video_files_size_in_mb,
+            "total_episodes": episodes,
+            "total_frames": frames,
+            "total_tasks": tasks,
+            "chunks_size": limits.chunks_size,
+            "data_files_size_in_mb": limits.data_files_size_in_mb,
+            "video_files_size_in_mb": limits.video_files_size_in_mb,
             "video_path": VIDEO_PATH if schema.uses_video else None,
             "robot_type": schema.robot_type,
-            "splits": {"train": f"0:{len(staged)}"},
+            "splits": {"train": f"0:{episodes}"},
         },
         str(out / INFO_PATH),
     )

@@ -13,7 +13,14 @@ sys.path[:0] = [str(HERE), str(HERE.parents[1])]
 
 import frames  # noqa: E402
 
-from dataprep.lerobot import CameraFeature, DatasetSchema, EpisodeWriter, VectorFeature, finalize_dataset  # noqa: E402
+from dataprep.lerobot import (  # noqa: E402
+    CameraFeature,
+    DatasetSchema,
+    EpisodeWriter,
+    PackLimits,
+    VectorFeature,
+    finalize_dataset,
+)
 
 
 def our_schema(storage: str = "video") -> DatasetSchema:
@@ -27,8 +34,10 @@ def our_schema(storage: str = "video") -> DatasetSchema:
     )  # fmt: skip
 
 
-def write(out: Path, storage: str = "video") -> Path:
-    """The golden frames through our EpisodeWriter and finalize_dataset; returns the dataset root."""
+def write(out: Path, storage: str = "video", limits: PackLimits | None = None) -> Path:
+    """The golden frames through our EpisodeWriter and finalize_dataset; returns the dataset root.
+
+    `limits`: how finalize packs the files (default lerobot's: both episodes share one file of each kind)."""
     schema, staged = our_schema(storage), []
     for episode, (length, task) in enumerate(frames.EPISODES):
         with EpisodeWriter(
@@ -37,7 +46,7 @@ def write(out: Path, storage: str = "video") -> Path:
             for i in range(length):
                 w.add_frame(frames.vectors(episode, i), {frames.CAMERA: frames.image(episode, i)})
             staged.append(w.close())
-    return finalize_dataset(staged, out / "dataset", frames.REPO_ID, schema).root
+    return finalize_dataset(staged, out / "dataset", frames.REPO_ID, schema, limits).root
 
 
 if __name__ == "__main__":
