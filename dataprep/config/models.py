@@ -12,6 +12,7 @@ from dataprep.config.bags import ClockSpec, EpisodesSpec, QualitySpec, TypesSpec
 from dataprep.config.base import StrictModel
 from dataprep.config.gopro import GoproPrepareConfig
 from dataprep.config.hdf5 import Hdf5IndexConfig
+from dataprep.config.parallel import TaskRunnerSpec, WorkerCount
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 # lerobot's five default features (DEFAULT_FEATURES in dataprep/lerobot/layout.py, kept equal by a test), written
@@ -183,6 +184,10 @@ class ConvertConfig(StrictModel):
         description="every bag is attempted either way; fail: assemble nothing and list the failures; "
         "skip: assemble the bags that converted and list the ones left out",
     )
+    max_workers: WorkerCount = Field(default=1, description="bags converted at once: an int >= 1 or auto (from "
+                                     "the cores and available memory; dataprep/conversion/workers.py)")
+    task_runner: TaskRunnerSpec | None = Field(default=None, description="{dask: {address: ...}} or {dask: "
+                                               "{n_workers: N}}: bags on a Dask cluster")
     camera_storage: Literal["video", "image"] = "video"
     video: VideoSpec = VideoSpec()
     timeline: TimelineSpec = TimelineSpec()

@@ -11,6 +11,7 @@ from dataprep.lerobot.video import (
     VideoSettings,
     count_video_frames,
     read_video_frames,
+    set_encoder_threads,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "count_video_frames",
     "finalize_dataset",
     "read_video_frames",
+    "set_encoder_threads",
 ]
