@@ -110,6 +110,35 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
+def fill_leaving(disk: Path, free: int) -> Path:
+    """Fill `disk` with one file, then give `free` bytes back; the file, to delete later."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as f:
+        with pytest.raises(OSError, match="No space left"):
+            while True:
+                f.write(b"\0" * 65_536)
+    with filler.open("r+b") as f:
+        f.truncate(filler.stat().st_size - free)
+    return filler
+
+
+def test_a_disk_that_fills_inside_one_bag_fails_that_bag_alone_and_the_others_commit(small_disk: Path,
+                                                                                    tmp_path: Path) -> None:
+    bags = tmp_path / "bags"
+    for name, seconds in (("a_small", 1.0), ("b_big", 14.0), ("c_small", 1.2)):  # b stages ~1.7 MB, a and c ~150 kB
+        write_kuavo_bag(bags / f"{name}.bag", KuavoBagSpec(duration_s=seconds, width=64, height=48))
+    config = kuavo_config(bags, small_disk / "out", "on_bag_error=skip", "camera_storage=image")
+    fill_leaving(small_disk, 1_000_000)
+    report = convert_dataset(config)
+    assert [Path(b.bag).name for b in report.bags] == ["a_small.bag", "c_small.bag"] and report.dataset.episodes == 2
+    (failure,) = report.skipped
+    assert failure.bag == str(bags / "b_big.bag")
+    assert failure.cause.startswith(f"disk full while writing {small_disk / 'out'}")  # pyarrow's error names no file
+    assert "rerun; this bag is converted again, the bags already staged are not" in failure.cause
+    assert sorted(p.name.split("-")[0] for p in staging_root(config).iterdir()) == ["a_small_bag", "c_small_bag"]
+    assert "b_big" not in (config.dataset_root / "meta/quality.json").read_text()  # nothing of it in the dataset
+
+
 def test_a_read_only_output_stops_the_run_once_before_any_bag_is_read(batch: Path, small_disk: Path,
                                                                      tmp_path: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
@@ -122,13 +151,7 @@ def test_a_disk_that_fills_during_assembly_names_the_path_and_keeps_the_staged_b
         batch: Path, small_disk: Path) -> None:
     config = kuavo_config(batch / "a_good.bag", small_disk / "out")
     conversion = convert_bag(config, batch / "a_good.bag")
-    filler = small_disk / "filler"
-    with filler.open("wb", buffering=0) as f:  # fill the disk, then leave 16 kB: the dataset does not fit
-        with pytest.raises(OSError, match="No space left"):
-            while True:
-                f.write(b"\0" * 4096)
-    with filler.open("r+b") as f:
-        f.truncate(filler.stat().st_size - 16_384)
+    filler = fill_leaving(small_disk, 16_384)  # the dataset does not fit
     with pytest.raises(RunError, match=rf"disk full while writing {small_disk / 'out'}.*: free space on that disk"):
         conclude_conversion(config, [conversion], [])
     assert not config.dataset_root.exists()
