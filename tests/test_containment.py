@@ -17,8 +17,8 @@ from dataprep.conversion import (
     conclude_conversion,
     contained_failure,
     convert_bag,
-    run_level_error,
     convert_dataset,
+    run_level_error,
     staging_root,
 )
 from dataprep.errors import DataprepError, RunError, TransientError

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import os
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from parallel_helpers import dataset_content, kuavo_config, write_bags
+from test_flows import read_artifact
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion import ChunkReport, convert_dataset, plan_bag_workers
+from dataprep.conversion import ChunkReport, bag_key, convert_dataset, plan_bag_workers
 from dataprep.memory import MB
 from flows.rosbag_to_lerobot import rosbag_to_lerobot
+from tasks.artifacts import artifact_key
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +44,12 @@ def test_two_workers_in_the_library_give_the_same_dataset_as_one(bags: Path, one
 
 def test_two_process_workers_in_the_flow_give_the_same_dataset_as_one(bags: Path, one_worker: dict[str, Any],
                                                                      tmp_path: Path, prefect_server: None) -> None:
-    report = rosbag_to_lerobot(kuavo_config(bags, tmp_path, "max_workers=2"))
+    config = kuavo_config(bags, tmp_path, "max_workers=2")
+    report = rosbag_to_lerobot(config)
     assert dataset_content(report.dataset.root) == one_worker
+    key = artifact_key(config.dataset_root.resolve(), bag_key(bags / "bag_7.bag", config))
+    rows = json.loads(read_artifact(artifact_key("memory", key)).data)  # recorded by the worker process
+    assert rows[-1]["event"] == "end" and all(r["rss_mb"] > 0 for r in rows)
 
 
 def test_a_local_dask_cluster_of_two_processes_runs_the_flow(bags: Path, one_worker: dict[str, Any], tmp_path: Path,
@@ -67,7 +73,6 @@ def test_auto_workers_follow_cores_memory_and_bags_and_share_the_cores_among_enc
     assert workers_of("max_workers=16", cpus=4) == (8, 1)
     assert workers_of("task_runner.dask.n_workers=3", cpus=6) == (3, 2)
     assert workers_of("task_runner.dask.address=tcp://h:8786", bags=5) == (5, 0)
-    with pytest.raises(ValueError, match="either address .* or n_workers"):
+    with pytest.raises(ValueError, match=r"either address .* or n_workers"):
         ConvertConfig.model_validate({**kuavo_config(Path("x.bag"), Path("o")).model_dump(),
                                       "task_runner": {"dask": {"address": "tcp://h:1", "n_workers": 2}}})
-    assert os.cpu_count()

@@ -53,8 +53,8 @@ def test_an_old_format_or_unreadable_staged_bag_is_converted_again(bags: Path, t
         again = convert_dataset(config)
     assert [bag.reused for bag in again.bags] == [False, False]
     assert again.dataset.frames == first.dataset.frames
-    assert f"{folders[0]}: converting the bag again: staged bag {folders[0]} has no readable bag.json: written " \
-           "in another staging format" in caplog.text
+    assert (f"{folders[0]}: converting the bag again: staged bag {folders[0]} has no readable bag.json: written "
+            "in another staging format") in caplog.text
     assert f"{folders[1]}: converting the bag again: " in caplog.text and "episode.json is corrupt" in caplog.text
     assert [bag.reused for bag in convert_dataset(config).bags] == [True, True]
 
