@@ -67,7 +67,7 @@ def workers_of(*overrides: str, bags: int = 8, cpus: int = 2, available_mb: int 
 def test_auto_workers_follow_cores_memory_and_bags_and_share_the_cores_among_encoders() -> None:
     assert workers_of("max_workers=auto", cpus=8) == (8, 1)
     assert workers_of("max_workers=auto", cpus=8, bags=3) == (3, 2)  # never more workers than bags
-    assert workers_of("max_workers=auto", cpus=8, available_mb=1_200) == (2, 4)  # 1.2 GB x 0.8 / 400 MB a bag
+    assert workers_of("max_workers=auto", cpus=8, available_mb=1_600) == (2, 4)  # 1.6 GB x 0.8 / 600 MB a bag
     assert workers_of("max_workers=auto", "camera_storage=image", cpus=8, available_mb=6_000) == (2, 4)
     assert workers_of("max_workers=1", cpus=8) == (1, 0)  # one worker: no pool, the codec takes every core
     assert workers_of("max_workers=16", cpus=4) == (8, 1)

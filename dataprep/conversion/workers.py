@@ -16,11 +16,11 @@ from dataprep.memory import MB, cpu_count, resolve_workers, take_snapshot
 
 logger = logging.getLogger(__name__)
 
-# THE per-bag memory figure `auto` plans with: the peak RSS of one worker converting one bag, in bytes.
-# Measured on Kuavo-like bags (3 cameras 640x480, bench/parallel_bench.py): ~350 MB in video mode whatever the
-# length; image mode grows with the episode until #10 item 8 lands. The memory stage (#11) will replace this
-# with its calibrated estimate from the configuration; keep every use going through `bag_peak_bytes`.
-BAG_PEAK_MB = {"video": 400, "image": 2000}
+# THE per-bag memory figure `auto` plans with: the peak RSS of one process converting one Kuavo-like bag (3
+# cameras 640x480, bench/README.md): 530-570 MB in video mode whatever the length; in image mode 1.9 GB for 20 s
+# and growing with the episode until #10 item 8 makes it flat. The memory stage (#11) is to replace this with its
+# calibrated estimate from the configuration; every use goes through `bag_peak_bytes`.
+BAG_PEAK_MB = {"video": 600, "image": 2000}
 MEMORY_SHARE = 0.8  # of the available memory that bags may take; the rest is the flow's, finalize's and the system's
 
 
