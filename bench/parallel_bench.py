@@ -1,7 +1,7 @@
 """Parallel bags benchmark: 8 Kuavo-like bags with 1 worker and with `max_workers: auto`, video and image mode.
 
-    python -m bench.parallel_bench                          # 8 bags of 3-20 s, 320x240 cameras
-    python bench/parallel_bench.py --durations 5 10 20 40 --width 640 --height 480 --modes video
+    python -m bench.parallel_bench                          # 8 bags of 3-20 s, 640x480 cameras
+    python bench/parallel_bench.py --durations 5 10 20 40 --width 320 --height 240 --modes video
 
 Every run is `convert_dataset` (the library path a one-off takes) in its own subprocess, side by side in this one
 invocation. Per run: wall time; CPU seconds of the whole process tree (this process is made a child subreaper, so
@@ -186,8 +186,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.parallel_bench", description=__doc__.split("\n")[0])
     parser.add_argument("--durations", type=float, nargs="+", default=[3, 4, 5, 6, 8, 10, 15, 20],
                         help="seconds of each generated bag (default: 8 bags, 3-20 s)")
-    parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--height", type=int, default=240)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--modes", nargs="+", choices=["video", "image"], default=["video", "image"])
     parser.add_argument("--codec", choices=["libsvtav1", "h264"], default="libsvtav1")
     parser.add_argument("--work-dir", type=Path, help="keeps the generated bags for reuse (default: a temp dir)")

@@ -1,7 +1,8 @@
 """Converting a run's bags without Prefect: one after another in this process, or several at once in a pool.
 
 The pool's processes start with `forkserver` (a clean, single-threaded parent to fork from), never with a plain
-`fork` of this process, whose encoder and monitor threads a forked child would inherit mid-lock. A worker gets
+`fork` of this process, whose encoder and monitor threads a forked child would inherit mid-lock; the server
+imports the converter once, so each worker starts without importing it again. A worker gets
 the configuration and a bag path and sends back the small `BagConversion` record; frames and arrays stay in the
 worker. Chunk reports cross back through a queue, so `on_chunk` sees every bag's progress in this process.
 """
@@ -44,6 +45,7 @@ def convert_bags(config: ConvertConfig, bags: Sequence[Path], workers: BagWorker
     if workers.workers <= 1:
         return [_outcome(lambda bag=bag: convert_bag(config, bag, on_chunk), bag, config) for bag in bags]
     context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["dataprep.conversion"])  # imported once in the server, not in every worker
     with contextlib.ExitStack() as stack:  # unwinds: relay drained, pool joined, then the manager
         chunks = stack.enter_context(context.Manager()).Queue() if on_chunk is not None else None
         pool = stack.enter_context(ProcessPoolExecutor(workers.workers, mp_context=context))
