@@ -16,11 +16,13 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import TaskRunner
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion import (
     BagConversion,
     BagFailure,
+    BagWorkers,
     ConversionPlan,
     ConversionReport,
     bag_key,
@@ -29,7 +31,6 @@ from dataprep.conversion import (
     plan_conversion,
     quality_markdown,
 )
-from dataprep.conversion.workers import BagWorkers
 from dataprep.errors import DataprepError
 from dataprep.lerobot import set_encoder_threads
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
@@ -109,7 +110,7 @@ def finalize_dataset_task(config: ConvertConfig, conversions: list[BagConversion
     return report
 
 
-def bag_task_runner(config: ConvertConfig, workers: BagWorkers) -> Any:
+def bag_task_runner(config: ConvertConfig, workers: BagWorkers) -> TaskRunner[Any]:
     """The task runner for the run's bag tasks; pools are sized by `workers` (already capped by the bags)."""
     dask = config.task_runner.dask if config.task_runner else None
     if dask is not None:
