@@ -53,9 +53,10 @@ def set_encoder_threads(threads: int) -> None:
     """Bound the threads of every encoder this process opens from now on (0: the codec decides).
 
     A property of the process, as `cv2.setNumThreads` is, not of a video: a worker converting one bag of
-    several at once gets cores / workers threads, so workers x threads fits the machine. The bound never
-    changes the bitstream (SVT-AV1's `lp` and x264's `threads` only spread the same work); it is set once in
-    each worker process before its first bag.
+    several at once gets cores / workers threads, so workers x threads fits the machine. The bound does not
+    change the frames a reader decodes: SVT-AV1 writes the same bytes with any `lp`, and x264's bitstream
+    differs with `threads` but decoded to the same frames when checked (tests/test_parallel.py compares the
+    decoded frames of 1 and 2 workers). It is set once in each worker process before its first bag.
     """
     global _encoder_threads  # noqa: PLW0603 - one process-wide budget, set by the worker that owns the process
     if threads < 0:
