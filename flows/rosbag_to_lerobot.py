@@ -19,6 +19,7 @@ from dataprep.conversion import (
     clean_staging,
     contained_failure,
     conversion_lock,
+    largest_first,
     plan_bag_workers,
     split_outcomes,
     with_absolute_paths,
@@ -35,9 +36,10 @@ from tasks.validation import validate_dataset_task
 def convert_bags(config: ConvertConfig, bags: list[Path], encoder_threads: int) -> list[BagOutcome]:
     """Every bag attempted, as many at once as the task runner allows; per bag, in plan order, its conversion
     or its failure. Only a `RunError` stops the run, at once."""
-    futures = [convert_bag_task.submit(config, bag, encoder_threads) for bag in bags]
+    futures = {bag: convert_bag_task.submit(config, bag, encoder_threads) for bag in largest_first(bags)}
     outcomes: list[BagOutcome] = []
-    for bag, future in zip(bags, futures):
+    for bag in bags:
+        future = futures[bag]
         future.wait()
         state = future.state
         if state.is_completed():

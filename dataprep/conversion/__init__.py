@@ -25,7 +25,7 @@ from dataprep.conversion.dataset import (
 from dataprep.conversion.quality import EpisodeQuality
 from dataprep.conversion.quality_report import QUALITY_PATH, quality_markdown
 from dataprep.conversion.staging import BagConversion, EpisodeReport, bag_key, lock_path, staging_root
-from dataprep.conversion.workers import BagWorkers, plan_bag_workers
+from dataprep.conversion.workers import BagWorkers, largest_first, plan_bag_workers
 
 __all__ = [
     "QUALITY_PATH",
@@ -49,6 +49,7 @@ __all__ = [
     "convert_bags",
     "convert_dataset",
     "finalize_conversion",
+    "largest_first",
     "lock_path",
     "plan_bag_workers",
     "plan_conversion",

@@ -23,7 +23,7 @@ from dataprep.config import ConvertConfig
 from dataprep.conversion.bag_to_episodes import ChunkCallback, ChunkReport, convert_bag
 from dataprep.conversion.containment import contained_failure
 from dataprep.conversion.staging import BagConversion
-from dataprep.conversion.workers import BagWorkers
+from dataprep.conversion.workers import BagWorkers, largest_first
 from dataprep.errors import DataprepError, RunError
 from dataprep.lerobot import set_encoder_threads
 
@@ -51,11 +51,12 @@ def convert_bags(config: ConvertConfig, bags: Sequence[Path], workers: BagWorker
         pool = stack.enter_context(ProcessPoolExecutor(workers.workers, mp_context=context))
         if chunks is not None and on_chunk is not None:
             stack.callback(_Relay(chunks, on_chunk).stop)
-        futures = [pool.submit(convert_in_worker, config, bag, workers.encoder_threads, chunks) for bag in bags]
+        futures = {bag: pool.submit(convert_in_worker, config, bag, workers.encoder_threads, chunks)
+                   for bag in largest_first(bags)}
         try:
-            return [_outcome(future.result, bag, config) for bag, future in zip(bags, futures)]
+            return [_outcome(futures[bag].result, bag, config) for bag in bags]
         except RunError:
-            for future in futures:
+            for future in futures.values():
                 future.cancel()
             raise
 

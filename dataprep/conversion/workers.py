@@ -9,9 +9,12 @@ are bags. Each worker's encoders then share cores / workers threads, so workers 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from dataprep.config import ConvertConfig
+from dataprep.conversion.staging import bag_files
 from dataprep.memory import MB, cpu_count, resolve_workers, take_snapshot
 
 logger = logging.getLogger(__name__)
@@ -62,6 +65,17 @@ def plan_bag_workers(config: ConvertConfig, bags: int, cpus: int | None = None,
     where = "a local Dask cluster" if dask is not None else "a process pool" if workers > 1 else "this process"
     threads_text = f"{threads} encoder thread(s) each" if threads else "encoders take every core"
     return _logged(BagWorkers(workers, threads, f"{workers} bag worker(s) in {where} ({why}); {threads_text}"))
+
+
+def largest_first(bags: Sequence[Path]) -> list[Path]:
+    """The order to start bags in: biggest first, so the last bag left running alone (one worker busy, its
+    encoders on their share of the cores) is a short one. Results are still collected in plan order."""
+    def size(bag: Path) -> int:
+        try:
+            return sum(p.stat().st_size for p in bag_files(bag))
+        except OSError:
+            return 0  # the bag's own task reports what is wrong with it
+    return sorted(bags, key=size, reverse=True)
 
 
 def _logged(decision: BagWorkers) -> BagWorkers:
