@@ -1,51 +1,91 @@
-"""Flow: ROS bags -> LeRobot v3.0 dataset (plan, convert each bag as a task, finalize).
+"""Flow: ROS bags -> LeRobot v3.0 dataset (plan, convert the bags as tasks, finalize), under the dataset's lock.
 
-Bags are converted one after another: each conversion already keeps both cores busy (decoding in this
-thread, one encoder thread per camera), and memory stays that of one bag.
+Bags run as tasks of the `convert-bags` subflow, whose task runner is chosen at run time from `max_workers`
+and `task_runner` (tasks/conversion.py `bag_task_runner`): one worker converts in this process, several in a
+process pool, or on a Dask cluster. Plan and finalize (packing and commit) run once, here.
 """
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion import BagConversion, BagFailure, ConversionReport, contained_failure
+from dataprep.conversion import (
+    BagConversion,
+    BagOutcome,
+    ConversionReport,
+    clean_staging,
+    contained_failure,
+    conversion_lock,
+    largest_first,
+    plan_bag_workers,
+    split_outcomes,
+    with_absolute_paths,
+)
 from dataprep.errors import RunError
 from flows.cli import load_section, run_cli, stage_parser
 from flows.run_names import conversion_run_name
 from flows.summaries import describe_conversion as describe
-from tasks.conversion import convert_bag_task, finalize_dataset_task, plan_conversion_task
+from tasks.conversion import bag_task_runner, convert_bag_task, finalize_dataset_task, plan_conversion_task
 from tasks.validation import validate_dataset_task
 
 
-@flow(name="rosbag_to_lerobot", flow_run_name=conversion_run_name)
-def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
-    """Every bag is attempted and each failure is that bag's alone, reported by finalize; only a `RunError`
-    (output not writable, disk full) stops the run, at once."""
-    plan = plan_conversion_task(config)
-    conversions: list[BagConversion] = []
-    failures: list[BagFailure] = []
-    for bag in plan.bags:
-        state = convert_bag_task(config, bag, return_state=True)
+@flow(name="convert-bags", flow_run_name=conversion_run_name)
+def convert_bags(config: ConvertConfig, bags: list[Path], encoder_threads: int) -> list[BagOutcome]:
+    """Every bag attempted, as many at once as the task runner allows; per bag, in plan order, its conversion
+    or its failure. Only a `RunError` stops the run, at once."""
+    futures = {bag: convert_bag_task.submit(config, bag, encoder_threads) for bag in largest_first(bags)}
+    outcomes: list[BagOutcome] = []
+    for bag in bags:
+        future = futures[bag]
+        future.wait()
+        state = future.state
         if state.is_completed():
-            conversions.append(state.result())
+            conversion: BagConversion = future.result()
+            outcomes.append(conversion)
             continue
         outcome = state.result(raise_on_failure=False)
         assert isinstance(outcome, BaseException)  # a failed task's result is its exception
         error = contained_failure(outcome, bag, config.output_root)
         if isinstance(error, RunError):
             raise error
-        failures.append(BagFailure(str(bag), str(error)))
-    report = finalize_dataset_task(config, conversions, failures)
-    validate_dataset_task(report.dataset.root)  # the artifact says whether lerobot can read it
+        outcomes.append(error)
+    return outcomes
+
+
+@flow(name="rosbag_to_lerobot", flow_run_name=conversion_run_name)
+def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
+    """Every bag is attempted and each failure is that bag's alone, reported by finalize; only a `RunError`
+    (output not writable, dataset locked by another run) stops the run, at once."""
+    config = with_absolute_paths(config)
+    with conversion_lock(config):
+        plan = plan_conversion_task(config)
+        bags = [bag.absolute() for bag in plan.bags]
+        workers = plan_bag_workers(config, len(bags))
+        get_run_logger().info("%s", workers.reason)
+        runner = bag_task_runner(config, workers)
+        outcomes = convert_bags.with_options(task_runner=runner)(config, bags, workers.encoder_threads)
+        conversions, failures = split_outcomes(bags, outcomes)
+        report = finalize_dataset_task(config, conversions, failures)
+        validate_dataset_task(report.dataset.root)  # the artifact says whether lerobot can read it
     return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m flows.rosbag_to_lerobot --config PIPELINE.yaml`: this stage alone."""
-    args = stage_parser("python -m flows.rosbag_to_lerobot", "Convert ROS bags into a LeRobot v3.0 dataset.") \
-        .parse_args(argv)
+    """`python -m flows.rosbag_to_lerobot --config PIPELINE.yaml [--clean-staging [--dry-run]]`: this stage alone,
+    or the removal of staged bags the configuration's input no longer has."""
+    parser = stage_parser("python -m flows.rosbag_to_lerobot", "Convert ROS bags into a LeRobot v3.0 dataset.")
+    parser.add_argument("--clean-staging", action="store_true",
+                        help="remove staged bags that are not in the configured input (or were staged with other "
+                             "settings) instead of converting; takes the dataset's lock")
+    parser.add_argument("--dry-run", action="store_true", help="with --clean-staging: only list what would go")
+    args = parser.parse_args(argv)
+    if args.dry_run and not args.clean_staging:
+        parser.error("--dry-run goes with --clean-staging")
+    if args.clean_staging:
+        return run_cli(lambda: clean_staging(load_section(args, "rosbag_to_lerobot"), dry_run=args.dry_run).text())
     return run_cli(lambda: describe(rosbag_to_lerobot(load_section(args, "rosbag_to_lerobot"))))
 
 

@@ -3,6 +3,10 @@
 Finished bags are skipped by the library's own staging markers, which work with and without Prefect, so
 the tasks use no Prefect cache. A failure is retried once only when retrying can help (a `DataprepError`
 marked `retryable`: a transient I/O fault); a bad or damaged bag, a full disk, a bug fail at once.
+
+Bag tasks run on the task runner `bag_task_runner` picks from the run's `BagWorkers`: a thread for one worker
+(no pool), Prefect's process pool for several, Dask when `task_runner.dask` says so. They take the
+configuration, a bag path and their encoder threads, and return the small `BagConversion`, never arrays.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import TaskRunner
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion import (
     BagConversion,
     BagFailure,
+    BagWorkers,
     ConversionPlan,
     ConversionReport,
     bag_key,
@@ -26,6 +32,7 @@ from dataprep.conversion import (
     quality_markdown,
 )
 from dataprep.errors import DataprepError
+from dataprep.lerobot import set_encoder_threads
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
 from tasks.reporting import MemoryMonitor
 
@@ -73,13 +80,17 @@ def episode_markdown(conversion: BagConversion, fps: int) -> str:
 
 @task(name="convert-bag", task_run_name="convert-{bag.name}", cache_policy=NO_CACHE, retries=1,
       retry_condition_fn=_retry_if_transient)
-def convert_bag_task(config: ConvertConfig, bag: Path) -> BagConversion:
+def convert_bag_task(config: ConvertConfig, bag: Path, encoder_threads: int = 0) -> BagConversion:
     """Convert one bag; memory rows and progress while it converts (MemoryMonitor), a summary at the end.
+
+    `encoder_threads` bounds this worker's encoders (0: the codec decides), see `BagWorkers`. The memory rows
+    are the worker process's own, wherever the task runs.
 
     Artifacts are keyed by the dataset's folder and the bag's staging key (its name and a hash of its path,
     size, mtime and the settings), so two bags of the same name never share one, and reruns of a bag into the
     same dataset add versions to the same.
     """
+    set_encoder_threads(encoder_threads)
     key = artifact_key(config.dataset_root.resolve(), bag_key(bag, config))
     with MemoryMonitor(key, bag.name) as monitor:
         conversion = convert_bag(config, bag, monitor.on_chunk, monitor.on_frame)
@@ -97,3 +108,24 @@ def finalize_dataset_task(config: ConvertConfig, conversions: list[BagConversion
     record_markdown(quality_markdown(report.quality), key=artifact_key("quality", config.dataset_root.resolve()),
                     description=f"Quality and provenance of every episode of {config.repo_id} (meta/quality.json)")
     return report
+
+
+def bag_task_runner(config: ConvertConfig, workers: BagWorkers) -> TaskRunner[Any]:
+    """The task runner for the run's bag tasks; pools are sized by `workers` (already capped by the bags)."""
+    dask = config.task_runner.dask if config.task_runner else None
+    if dask is not None:
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError as err:
+            raise DataprepError("task_runner.dask needs prefect-dask: pip install 'dataprep[dask]'") from err
+        if dask.address is not None:
+            return DaskTaskRunner(address=dask.address)
+        return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
+            "n_workers": workers.workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
+    if workers.workers <= 1:
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        return ThreadPoolTaskRunner(max_workers=1)
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    return ProcessPoolTaskRunner(max_workers=workers.workers)

@@ -18,6 +18,7 @@ from dataprep.conversion import (
     contained_failure,
     convert_bag,
     convert_dataset,
+    run_level_error,
     staging_root,
 )
 from dataprep.errors import DataprepError, RunError, TransientError
@@ -82,9 +83,10 @@ def test_a_field_index_past_the_values_names_bag_topic_field_and_time(tmp_path: 
 def test_unforeseen_errors_are_classified_by_what_a_retry_could_do(tmp_path: Path) -> None:
     bag, out = tmp_path / "x.bag", tmp_path / "out"
     full = contained_failure(OSError(errno.ENOSPC, "No space left on device", str(out / "f")), bag, out)
-    assert isinstance(full, RunError) and f"disk full while writing {out / 'f'}: free space" in str(full)
+    assert type(full) is BagError and str(full).startswith(f"bag {bag}: disk full while writing {out / 'f'}: free")
     denied = contained_failure(PermissionError(errno.EACCES, "Permission denied", str(out / "d")), bag, out)
-    assert isinstance(denied, RunError) and f"make {out} writable" in str(denied)
+    assert type(denied) is BagError and str(denied) == f"bag {bag}: I/O error {out / 'd'}: Permission denied"
+    assert isinstance(run_level_error(OSError(errno.ENOSPC, "No space left on device"), out), RunError)  # finalize's
     unreadable = contained_failure(PermissionError(errno.EACCES, "Permission denied", str(bag)), bag, out)
     assert type(unreadable) is BagError and not unreadable.retryable
     assert str(unreadable) == f"bag {bag}: I/O error {bag}: Permission denied"
@@ -108,6 +110,35 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
+def fill_leaving(disk: Path, free: int) -> Path:
+    """Fill `disk` with one file, then give `free` bytes back; the file, to delete later."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as f:
+        with pytest.raises(OSError, match="No space left"):
+            while True:
+                f.write(b"\0" * 65_536)
+    with filler.open("r+b") as f:
+        f.truncate(filler.stat().st_size - free)
+    return filler
+
+
+def test_a_disk_that_fills_inside_one_bag_fails_that_bag_alone_and_the_others_commit(small_disk: Path,
+                                                                                    tmp_path: Path) -> None:
+    bags = tmp_path / "bags"
+    for name, seconds in (("a_small", 1.0), ("b_big", 14.0), ("c_small", 1.2)):  # b stages ~1.7 MB, a and c ~150 kB
+        write_kuavo_bag(bags / f"{name}.bag", KuavoBagSpec(duration_s=seconds, width=64, height=48))
+    config = kuavo_config(bags, small_disk / "out", "on_bag_error=skip", "camera_storage=image")
+    fill_leaving(small_disk, 1_000_000)
+    report = convert_dataset(config)
+    assert [Path(b.bag).name for b in report.bags] == ["a_small.bag", "c_small.bag"] and report.dataset.episodes == 2
+    (failure,) = report.skipped
+    assert failure.bag == str(bags / "b_big.bag")
+    assert failure.cause.startswith(f"disk full while writing {small_disk / 'out'}")  # pyarrow's error names no file
+    assert "rerun; this bag is converted again, the bags already staged are not" in failure.cause
+    assert sorted(p.name.split("-")[0] for p in staging_root(config).iterdir()) == ["a_small_bag", "c_small_bag"]
+    assert "b_big" not in (config.dataset_root / "meta/quality.json").read_text()  # nothing of it in the dataset
+
+
 def test_a_read_only_output_stops_the_run_once_before_any_bag_is_read(batch: Path, small_disk: Path,
                                                                      tmp_path: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
@@ -120,13 +151,7 @@ def test_a_disk_that_fills_during_assembly_names_the_path_and_keeps_the_staged_b
         batch: Path, small_disk: Path) -> None:
     config = kuavo_config(batch / "a_good.bag", small_disk / "out")
     conversion = convert_bag(config, batch / "a_good.bag")
-    filler = small_disk / "filler"
-    with filler.open("wb", buffering=0) as f:  # fill the disk, then leave 16 kB: the dataset does not fit
-        with pytest.raises(OSError, match="No space left"):
-            while True:
-                f.write(b"\0" * 4096)
-    with filler.open("r+b") as f:
-        f.truncate(filler.stat().st_size - 16_384)
+    filler = fill_leaving(small_disk, 16_384)  # the dataset does not fit
     with pytest.raises(RunError, match=rf"disk full while writing {small_disk / 'out'}.*: free space on that disk"):
         conclude_conversion(config, [conversion], [])
     assert not config.dataset_root.exists()

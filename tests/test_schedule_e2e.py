@@ -168,8 +168,11 @@ def test_a_scheduled_deployment_runs_through_a_worker_and_reads_back_over_rest(s
     assert len(subflows) == 1 and subflows[0]["name"].startswith("local/kuavo_sample <- sample.bag 20")
     tasks = request(f"{api}/task_runs/filter", {"flow_runs": {"id": {"any_": [subflows[0]["id"]]}}})
     names = sorted(re.sub(r"-[0-9a-f]{3}$", "", t["name"]) for t in tasks)  # Prefect's suffix when unnamed
-    assert names == ["convert-sample.bag", "finalize-dataset", "plan-conversion", "validate-dataset"]
+    assert names == ["convert-bags-0", "finalize-dataset", "plan-conversion", "validate-dataset"]
     assert all(t["state_type"] == "COMPLETED" for t in tasks)
+    (bags_run,) = request(f"{api}/flow_runs/filter", {"flow_runs": {"parent_flow_run_id": {"any_": [subflows[0]["id"]]}}})
+    bag_tasks = request(f"{api}/task_runs/filter", {"flow_runs": {"id": {"any_": [bags_run["id"]]}}})
+    assert [t["name"] for t in bag_tasks] == ["convert-sample.bag"] and bag_tasks[0]["state_type"] == "COMPLETED"
 
     root = scheduled_run.out / "local/kuavo_sample"
     assert (root / "meta/info.json").is_file()
@@ -183,7 +186,7 @@ def test_a_scheduled_deployment_runs_through_a_worker_and_reads_back_over_rest(s
     assert any(key.startswith("memory-chart-run-") for key in top)
 
     sub = {a["key"]: a for a in request(f"{api}/artifacts/filter",
-                                         {"artifacts": {"flow_run_id": {"any_": [subflows[0]["id"]]}}})}
+                                         {"artifacts": {"flow_run_id": {"any_": [bags_run["id"]]}}})}
     memory = json.loads(next(a for k, a in sub.items() if k.startswith(f"memory-{stem}-sample-bag"))["data"])
     assert memory[0]["event"] == "start" and memory[-1]["event"] == "end" and len(memory) >= 3
     assert any(k.startswith(f"progress-{stem}-sample-bag") and a["data"] == 100 for k, a in sub.items())

@@ -12,6 +12,7 @@ from dataprep.config.bags import ClockSpec, EpisodesSpec, QualitySpec, TypesSpec
 from dataprep.config.base import StrictModel
 from dataprep.config.gopro import GoproPrepareConfig
 from dataprep.config.hdf5 import Hdf5IndexConfig
+from dataprep.config.parallel import TaskRunnerSpec, WorkerCount
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 # lerobot's five default features (DEFAULT_FEATURES in dataprep/lerobot/layout.py, kept equal by a test), written
@@ -194,6 +195,10 @@ class ConvertConfig(StrictModel):
     data_files_size_in_mb: int | float = Field(default=100, gt=0)
     video_files_size_in_mb: int | float = Field(default=200, gt=0)
     chunks_size: int = Field(default=1000, ge=1)
+    max_workers: WorkerCount = Field(default=1, description="bags converted at once: an int >= 1 or auto (from "
+                                     "the cores and available memory; dataprep/conversion/workers.py)")
+    task_runner: TaskRunnerSpec | None = Field(default=None, description="{dask: {address: ...}} or {dask: "
+                                               "{n_workers: N}}: bags on a Dask cluster")
     camera_storage: Literal["video", "image"] = "video"
     video: VideoSpec = VideoSpec()
     timeline: TimelineSpec = TimelineSpec()

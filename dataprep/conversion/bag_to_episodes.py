@@ -16,7 +16,7 @@ from dataprep.conversion.annotations import load_segments
 from dataprep.conversion.containment import contained_failure
 from dataprep.conversion.episode_sink import ChunkCallback, ChunkReport, EpisodeSink, FrameCallback, build_schema
 from dataprep.conversion.quality import QualityTracker
-from dataprep.conversion.staging import BAG_MARKER, BagConversion, bag_key, staging_root
+from dataprep.conversion.staging import BagConversion, bag_key, reusable_conversion, staging_root
 from dataprep.features import FeatureMapper
 from dataprep.rosbag import BagError, BagReader, load_msg_folders
 from dataprep.timeline import NS_PER_S, Aligner, AlignmentReport, Clock
@@ -102,10 +102,10 @@ def _convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | Non
                  on_frame: FrameCallback | None, position: _Position) -> BagConversion:
     key = bag_key(bag, config)
     folder = staging_root(config) / key
-    if (folder / BAG_MARKER).exists():
+    if (staged := reusable_conversion(folder)) is not None:
         logger.info("%s: reusing staged conversion %s", bag, folder)
-        return BagConversion.load(folder)
-    shutil.rmtree(folder, ignore_errors=True)  # what a crashed or failed run left behind
+        return staged
+    shutil.rmtree(folder, ignore_errors=True)  # what a crashed or failed run, or an older version, left behind
     mapper = FeatureMapper(config)
     with BagReader(bag, load_msg_folders(config.types.msg_paths)) as reader:
         mapper.bind(reader)
@@ -142,7 +142,11 @@ def _convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | Non
                        + " | ".join("; ".join(e.quality.failing) for e in sink.excluded if e.quality))
     conversion = _summary(bag, key, sink, aligner.report, mapper, start, reader.notes,
                           _stamp_problems(clock, aligner.report))
-    conversion.save(folder)
+    try:
+        conversion.save(folder)
+    except BaseException:  # a full disk can fail the marker too: leave nothing of the bag, not a bag without one
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     logger.info("%s: %d frames in %d episode(s), %d dropped", bag, conversion.frames, len(conversion.episodes),
                 sum(conversion.dropped.values()))
     return conversion

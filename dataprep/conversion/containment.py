@@ -2,11 +2,14 @@
 
 Real bags fail in ways no check foresees: rosbags' readers raise `UnicodeDecodeError` on a file that is not a
 bag and `AssertionError` on a damaged index, numpy raises `IndexError`, codecs and the disk raise `OSError`.
-None of these may end a run with a bare traceback or cost the other bags. `contained_failure` decides, from
-the exception and its causes, whether the bag alone failed (a `BagError` naming the bag, where in it, and the
-cause in words), whether the whole run cannot go on (`RunError`: the output cannot be written, the disk is
-full), or whether a second attempt may succeed (`TransientError`). The original exception stays chained, so
-the traceback reaches the logs.
+None of these may end a run with a bare traceback or cost the other bags. `contained_failure` turns what one
+bag raised into that bag's failure (a `BagError` naming the bag, where in it, and the cause in words), or a
+`TransientError` when a second attempt may succeed. A full disk or a refused write while a bag converts is
+that bag's failure too: with several bags converting at once, the others may well finish (a smaller bag, space
+freed by a failed one's cleanup), and `on_bag_error` decides what the run does with the rest. Only what
+concerns the whole dataset is a `RunError` (`run_level_error`): an output found read-only before any bag is
+read, a disk that fills while the dataset is assembled. The original exception stays chained, so the
+traceback reaches the logs.
 """
 
 from __future__ import annotations
@@ -53,20 +56,27 @@ def _is_under(path: str | None, folder: Path) -> bool:
         return False
 
 
+def _disk_full(err: BaseException) -> OSError | None:
+    """The disk-full error in `err`'s chain, if any (pyarrow's carry no errno, only the words)."""
+    for node in _chain(err):
+        if isinstance(node, OSError) and (node.errno in _DISK_FULL or "No space left on device" in str(node)):
+            return node
+    return None
+
+
 def run_level_error(err: BaseException, output_root: Path) -> RunError | None:
     """A `RunError` when `err` (or a cause) means nothing more can be written under `output_root`."""
-    for node in _chain(err):
-        if isinstance(node, RunError):
-            return node
-        if not isinstance(node, OSError):
-            continue
-        where = node.filename or output_root
-        if node.errno in _DISK_FULL or "No space left on device" in str(node):  # pyarrow's carry no errno
-            return RunError(f"disk full while writing {where}: free space on that disk (or point output_root "
-                            f"elsewhere) and rerun; bags already converted stay staged and are not read again")
-        if node.errno in _NOT_WRITABLE and (not node.filename or _is_under(node.filename, output_root)):
-            return RunError(f"cannot write {where} ({node.strerror}): make {output_root} writable or set "
-                            f"output_root to a folder you can write, then rerun")
+    chain = _chain(err)
+    if run_error := next((node for node in chain if isinstance(node, RunError)), None):
+        return run_error
+    if (full := _disk_full(err)) is not None:
+        return RunError(f"disk full while writing {full.filename or output_root}: free space on that disk (or point "
+                        f"output_root elsewhere) and rerun; bags already converted stay staged and are not read again")
+    for node in chain:
+        if isinstance(node, OSError) and node.errno in _NOT_WRITABLE \
+                and (not node.filename or _is_under(node.filename, output_root)):
+            return RunError(f"cannot write {node.filename or output_root} ({node.strerror}): make {output_root} "
+                            f"writable or set output_root to a folder you can write, then rerun")
     return None
 
 
@@ -98,13 +108,17 @@ def _cause_in_words(err: BaseException) -> str:
 
 
 def contained_failure(err: BaseException, bag: Path, output_root: Path, where: str = "") -> DataprepError:
-    """What `err`, raised while converting `bag`, means for the run; `where` names topic, field or time."""
-    run_error = run_level_error(err, output_root)
-    if run_error is not None:
-        return run_error
+    """What `err`, raised while converting `bag`, means for the run; `where` names topic, field or time.
+
+    Only a `RunError` raised as such passes through; every other failure is the bag's own.
+    """
+    place = f": {where}" if where else ""
+    if (full := _disk_full(err)) is not None:
+        return BagError(f"bag {bag}{place}: disk full while writing {full.filename or output_root}: free space on "
+                        f"that disk (or point output_root elsewhere) and rerun; this bag is converted again, the bags "
+                        f"already staged are not")
     if isinstance(err, DataprepError):
         return err
-    place = f": {where}" if where else ""
     message = f"bag {bag}{place}: {_cause_in_words(err)}"
     if isinstance(err, OSError) and err.errno in _TRANSIENT:
         return TransientError(message)

@@ -1,18 +1,21 @@
-"""A whole conversion without Prefect: plan the bags, convert each in turn, assemble the dataset.
+"""A whole conversion without Prefect: plan the bags, convert them (several at once with `max_workers`),
+assemble the dataset, all under the dataset's lock.
 
-The Prefect flow calls the same three steps as tasks; this module is what scripts and tests use directly.
+The Prefect flow calls the same steps as tasks; this module is what scripts and tests use directly.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema, convert_bag
+from dataprep.conversion.bag_pool import BagOutcome, convert_bags
+from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema
 from dataprep.conversion.commit import (
     bags_to_convert,
     committed_record,
@@ -22,15 +25,16 @@ from dataprep.conversion.commit import (
 )
 from dataprep.conversion.containment import run_level_errors
 from dataprep.conversion.quality_report import QUALITY_PATH, quality_document, read_quality_report
-from dataprep.conversion.staging import BagConversion, settings_hash, staging_root
-from dataprep.errors import DataprepError, RunError
+from dataprep.conversion.staging import BagConversion, lock_path, settings_hash, staging_root
+from dataprep.conversion.workers import plan_bag_workers
+from dataprep.errors import DataprepError
 from dataprep.lerobot.commit_record import COMMIT_PATH
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.finalize import Commit, DatasetSummary, committed_summary, finalize_dataset
 from dataprep.lerobot.packing import PackLimits
 from dataprep.rosbag import find_bags
 from dataprep.sample.kuavo_bag import ensure_kuavo_sample
-from dataprep.storage import ensure_writable
+from dataprep.storage import LockHolder, ensure_writable, output_lock
 from dataprep.storage.crashpoints import crash_point
 
 logger = logging.getLogger(__name__)
@@ -143,16 +147,38 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
     return ConversionReport(summary, tuple(ordered), tuple(failures), quality)
 
 
+def with_absolute_paths(config: ConvertConfig) -> ConvertConfig:
+    """The configuration with `output_root` absolute, so worker processes (whose working folder may differ)
+    and the final assembly all write the same place."""
+    return config.model_copy(update={"output_root": config.output_root.absolute()})
+
+
+@contextmanager
+def conversion_lock(config: ConvertConfig) -> Iterator[LockHolder]:
+    """Hold the dataset's lock for a whole run; a second run on the same dataset is refused at once, naming
+    this one. The output is checked writable first, so a read-only one fails with that message, once."""
+    ensure_writable(config.output_root)
+    with output_lock(lock_path(config), f"dataset {config.dataset_root}") as holder:
+        yield holder
+
+
+def split_outcomes(bags: Sequence[Path], outcomes: Sequence[BagOutcome]) -> tuple[list[BagConversion],
+                                                                                   list[BagFailure]]:
+    """Conversions and failures, each in plan order (the episode order), however the workers finished."""
+    conversions = [o for o in outcomes if isinstance(o, BagConversion)]
+    failures = [BagFailure(str(bag), str(o)) for bag, o in zip(bags, outcomes) if isinstance(o, DataprepError)]
+    return conversions, failures
+
+
 def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None) -> ConversionReport:
-    """Plan, convert every bag, conclude: the whole conversion in this process."""
-    plan = plan_conversion(config)
-    conversions: list[BagConversion] = []
-    failures: list[BagFailure] = []
-    for bag in plan.bags:
-        try:
-            conversions.append(convert_bag(config, bag, on_chunk))
-        except RunError:
-            raise  # the output cannot take more: every other bag would fail the same way
-        except DataprepError as err:
-            failures.append(BagFailure(str(bag), str(err)))
-    return conclude_conversion(config, conversions, failures)
+    """Plan, convert every bag (`max_workers` at once), conclude: the whole conversion, under the lock.
+
+    `on_chunk` gets every bag's chunk reports in this process, whichever worker converts it.
+    """
+    config = with_absolute_paths(config)
+    with conversion_lock(config):
+        plan = plan_conversion(config)
+        bags = [bag.absolute() for bag in plan.bags]
+        outcomes = convert_bags(config, bags, plan_bag_workers(config, len(bags)), on_chunk)
+        conversions, failures = split_outcomes(bags, outcomes)
+        return conclude_conversion(config, conversions, failures)

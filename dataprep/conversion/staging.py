@@ -1,14 +1,17 @@
 """Where converted bags wait for the final assembly, and the marker that says a bag is done.
 
 Each bag is staged under `<output_root>/.staging/<repo_id>/<bag key>/`, its key derived from the bag's path,
-size, modification time and the configuration that shapes its content. `bag.json`, written last, marks a
-bag as finished, so a rerun skips it, and a crash leaves nothing that looks finished.
+size, modification time, the staging formats and the configuration that shapes its content. `bag.json`,
+written last, marks a bag as finished, so a rerun skips it, and a crash leaves nothing that looks finished.
+A staged bag that cannot be read back, or was written in another format, is converted again, not a failure
+(`reusable_conversion`). The run's lock file lives beside the staging, under `<output_root>/.locks/`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,24 +21,41 @@ from dataprep.config import ConvertConfig
 from dataprep.config.bags import AnnotationSpec
 from dataprep.conversion.quality import EpisodeQuality
 from dataprep.errors import DataprepError
-from dataprep.lerobot.episode_writer import STAGED_FORMAT
+from dataprep.lerobot.episode_writer import STAGED_FORMAT, StagedEpisode
+
+logger = logging.getLogger(__name__)
 
 STAGING_FOLDER = ".staging"
+LOCK_FOLDER = ".locks"
 BAG_MARKER = "bag.json"
+BAG_FORMAT = 1  # the layout of bag.json; bump it when that changes (STAGED_FORMAT is the episodes')
 
 
 def staging_root(config: ConvertConfig) -> Path:
     return config.output_root / STAGING_FOLDER / config.repo_id
 
 
-# settings that say where and how to run, not what a staged bag holds
-_NOT_CONTENT = {"input", "output_root", "repo_id", "on_bag_error",
-                "mode", "data_files_size_in_mb", "video_files_size_in_mb", "chunks_size"}  # how it is packed
+def lock_path(config: ConvertConfig) -> Path:
+    """The lock every run writing this dataset holds, from plan to finalize (`dataprep.storage.output_lock`)."""
+    return config.output_root / LOCK_FOLDER / f"{config.repo_id}.lock"
+
+
+# Settings that say where and how to run, not what a staged bag holds: changing one keeps every staged bag.
+# Memory (chunk_size, memory_budget_mb), parallelism (max_workers, task_runner), how the dataset is packed and
+# committed (mode, data_files_size_in_mb, video_files_size_in_mb, chunks_size) all act after staging or on how
+# fast it goes. Names a version of the configuration does not have are ignored; tests/test_staging.py checks
+# that changing each one keeps the key.
+_NOT_CONTENT = frozenset({
+    "input", "output_root", "repo_id", "on_bag_error",
+    "chunk_size", "memory_budget_mb",
+    "max_workers", "task_runner",
+    "mode", "data_files_size_in_mb", "video_files_size_in_mb", "chunks_size",
+})
 
 
 def settings_hash(config: ConvertConfig) -> str:
     """A digest of the settings that shape a staged bag's content (provenance of every episode)."""
-    return hashlib.sha256(config.model_dump_json(exclude=_NOT_CONTENT).encode()).hexdigest()[:16]
+    return hashlib.sha256(config.model_dump_json(exclude=set(_NOT_CONTENT)).encode()).hexdigest()[:16]
 
 
 def bag_files(bag: Path) -> list[Path]:
@@ -56,8 +76,8 @@ def bag_key(bag: Path, config: ConvertConfig) -> str:
     if config.episodes.annotations and (sidecar := sidecar_path(bag, config.episodes.annotations)).is_file():
         files.append(sidecar)
     stamps = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files]
-    settings = config.model_dump_json(exclude=_NOT_CONTENT)
-    identity = "|".join([f"format {STAGED_FORMAT}", str(bag.resolve()), *stamps, settings])
+    settings = config.model_dump_json(exclude=set(_NOT_CONTENT))
+    identity = "|".join([f"format {STAGED_FORMAT}.{BAG_FORMAT}", str(bag.resolve()), *stamps, settings])
     return f"{bag.name.replace('.', '_')}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
 
 
@@ -104,7 +124,7 @@ class BagConversion:
 
     def save(self, folder: Path) -> None:
         """Write the marker atomically: it must never exist half-written."""
-        data = asdict(self)
+        data = {"format": BAG_FORMAT, **asdict(self)}
         data.pop("reused")
         tmp = folder / f".{BAG_MARKER}.tmp"
         tmp.write_text(json.dumps(data, indent=2))
@@ -114,6 +134,8 @@ class BagConversion:
     def load(cls, folder: Path) -> BagConversion:
         try:
             data: dict[str, Any] = json.loads((folder / BAG_MARKER).read_text())
+            if data.pop("format", None) != BAG_FORMAT:
+                raise ValueError(f"written in another staging format (this version writes {BAG_FORMAT})")
             data["episodes"] = tuple(EpisodeReport.from_dict(e) for e in data["episodes"])
             data["excluded"] = tuple(EpisodeReport.from_dict(e) for e in data.get("excluded", ()))
             data["span_s"] = tuple(data["span_s"])
@@ -121,3 +143,22 @@ class BagConversion:
             return cls(**data, reused=True)
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise DataprepError(f"staged bag {folder} has no readable {BAG_MARKER}: {err}") from err
+
+
+def reusable_conversion(folder: Path) -> BagConversion | None:
+    """The finished conversion staged in `folder`, or None when there is none to reuse.
+
+    A marker that cannot be read, is of another format, or lists an episode that cannot be read back is what an
+    older version, a damaged disk or a hand edit left: the bag is converted again (and the log says why) rather
+    than failing the run or, worse, assembling it.
+    """
+    if not (folder / BAG_MARKER).exists():
+        return None
+    try:
+        conversion = BagConversion.load(folder)
+        for episode in conversion.episodes:
+            StagedEpisode.load(folder / episode.folder)
+    except DataprepError as err:
+        logger.warning("%s: converting the bag again: %s", folder, err)
+        return None
+    return conversion

@@ -15,6 +15,7 @@ from dataprep.lerobot.video import (
     VideoSettings,
     count_video_frames,
     read_video_frames,
+    set_encoder_threads,
 )
 from dataprep.lerobot.video_concat import VideoConcatError, VideoFileInfo, VideoSpan, concat_videos, probe_video
 
@@ -49,4 +50,5 @@ __all__ = [
     "probe_video",
     "read_video_frames",
     "recover_dataset",
+    "set_encoder_threads",
 ]

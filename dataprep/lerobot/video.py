@@ -46,6 +46,29 @@ _PUT_POLL_S = 0.1  # how often a blocked producer checks that the encoder thread
 # milliseconds even at load 14 on 2 cores. Failing the episode beats a nightly run that never ends.
 _STALL_TIMEOUT_S = 300.0
 _STOP = object()  # end-of-stream marker in the frame queue
+_encoder_threads = 0  # per encoder; 0: the codec decides (it takes every core). See set_encoder_threads.
+
+
+def set_encoder_threads(threads: int) -> None:
+    """Bound the threads of every encoder this process opens from now on (0: the codec decides).
+
+    A property of the process, as `cv2.setNumThreads` is, not of a video: a worker converting one bag of
+    several at once gets cores / workers threads, so workers x threads fits the machine. The bound does not
+    change the frames a reader decodes: SVT-AV1 writes the same bytes with any `lp`, and x264's bitstream
+    differs with `threads` but decoded to the same frames when checked (tests/test_parallel.py compares the
+    decoded frames of 1 and 2 workers). It is set once in each worker process before its first bag.
+    """
+    global _encoder_threads  # noqa: PLW0603 - one process-wide budget, set by the worker that owns the process
+    if threads < 0:
+        raise DataprepError(f"encoder threads must be >= 0, got {threads}")
+    _encoder_threads = threads
+
+
+def _thread_options(encoder: str) -> dict[str, str]:
+    """SVT-AV1 ignores FFmpeg's thread count and sizes its pools from the cores unless `lp` says otherwise."""
+    if _encoder_threads and encoder == "libsvtav1":
+        return {"svtav1-params": f"lp={_encoder_threads}"}
+    return {}
 
 
 class VideoEncodingError(DataprepError):
@@ -169,13 +192,14 @@ class VideoEncoder:
         container = None
         try:
             container = av.open(str(self._tmp), mode="w", format="mp4")  # the .tmp name hides the format
-            stream = container.add_stream(encoder, rate=self._info.fps, options=settings.codec_options())
+            options = {**settings.codec_options(), **_thread_options(encoder)}
+            stream = container.add_stream(encoder, rate=self._info.fps, options=options)
             assert isinstance(stream, av.VideoStream)
             stream.width, stream.height, stream.pix_fmt = self._info.width, self._info.height, settings.pix_fmt
             # One tick per frame: frame k lands at exactly k/fps, which lerobot checks to 1e-4 s.
             stream.codec_context.time_base = Fraction(1, self._info.fps)
             stream.codec_context.thread_type = "AUTO"  # measured ~20% faster on 2 cores than the default
-            stream.codec_context.thread_count = 0
+            stream.codec_context.thread_count = _encoder_threads
             stream.codec_context.open()
         except (av.FFmpegError, OSError, ValueError) as err:
             if container is not None:

@@ -1,0 +1,89 @@
+"""Several bags at once give exactly the dataset one bag at a time gives: in the library, the flow and on Dask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from parallel_helpers import dataset_content, kuavo_config, write_bags
+from test_flows import read_artifact
+
+from dataprep.config import ConvertConfig
+from dataprep.conversion import ChunkReport, ConversionReport, bag_key, convert_dataset, plan_bag_workers
+from dataprep.memory import MB
+from flows.rosbag_to_lerobot import rosbag_to_lerobot
+from tasks.artifacts import artifact_key
+
+
+@pytest.fixture(scope="module")
+def bags(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8 good bags and a broken one (last in plan order), which every run skips, wherever it fails."""
+    folder = write_bags(tmp_path_factory.mktemp("bags"))
+    (folder / "bag_9_broken.bag").write_bytes(b"#ROSBAG V2.0\n")
+    return folder
+
+
+def skipping(bags: Path, out: Path, *overrides: str) -> ConvertConfig:
+    return kuavo_config(bags, out, "on_bag_error=skip", *overrides)
+
+
+def only_the_broken_bag_skipped(report: ConversionReport) -> bool:
+    return [Path(failure.bag).name for failure in report.skipped] == ["bag_9_broken.bag"]
+
+
+@pytest.fixture(scope="module")
+def one_worker(bags: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The reference: the 8 bags converted one after another in this process."""
+    report = convert_dataset(skipping(bags, tmp_path_factory.mktemp("one")))
+    assert report.dataset.episodes == 8 and only_the_broken_bag_skipped(report)
+    return dataset_content(report.dataset.root)
+
+
+def test_two_workers_in_the_library_give_the_same_dataset_as_one(bags: Path, one_worker: dict[str, Any],
+                                                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a relative output_root is made absolute before the workers start
+    chunks: list[ChunkReport] = []
+    report = convert_dataset(skipping(bags, Path("out"), "max_workers=2", "chunk_size=4"), on_chunk=chunks.append)
+    assert report.dataset.root == tmp_path / "out/test/parallel"
+    assert [Path(b.bag).name for b in report.bags] == [f"bag_{i}.bag" for i in range(8)]  # plan order
+    assert dataset_content(report.dataset.root) == one_worker and only_the_broken_bag_skipped(report)
+    assert {Path(c.bag).name for c in chunks} == {f"bag_{i}.bag" for i in range(8)}  # relayed from the workers
+    assert {c.memory.rss for c in chunks} and all(c.memory.rss > 0 for c in chunks)
+
+
+def test_two_process_workers_in_the_flow_give_the_same_dataset_as_one(bags: Path, one_worker: dict[str, Any],
+                                                                     tmp_path: Path, prefect_server: None) -> None:
+    config = skipping(bags, tmp_path, "max_workers=2")
+    report = rosbag_to_lerobot(config)
+    assert dataset_content(report.dataset.root) == one_worker and only_the_broken_bag_skipped(report)
+    key = artifact_key(config.dataset_root.resolve(), bag_key(bags / "bag_7.bag", config))
+    rows = json.loads(read_artifact(artifact_key("memory", key)).data)  # recorded by the worker process
+    assert rows[-1]["event"] == "end" and all(r["rss_mb"] > 0 for r in rows)
+
+
+def test_a_local_dask_cluster_of_two_processes_runs_the_flow(bags: Path, one_worker: dict[str, Any], tmp_path: Path,
+                                                            prefect_server: None) -> None:
+    report = rosbag_to_lerobot(skipping(bags, tmp_path, "task_runner.dask.n_workers=2"))
+    assert dataset_content(report.dataset.root) == one_worker and only_the_broken_bag_skipped(report)
+
+
+def workers_of(*overrides: str, bags: int = 8, cpus: int = 2, available_mb: int = 24_000) -> tuple[int, int]:
+    config = kuavo_config(Path("x.bag"), Path("out"), *overrides)
+    decided = plan_bag_workers(config, bags, cpus=cpus, available=available_mb * MB)
+    return decided.workers, decided.encoder_threads
+
+
+def test_auto_workers_follow_cores_memory_and_bags_and_share_the_cores_among_encoders() -> None:
+    assert workers_of("max_workers=auto", cpus=8) == (8, 1)
+    assert workers_of("max_workers=auto", cpus=8, bags=3) == (3, 2)  # never more workers than bags
+    assert workers_of("max_workers=auto", cpus=8, available_mb=1_600) == (2, 4)  # 1.6 GB x 0.8 / 600 MB a bag
+    assert workers_of("max_workers=auto", "camera_storage=image", cpus=8, available_mb=6_000) == (2, 4)
+    assert workers_of("max_workers=1", cpus=8) == (1, 0)  # one worker: no pool, the codec takes every core
+    assert workers_of("max_workers=16", cpus=4) == (8, 1)
+    assert workers_of("task_runner.dask.n_workers=3", cpus=6) == (3, 2)
+    assert workers_of("task_runner.dask.address=tcp://h:8786", bags=5) == (5, 0)
+    with pytest.raises(ValueError, match=r"either address .* or n_workers"):
+        ConvertConfig.model_validate({**kuavo_config(Path("x.bag"), Path("o")).model_dump(),
+                                      "task_runner": {"dask": {"address": "tcp://h:1", "n_workers": 2}}})

@@ -1,0 +1,79 @@
+"""Staging keys carry only what shapes a staged bag; unreadable or old staging is converted again; cleanup."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from parallel_helpers import PROJECT, kuavo_config, write_bags
+
+from dataprep.config import ConvertConfig
+from dataprep.conversion import bag_key, clean_staging, convert_dataset, staging_root
+from dataprep.conversion.staging import _NOT_CONTENT
+from flows.rosbag_to_lerobot import main
+
+# A different, valid value for every run-only setting this version of the configuration has.
+RUN_ONLY_VALUES = {
+    "input": {"bags": ["elsewhere/*.bag"]}, "output_root": "/elsewhere", "repo_id": "other/name",
+    "on_bag_error": "skip", "chunk_size": 7, "max_workers": "auto", "task_runner": {"dask": {"n_workers": 3}},
+    "mode": "rebuild", "data_files_size_in_mb": 5, "video_files_size_in_mb": 5, "chunks_size": 10,
+    "memory_budget_mb": 900,
+}
+
+
+@pytest.fixture(scope="module")
+def bags(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_bags(tmp_path_factory.mktemp("bags"), count=2)
+
+
+def test_changing_a_run_only_setting_keeps_every_staging_key(bags: Path, tmp_path: Path) -> None:
+    config = kuavo_config(bags, tmp_path)
+    bag = bags / "bag_0.bag"
+    present = sorted(_NOT_CONTENT & set(ConvertConfig.model_fields))
+    assert {"chunk_size", "max_workers", "task_runner"} <= set(present)
+    for name in present:
+        changed = ConvertConfig.model_validate({**config.model_dump(), name: RUN_ONLY_VALUES[name]})
+        assert bag_key(bag, changed) == bag_key(bag, config), name
+    for name, value in (("fps", 5), ("camera_storage", "image"), ("task", "Another task")):
+        changed = ConvertConfig.model_validate({**config.model_dump(), name: value})
+        assert bag_key(bag, changed) != bag_key(bag, config), name
+
+
+def test_an_old_format_or_unreadable_staged_bag_is_converted_again(bags: Path, tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    config = kuavo_config(bags, tmp_path)
+    first = convert_dataset(config)
+    folders = [staging_root(config) / bag.key for bag in first.bags]
+    marker = folders[0] / "bag.json"
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "format": 0}))  # an older version's
+    (folders[1] / first.bags[1].episodes[0].folder / "episode.json").write_text("{not json")  # damaged
+    with caplog.at_level(logging.WARNING, logger="dataprep.conversion.staging"):
+        again = convert_dataset(config)
+    assert [bag.reused for bag in again.bags] == [False, False]
+    assert again.dataset.frames == first.dataset.frames
+    assert (f"{folders[0]}: converting the bag again: staged bag {folders[0]} has no readable bag.json: written "
+            "in another staging format") in caplog.text
+    assert f"{folders[1]}: converting the bag again: " in caplog.text and "episode.json is corrupt" in caplog.text
+    assert [bag.reused for bag in convert_dataset(config).bags] == [True, True]
+
+
+def test_clean_staging_removes_only_bags_no_longer_in_the_plan(bags: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    both = convert_dataset(kuavo_config(bags, tmp_path / "out"))
+    gone, kept = (staging_root(kuavo_config(bags, tmp_path / "out")) / bag.key for bag in both.bags)
+    (gone.parent / "not-a-bag").mkdir()  # not ours: never touched
+    pipeline = tmp_path / "pipeline.yaml"  # the same settings as kuavo_config, with bag_0 gone from the input
+    pipeline.write_text(f"rosbag_to_lerobot: {{extends: {PROJECT / 'configs/kuavo.yaml'}, input: {{bags: "
+                        f"{bags / 'bag_1.bag'}}}, output_root: {tmp_path / 'out'}, repo_id: test/parallel}}\n")
+    args = ["--config", str(pipeline), "--clean-staging"]
+    assert main([*args, "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "would remove 1 staged bag(s) no longer in the plan" in printed and f"  - {gone.name}" in printed
+    assert gone.is_dir()
+    assert main(args) == 0
+    assert "removed 1 staged bag(s)" in capsys.readouterr().out
+    assert not gone.exists() and kept.is_dir() and (gone.parent / "not-a-bag").is_dir()
+    again = clean_staging(kuavo_config(bags / "bag_1.bag", tmp_path / "out"))
+    assert again.removed == () and again.kept == (kept,)
