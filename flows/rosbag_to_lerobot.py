@@ -24,6 +24,7 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
     """Every bag is attempted and each failure is that bag's alone, reported by finalize; only a `RunError`
     (output not writable, disk full) stops the run, at once."""
     plan = plan_conversion_task(config)
+    config = plan.config  # chunk_size resolved by the memory plan
     conversions: list[BagConversion] = []
     failures: list[BagFailure] = []
     for bag in plan.bags:

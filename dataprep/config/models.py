@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -12,6 +12,7 @@ from dataprep.config.bags import ClockSpec, EpisodesSpec, QualitySpec, TypesSpec
 from dataprep.config.base import StrictModel
 from dataprep.config.gopro import GoproPrepareConfig
 from dataprep.config.hdf5 import Hdf5IndexConfig
+from dataprep.errors import DataprepError
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 # lerobot's five default features (DEFAULT_FEATURES in dataprep/lerobot/layout.py, kept equal by a test), written
@@ -175,7 +176,10 @@ class ConvertConfig(StrictModel):
     fps: int = Field(gt=0, le=1000)
     robot_type: str = "unknown"
     task: str = Field(min_length=1)
-    chunk_size: int = Field(default=300, ge=1, description="frames per chunk: flush, gc, memory snapshot")
+    chunk_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        default=300, description="frames per chunk: flush, gc, memory snapshot; auto: the largest that fits")
+    memory_budget_mb: int | None = Field(default=None, ge=1,
+                                         description="what the memory plan may use at most (None: what is available)")
     max_episode_frames: int | None = Field(default=None, ge=1,
                                            description="split long bags (off: one bag, one episode)")
     on_bag_error: Literal["fail", "skip"] = Field(
@@ -227,6 +231,13 @@ class ConvertConfig(StrictModel):
             if self.camera_key(name) in self.features:
                 raise ValueError(f"feature {self.camera_key(name)!r} collides with camera {name!r}")
         return self
+
+    @property
+    def chunk_frames(self) -> int:
+        """`chunk_size` as a number: `auto` is resolved when the conversion is planned (`plan_conversion`)."""
+        if self.chunk_size == "auto":
+            raise DataprepError(f"{self.repo_id}: chunk_size is still 'auto'; plan_conversion resolves it")
+        return self.chunk_size
 
     @property
     def dataset_root(self) -> Path:

@@ -19,6 +19,7 @@ from dataprep.conversion.staging import BagConversion, staging_root
 from dataprep.errors import DataprepError, RunError
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.finalize import DatasetSummary, finalize_dataset
+from dataprep.memory.conversion import ConversionMemoryPlan, resolve_conversion_config
 from dataprep.rosbag import find_bags
 from dataprep.sample.kuavo_bag import ensure_kuavo_sample
 from dataprep.storage import ensure_writable
@@ -28,11 +29,14 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ConversionPlan:
-    """The bags to convert, in episode order, and where the result goes."""
+    """The bags to convert, in episode order, where the result goes, and the memory plan (`config` is the
+    configuration with `chunk_size` resolved: what the bag conversions take)."""
 
     bags: tuple[Path, ...]
     staging: Path
     root: Path
+    config: ConvertConfig
+    memory: ConversionMemoryPlan
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,9 @@ def plan_conversion(config: ConvertConfig) -> ConversionPlan:
             ensure_kuavo_sample(sample)
     bags = tuple(find_bags(config.input.bags))
     ensure_writable(config.output_root)  # a read-only output fails here, once, not once per bag
-    return ConversionPlan(bags=bags, staging=staging_root(config), root=config.dataset_root)
+    resolved, memory = resolve_conversion_config(config, bags)  # a run that cannot fit fails here
+    return ConversionPlan(bags=bags, staging=staging_root(config), root=config.dataset_root, config=resolved,
+                          memory=memory)
 
 
 def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversion]) -> DatasetSummary:
@@ -118,6 +124,7 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
 def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None) -> ConversionReport:
     """Plan, convert every bag, conclude: the whole conversion in this process."""
     plan = plan_conversion(config)
+    config = plan.config
     conversions: list[BagConversion] = []
     failures: list[BagFailure] = []
     for bag in plan.bags:

@@ -29,7 +29,7 @@ def staging_root(config: ConvertConfig) -> Path:
 
 
 # settings that say where and how to run, not what a staged bag holds
-_NOT_CONTENT = {"input", "output_root", "repo_id", "on_bag_error"}
+_NOT_CONTENT = {"input", "output_root", "repo_id", "on_bag_error", "memory_budget_mb"}
 
 
 def settings_hash(config: ConvertConfig) -> str:
