@@ -26,8 +26,8 @@ def memory_plan_task(config: PipelineConfig, config_path: Path, system: SystemMe
 @task(name="memory-sweep", cache_policy=NO_CACHE)
 def memory_sweep_task(config: ConvertConfig, bag: Path, chunk_sizes: list[int], workdir: Path) -> list[SweepRow]:
     rows = sweep_chunk_sizes(config, bag, chunk_sizes, workdir)
-    record_markdown(f"# Chunk-size sweep of `{bag}`\n\nEach conversion in a fresh process; peak RSS from the "
-                    "kernel.\n\n" + markdown_table([r.as_row() for r in rows]),
+    record_markdown(f"# Chunk-size sweep of `{bag}`\n\nEach conversion in a fresh process; peak RSS is its VmHWM "
+                    "(high-water mark).\n\n" + markdown_table([r.as_row() for r in rows]),
                     key=artifact_key("memory-sweep", bag.resolve()),
                     description="Estimated vs measured peak RSS per chunk size")
     return rows

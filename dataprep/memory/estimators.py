@@ -82,3 +82,9 @@ def gopro_sample_bytes(height: int, width: int, spike_planes: int, spike_height:
 def replay_batch_bytes(batch_size: int, image_size: int, cameras: int = 3) -> int:
     """One replay batch's images: each camera now and next, (B, S, S, 3) uint8 each."""
     return 2 * cameras * image_set_bytes(batch_size, image_size, image_size)
+
+
+def replay_sampler_bytes(index_bytes: int, batch_size: int, image_size: int, prefetch: int) -> int:
+    """A ReplaySampler: its index columns and the batches alive at once under a training loop: the read-ahead
+    queue, the batch being read and the caller's batch (measured: bench/memory_bench.py)."""
+    return index_bytes + (prefetch + 2) * replay_batch_bytes(batch_size, image_size)

@@ -1,7 +1,8 @@
 """Measure a bag conversion's peak RSS in fresh processes: the check of every estimate and of a chunk size.
 
 Each run is a new interpreter (`python -m dataprep.memory.probe SPEC_JSON`) so nothing a previous run
-allocated is counted, and its peak RSS comes from the kernel (`os.wait4`), not from the child's own report.
+allocated is counted, and it reports its own high-water mark (`VmHWM`; `ru_maxrss` would also count the
+parent's memory at fork).
 Several configurations run at once, each into its own output, as a pool of bag workers would; their peaks
 are summed (an upper bound of what they held together).
 """
@@ -9,19 +10,20 @@ are summed (an upper bound of what they held together).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any, NamedTuple
 
 from dataprep.config import ConvertConfig
 from dataprep.errors import DataprepError
 from dataprep.memory.coefficients import Coefficients, load_coefficients
 from dataprep.memory.conversion import estimate_conversion
-from dataprep.memory.snapshot import MB
+from dataprep.memory.snapshot import MB, peak_rss
 from dataprep.memory.sources import read_bag_figures
 
 
@@ -42,15 +44,43 @@ def _spec(config: ConvertConfig, bag: Path) -> str:
     return json.dumps({"config": config.model_dump(mode="json"), "bag": str(bag)})
 
 
-def _wait(process: subprocess.Popen[str]) -> tuple[int, str]:
-    """Peak RSS (bytes) and stdout of a finished child; an error with its stderr when it failed."""
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    out = process.stdout.read() if process.stdout else ""
-    err = process.stderr.read() if process.stderr else ""
-    if process.returncode != 0:
-        raise DataprepError(f"measured conversion failed (exit {process.returncode}): {err.strip()[-2000:]}")
-    return usage.ru_maxrss * 1024, out
+class _Child(NamedTuple):
+    process: subprocess.Popen[bytes]
+    out: IO[str]
+    err: IO[str]
+
+
+def _spawn(args: Sequence[str]) -> _Child:
+    """A child whose output goes to temporary files, so a chatty child never blocks on a full pipe."""
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by _wait
+    return _Child(subprocess.Popen([sys.executable, *args], stdout=out, stderr=err), out, err)
+
+
+def _wait(child: _Child) -> dict[str, Any]:
+    """The JSON object a finished child printed last; an error with its stderr when it failed."""
+    code = child.process.wait()
+    texts = []
+    for stream in (child.out, child.err):
+        stream.seek(0)
+        texts.append(stream.read())
+        stream.close()
+    if code != 0:
+        raise DataprepError(f"measured process {child.process.args!r} failed (exit {code}): {texts[1].strip()[-2000:]}")
+    result: dict[str, Any] = json.loads(texts[0].strip().splitlines()[-1])
+    return result
+
+
+# Appended to measured code: the child's own high-water mark (see snapshot.peak_rss), read without imports
+_REPORT_PEAK = """
+import json as _json
+with open("/proc/self/status") as _status:
+    print(_json.dumps({"peak_rss": next(int(l.split()[1]) * 1024 for l in _status if l.startswith("VmHWM:"))}))
+"""
+
+
+def measure_python(code: str) -> int:
+    """Run `code` in a fresh interpreter; its peak RSS (bytes). Linux only (reads /proc/self/status)."""
+    return int(_wait(_spawn(["-c", code + _REPORT_PEAK]))["peak_rss"])
 
 
 def measure_conversion(configs: Sequence[ConvertConfig], bag: Path) -> Measurement:
@@ -59,15 +89,10 @@ def measure_conversion(configs: Sequence[ConvertConfig], bag: Path) -> Measureme
     if not configs:
         raise DataprepError("measure_conversion needs at least one configuration")
     start = time.perf_counter()
-    children = [
-        subprocess.Popen([sys.executable, "-m", "dataprep.memory.probe", _spec(config, bag)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for config in configs
-    ]
+    children = [_spawn(["-m", "dataprep.memory.probe", _spec(config, bag)]) for config in configs]
     results = [_wait(child) for child in children]
     seconds = time.perf_counter() - start
-    frames = sum(json.loads(out.strip().splitlines()[-1])["frames"] for _, out in results)
-    return Measurement(tuple(peak for peak, _ in results), seconds, frames)
+    return Measurement(tuple(r["peak_rss"] for r in results), seconds, sum(r["frames"] for r in results))
 
 
 @dataclass(frozen=True)
@@ -114,7 +139,7 @@ def _main(spec_json: str) -> None:
 
     spec = json.loads(spec_json)
     conversion = convert_bag(ConvertConfig.model_validate(spec["config"]), Path(spec["bag"]))
-    print(json.dumps({"frames": conversion.frames}))
+    print(json.dumps({"frames": conversion.frames, "peak_rss": peak_rss()}))
 
 
 if __name__ == "__main__":

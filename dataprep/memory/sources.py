@@ -41,7 +41,7 @@ class CameraFigure:
 
 @dataclass(frozen=True)
 class BagFigures:
-    cameras: dict[str, CameraFigure]  # camera name -> the largest frame seen across the bags read
+    cameras: dict[str, CameraFigure]  # camera name -> the largest frame seen across the bags read (if any)
     vector_bytes: int  # per frame, every configured feature (an upper bound where widths come from the data)
     source: str  # where the figures come from, for the reasoning
 
@@ -55,7 +55,12 @@ def _first_frames(config: ConvertConfig, bag: Path) -> dict[str, CameraFigure]:
             if msg is None:
                 continue
             decode = decode_depth if camera.depth else decode_image
-            image = decode(msg, types[camera.topic], f"bag {bag}: topic {camera.topic}", camera.resize, camera.topic)
+            try:
+                image = decode(msg, types[camera.topic], f"bag {bag}: topic {camera.topic}", camera.resize,
+                               camera.topic)
+            except DataprepError as err:  # not an image, or a bad first frame: the conversion says which
+                logger.info("memory plan: %s", err)
+                continue
             shape = CameraShape(image.shape[0], image.shape[1], image.shape[2], str(image.dtype))
             png = len(encode_png(image)) if config.camera_storage == "image" else 0
             figures[name] = CameraFigure(shape, png)
@@ -91,11 +96,9 @@ def read_bag_figures(config: ConvertConfig, bags: Sequence[Path]) -> BagFigures:
             h, w = camera.resize
             shape = CameraShape(h, w, 1, "uint16") if camera.depth else CameraShape(h, w)
             cameras[name] = CameraFigure(shape, shape.nbytes)  # PNG no larger than raw, about
-    missing = sorted(set(config.cameras) - set(cameras))
-    if missing:
-        raise DataprepError(f"memory plan: no first image of camera(s) {', '.join(missing)} in "
-                            f"{len(read)} bag(s) read; give each a `resize: [h, w]` or check the topics")
     source = f"first images of {len(read)} of {len(bags)} bag(s)" if read else "the cameras' resize settings"
+    if missing := sorted(set(config.cameras) - set(cameras)):  # their bags fail on their own, naming why
+        source += f"; camera(s) {', '.join(missing)} not counted: no readable first image"
     return BagFigures(cameras, _vector_bytes(config), source)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dataprep.config import ConvertConfig, GoproPrepareConfig, Hdf5IndexConfig, PipelineConfig
 from dataprep.errors import DataprepError
 from dataprep.memory.conversion import plan_bag_conversion
-from dataprep.memory.estimators import gopro_sample_bytes, replay_batch_bytes
+from dataprep.memory.estimators import gopro_sample_bytes, replay_batch_bytes, replay_sampler_bytes
 from dataprep.memory.monitor import SystemMemory
 from dataprep.memory.snapshot import MB
 from dataprep.memory.sources import read_gopro_figures, read_hdf5_figures
@@ -75,7 +75,8 @@ def plan_hdf5(config: Hdf5IndexConfig, system: SystemMemory, loader_workers: int
     if figures.replay_bytes:
         batch = replay_batch_bytes(REPLAY_BATCH, REPLAY_IMAGE_SIZE)
         rep = replay_settings(figures.index_bytes, batch, figures.replay_bytes, system.available)
-        rows.append(StagePlan("hdf5_index replay", figures.index_bytes + (rep.prefetch + 2) * batch,
+        need = replay_sampler_bytes(figures.index_bytes, REPLAY_BATCH, REPLAY_IMAGE_SIZE, rep.prefetch)
+        rows.append(StagePlan("hdf5_index replay", need,
                               system.available, "lazy sampler", None, None,
                               f"ReplaySampler(index, prefetch={rep.prefetch}) for batches of {REPLAY_BATCH} at "
                               f"{REPLAY_IMAGE_SIZE} px; sources {rep.strategy.reasoning}; {figures.source}"))

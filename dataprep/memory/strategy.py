@@ -48,6 +48,20 @@ def _processes(workers: int) -> int:
     return max(workers, 1)
 
 
+def reader_strategy(total_bytes: int, available: int, workers: int) -> Strategy:
+    """The rule for a reader used by `workers` DataLoader processes: each preloads its own copy, so preloading
+    must fit once per worker; whether a cache is worth it depends on the data's size alone."""
+    copies = total_bytes * _processes(workers)
+    strategy = choose_strategy(copies, available)
+    if strategy.kind == "preload":
+        return strategy
+    alone = choose_strategy(total_bytes, available)
+    if alone.kind == "preload":
+        return Strategy("lazy", total_bytes, available, f"{alone.reasoning}, but {_processes(workers)} worker "
+                        f"copies take {copies / MB:.0f} MB: lazy with a cache per worker")
+    return alone
+
+
 @dataclass(frozen=True)
 class SegmentReaderSettings:
     """`SegmentDataset(index, mode=..., cache_files=...)`."""
@@ -60,7 +74,7 @@ class SegmentReaderSettings:
 def segment_reader_settings(total_bytes: int, largest_file_bytes: int, available: int,
                             workers: int = 0) -> SegmentReaderSettings:
     """Preloading copies every file into each worker; an LRU cache holds whole files, `cache_files` per worker."""
-    strategy = choose_strategy(total_bytes * _processes(workers), available)
+    strategy = reader_strategy(total_bytes, available, workers)
     if strategy.kind == "preload":
         return SegmentReaderSettings("preload_all", 1, strategy)
     budget = CACHE_SHARE * available / _processes(workers)
@@ -81,7 +95,7 @@ class GoproLoaderSettings:
 def gopro_loader_settings(total_bytes: int, available: int, workers: int = 0) -> GoproLoaderSettings:
     """Preload: a cache as large as the split, so every sample stays once read. Lazy: the cache share of
     available memory split among the workers. Stream: no cache."""
-    strategy = choose_strategy(total_bytes * _processes(workers), available)
+    strategy = reader_strategy(total_bytes, available, workers)
     if strategy.kind == "preload":
         return GoproLoaderSettings(total_bytes, strategy)
     if strategy.kind == "lazy":
@@ -103,6 +117,6 @@ def replay_settings(index_bytes: int, batch_bytes: int, source_bytes: int, avail
     """The strategy reports whether the sources would fit in the page cache; prefetch needs room for the
     read-ahead batches beside the index and the batch in use."""
     strategy = choose_strategy(source_bytes, available)
-    room = PRELOAD_SHARE * available - index_bytes - 2 * batch_bytes
+    room = PRELOAD_SHARE * available - index_bytes - 2 * batch_bytes  # see estimators.replay_sampler_bytes
     prefetch = PREFETCH_BATCHES if room >= PREFETCH_BATCHES * batch_bytes else 0
     return ReplaySettings(prefetch, strategy)
