@@ -10,6 +10,7 @@ import pytest
 
 from dataprep.config import ConvertConfig, load_config
 from dataprep.conversion import convert_dataset, plan_conversion, staging_root
+from dataprep.errors import DataprepError
 from dataprep.memory import MB, Coefficients, EncoderCoefficients, SystemMemory, load_coefficients
 from dataprep.memory.conversion import CHUNK_LADDER, ConversionMemoryError, plan_bag_conversion
 from dataprep.memory.estimators import CameraShape
@@ -199,3 +200,14 @@ def test_memory_report_under_prefect_records_the_plan_as_an_artifact(
     with get_client(sync_client=True) as client:
         (artifact,) = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
     assert "| rosbag_to_lerobot |" in str(artifact.data) and "hdf5_index" in str(artifact.data)
+
+
+@pytest.mark.parametrize("value", ["0", "big", "-3"])
+def test_chunk_size_is_a_positive_number_of_frames_or_auto(tmp_path: Path, value: str) -> None:
+    from dataprep.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"chunk_size: .* is not a number of frames >= 1 or 'auto'"):
+        config_for(tmp_path, f"chunk_size={value}")
+    assert config_for(tmp_path, "chunk_size=auto").chunk_size == "auto"
+    with pytest.raises(DataprepError, match="chunk_size is still 'auto'; plan_conversion resolves it"):
+        _ = config_for(tmp_path, "chunk_size=auto").chunk_frames

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -176,7 +176,7 @@ class ConvertConfig(StrictModel):
     fps: int = Field(gt=0, le=1000)
     robot_type: str = "unknown"
     task: str = Field(min_length=1)
-    chunk_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+    chunk_size: int | Literal["auto"] = Field(
         default=300, description="frames per chunk: flush, gc, memory snapshot; auto: the largest that fits")
     memory_budget_mb: int | None = Field(default=None, ge=1,
                                          description="what the memory plan may use at most (None: what is available)")
@@ -196,6 +196,13 @@ class ConvertConfig(StrictModel):
     clock: ClockSpec = ClockSpec()
     quality: QualitySpec = QualitySpec()
     episodes: EpisodesSpec = EpisodesSpec()
+
+    @field_validator("chunk_size", mode="before")
+    @classmethod
+    def _check_chunk_size(cls, value: Any) -> Any:
+        if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{value!r} is not a number of frames >= 1 or 'auto'")
+        return value
 
     @field_validator("features", "cameras")
     @classmethod
