@@ -194,12 +194,14 @@ def test_memory_report_under_prefect_records_the_plan_as_an_artifact(
     from tasks.artifacts import artifact_key
 
     path = write_pipeline(tmp_path, bag)
-    assert memory_report.main(["--config", str(path)]) == 0
+    assert memory_report.main(["--config", str(path), "--sweep", "chunk_size=50", "--bag", str(bag)]) == 0
     assert "| rosbag_to_lerobot |" in capsys.readouterr().out
-    key = artifact_key("memory-plan", path.resolve())
+    keys = [artifact_key("memory-plan", path.resolve()), artifact_key("memory-sweep", bag.resolve())]
     with get_client(sync_client=True) as client:
-        (artifact,) = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
-    assert "| rosbag_to_lerobot |" in str(artifact.data) and "hdf5_index" in str(artifact.data)
+        plan, sweep = (client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+                       for key in keys)
+    assert "| rosbag_to_lerobot |" in str(plan[0].data) and "hdf5_index" in str(plan[0].data)
+    assert "| chunk_size | estimate_mb | peak_rss_mb |" in str(sweep[0].data) and "| 50 |" in str(sweep[0].data)
 
 
 @pytest.mark.parametrize("value", ["0", "big", "-3"])
