@@ -114,10 +114,13 @@ def _no_fit_error(config: ConvertConfig, smallest: ConversionEstimate, allowance
     changes = []
     if config.memory_budget_mb is not None:
         changes.append("raise memory_budget_mb (or remove it)")
-    if config.chunk_size != "auto":
+    rows = smallest.chunk_size * smallest.frame_bytes
+    if config.chunk_size != "auto" and rows >= 0.05 * smallest.per_worker:  # in video mode rows are vectors only
         changes.append(f"lower chunk_size (now {config.chunk_size}) or set chunk_size: auto")
     if smallest.workers > 1:
         changes.append(f"lower max_workers (now {smallest.workers})")
+    if smallest.encoders and config.video.codec == "libsvtav1":
+        changes.append("set video.codec: h264 (its encoders take about a quarter of SVT-AV1's memory)")
     changes.append("resize the cameras (cameras.<name>.resize)" if smallest.encoders or smallest.frame_bytes > MB
                    else "free memory on this machine")
     return (f"{config.repo_id}: the conversion needs at least {smallest.need / MB:.0f} MB "
