@@ -103,7 +103,7 @@ def test_a_plan_that_cannot_fit_names_the_setting_to_change(tmp_path: Path, over
 
 def test_a_video_run_that_cannot_fit_suggests_what_helps_in_video_mode(tmp_path: Path) -> None:
     config = kuavo(tmp_path / "none.bag", tmp_path, "chunk_size=300", "memory_budget_mb=300")
-    with pytest.raises(ConversionMemoryError, match="set video.codec: h264") as caught:
+    with pytest.raises(ConversionMemoryError, match=r"set video\.codec: h264") as caught:
         plan_bag_conversion(config, [], system=machine(10_000), coefficients=load_coefficients(), figures=FIGURES)
     assert "chunk_size" not in str(caught.value)  # rows are vectors only in video mode: a smaller chunk saves nothing
 
