@@ -62,6 +62,7 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
     config = with_absolute_paths(config)
     with conversion_lock(config):
         plan = plan_conversion_task(config)
+        config = plan.config  # chunk_size resolved by the memory plan
         bags = [bag.absolute() for bag in plan.bags]
         workers = plan_bag_workers(config, len(bags))
         get_run_logger().info("%s", workers.reason)

@@ -48,7 +48,7 @@ def plan_conversion_task(config: ConvertConfig) -> ConversionPlan:
     record_memory("plan", config.dataset_root.resolve())
     record_markdown(
         f"# Plan for `{config.repo_id}`\n\n{len(plan.bags)} bag(s) into `{plan.root}`\n\n"
-        + "".join(f"- `{bag}`\n" for bag in plan.bags),
+        + "".join(f"- `{bag}`\n" for bag in plan.bags) + f"\nMemory plan: {plan.memory.reasoning}\n",
         key=artifact_key("plan", config.dataset_root.resolve()),
         description="Bags to convert",
     )

@@ -11,8 +11,15 @@ from parallel_helpers import dataset_content, kuavo_config, write_bags
 from test_flows import read_artifact
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion import ChunkReport, ConversionReport, bag_key, convert_dataset, plan_bag_workers
-from dataprep.memory import MB
+from dataprep.conversion import (
+    ChunkReport,
+    ConversionReport,
+    bag_key,
+    convert_dataset,
+    plan_bag_workers,
+    plan_conversion,
+)
+from dataprep.memory import MB, cpu_count
 from flows.rosbag_to_lerobot import rosbag_to_lerobot
 from tasks.artifacts import artifact_key
 
@@ -69,17 +76,15 @@ def test_a_local_dask_cluster_of_two_processes_runs_the_flow(bags: Path, one_wor
     assert dataset_content(report.dataset.root) == one_worker and only_the_broken_bag_skipped(report)
 
 
-def workers_of(*overrides: str, bags: int = 8, cpus: int = 2, available_mb: int = 24_000) -> tuple[int, int]:
+def workers_of(*overrides: str, bags: int = 8, cpus: int = 2) -> tuple[int, int]:
     config = kuavo_config(Path("x.bag"), Path("out"), *overrides)
-    decided = plan_bag_workers(config, bags, cpus=cpus, available=available_mb * MB)
+    decided = plan_bag_workers(config, bags, cpus=cpus)
     return decided.workers, decided.encoder_threads
 
 
-def test_auto_workers_follow_cores_memory_and_bags_and_share_the_cores_among_encoders() -> None:
+def test_auto_workers_follow_cores_and_bags_and_share_the_cores_among_encoders() -> None:
     assert workers_of("max_workers=auto", cpus=8) == (8, 1)
     assert workers_of("max_workers=auto", cpus=8, bags=3) == (3, 2)  # never more workers than bags
-    assert workers_of("max_workers=auto", cpus=8, available_mb=1_600) == (2, 4)  # 1.6 GB x 0.8 / 600 MB a bag
-    assert workers_of("max_workers=auto", "camera_storage=image", cpus=8, available_mb=6_000) == (2, 4)
     assert workers_of("max_workers=1", cpus=8) == (1, 0)  # one worker: no pool, the codec takes every core
     assert workers_of("max_workers=16", cpus=4) == (8, 1)
     assert workers_of("task_runner.dask.n_workers=3", cpus=6) == (3, 2)
@@ -87,3 +92,15 @@ def test_auto_workers_follow_cores_memory_and_bags_and_share_the_cores_among_enc
     with pytest.raises(ValueError, match=r"either address .* or n_workers"):
         ConvertConfig.model_validate({**kuavo_config(Path("x.bag"), Path("o")).model_dump(),
                                       "task_runner": {"dask": {"address": "tcp://h:1", "n_workers": 2}}})
+
+
+def test_the_plan_lowers_auto_workers_to_what_the_memory_plan_fits(bags: Path, tmp_path: Path) -> None:
+    """`max_workers: auto` is settled once, by the memory plan (one figure per bag), before any bag is read."""
+    config = skipping(bags, tmp_path, "max_workers=auto", "chunk_size=auto")
+    plenty = plan_conversion(config)
+    assert plenty.config.max_workers == plenty.memory.workers == min(cpu_count(), len(plenty.bags))
+    per_worker = plenty.memory.estimate.per_worker
+    one = plan_conversion(skipping(bags, tmp_path, "max_workers=auto", "chunk_size=auto",
+                                   f"memory_budget_mb={int(1.5 * per_worker / MB)}"))
+    assert one.config.max_workers == one.memory.workers == 1 and isinstance(one.config.chunk_size, int)
+    assert "1 worker(s) (auto)" in one.memory.reasoning

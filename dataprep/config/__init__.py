@@ -2,6 +2,7 @@
 
 from dataprep.config.gopro import GoproPrepareConfig, LayoutSpec, SpikeSpec, VoxelSpec
 from dataprep.config.hdf5 import Hdf5IndexConfig, Hdf5SourceSpec, ImageCacheSpec
+from dataprep.config.loader import LoaderSpec
 from dataprep.config.loading import ConfigError, deep_merge, load_config, parse_overrides, read_yaml
 from dataprep.config.models import (
     AlignSpec,
@@ -28,6 +29,7 @@ __all__ = [
     "ImageCacheSpec",
     "InputSpec",
     "LayoutSpec",
+    "LoaderSpec",
     "PartSpec",
     "PipelineConfig",
     "SpikeSpec",

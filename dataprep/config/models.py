@@ -13,6 +13,7 @@ from dataprep.config.base import StrictModel
 from dataprep.config.gopro import GoproPrepareConfig
 from dataprep.config.hdf5 import Hdf5IndexConfig
 from dataprep.config.parallel import TaskRunnerSpec, WorkerCount
+from dataprep.errors import DataprepError
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 # lerobot's five default features (DEFAULT_FEATURES in dataprep/lerobot/layout.py, kept equal by a test), written
@@ -176,7 +177,10 @@ class ConvertConfig(StrictModel):
     fps: int = Field(gt=0, le=1000)
     robot_type: str = "unknown"
     task: str = Field(min_length=1)
-    chunk_size: int = Field(default=300, ge=1, description="frames per chunk: flush, gc, memory snapshot")
+    chunk_size: int | Literal["auto"] = Field(
+        default=300, description="frames per chunk: flush, gc, memory snapshot; auto: the largest that fits")
+    memory_budget_mb: int | None = Field(default=None, ge=1,
+                                         description="what the memory plan may use at most (None: what is available)")
     max_episode_frames: int | None = Field(default=None, ge=1,
                                            description="split long bags (off: one bag, one episode)")
     on_bag_error: Literal["fail", "skip"] = Field(
@@ -208,6 +212,13 @@ class ConvertConfig(StrictModel):
     clock: ClockSpec = ClockSpec()
     quality: QualitySpec = QualitySpec()
     episodes: EpisodesSpec = EpisodesSpec()
+
+    @field_validator("chunk_size", mode="before")
+    @classmethod
+    def _check_chunk_size(cls, value: Any) -> Any:
+        if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{value!r} is not a number of frames >= 1 or 'auto'")
+        return value
 
     @field_validator("features", "cameras")
     @classmethod
@@ -243,6 +254,13 @@ class ConvertConfig(StrictModel):
             if self.camera_key(name) in self.features:
                 raise ValueError(f"feature {self.camera_key(name)!r} collides with camera {name!r}")
         return self
+
+    @property
+    def chunk_frames(self) -> int:
+        """`chunk_size` as a number: `auto` is resolved when the conversion is planned (`plan_conversion`)."""
+        if self.chunk_size == "auto":
+            raise DataprepError(f"{self.repo_id}: chunk_size is still 'auto'; plan_conversion resolves it")
+        return self.chunk_size
 
     @property
     def dataset_root(self) -> Path:

@@ -18,6 +18,7 @@ from dataprep.conversion.episode_sink import ChunkCallback, ChunkReport, Episode
 from dataprep.conversion.quality import QualityTracker
 from dataprep.conversion.staging import BagConversion, bag_key, reusable_conversion, staging_root
 from dataprep.features import FeatureMapper
+from dataprep.memory.conversion import resolve_conversion_config
 from dataprep.rosbag import BagError, BagReader, load_msg_folders
 from dataprep.timeline import NS_PER_S, Aligner, AlignmentReport, Clock
 
@@ -87,6 +88,8 @@ def convert_bag(config: ConvertConfig, bag: Path, on_chunk: ChunkCallback | None
     Whatever goes wrong comes out as a `DataprepError`: the bag's own named failure, or a `RunError` when the
     output cannot take more (see `containment`); the original exception is chained for the logs.
     """
+    if config.chunk_size == "auto":  # called without plan_conversion: plan this bag alone
+        config, _ = resolve_conversion_config(config, [bag])
     position = _Position()
     try:
         return _convert_bag(config, bag, on_chunk, on_frame, position)

@@ -26,12 +26,13 @@ from dataprep.conversion.commit import (
 from dataprep.conversion.containment import run_level_errors
 from dataprep.conversion.quality_report import QUALITY_PATH, quality_document, read_quality_report
 from dataprep.conversion.staging import BagConversion, lock_path, settings_hash, staging_root
-from dataprep.conversion.workers import plan_bag_workers
+from dataprep.conversion.workers import memory_planned_workers, plan_bag_workers
 from dataprep.errors import DataprepError
 from dataprep.lerobot.commit_record import COMMIT_PATH
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.finalize import Commit, DatasetSummary, committed_summary, finalize_dataset
 from dataprep.lerobot.packing import PackLimits
+from dataprep.memory.conversion import ConversionMemoryPlan, resolve_conversion_config
 from dataprep.rosbag import find_bags
 from dataprep.sample.kuavo_bag import ensure_kuavo_sample
 from dataprep.storage import LockHolder, ensure_writable, output_lock
@@ -42,11 +43,14 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ConversionPlan:
-    """The bags to convert, in episode order, and where the result goes."""
+    """The bags to convert, in episode order, where the result goes, and the memory plan (`config` is the
+    configuration with `chunk_size` resolved: what the bag conversions take)."""
 
     bags: tuple[Path, ...]
     staging: Path
     root: Path
+    config: ConvertConfig
+    memory: ConversionMemoryPlan
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,11 @@ def plan_conversion(config: ConvertConfig) -> ConversionPlan:
     bags = tuple(find_bags(config.input.bags))
     ensure_writable(config.output_root)  # a read-only output fails here, once, not once per bag
     record = committed_record(config, settings_hash(config))
-    return ConversionPlan(bags=bags_to_convert(bags, record, config), staging=staging_root(config),
-                          root=config.dataset_root)
+    todo = bags_to_convert(bags, record, config)
+    resolved, memory = resolve_conversion_config(  # a run that cannot fit fails here, naming what to change
+        config, todo, workers=memory_planned_workers(config, len(todo)))
+    return ConversionPlan(bags=todo, staging=staging_root(config), root=config.dataset_root, config=resolved,
+                          memory=memory)
 
 
 def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversion]) -> DatasetSummary:
@@ -178,6 +185,7 @@ def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None
     config = with_absolute_paths(config)
     with conversion_lock(config):
         plan = plan_conversion(config)
+        config = plan.config  # chunk_size resolved by the memory plan
         bags = [bag.absolute() for bag in plan.bags]
         outcomes = convert_bags(config, bags, plan_bag_workers(config, len(bags)), on_chunk)
         conversions, failures = split_outcomes(bags, outcomes)

@@ -107,7 +107,7 @@ class EpisodeSink:
         self._last_tick = frame.tick_ns
         if self.on_frame is not None:
             self.on_frame(self.frames, self.progress(frame.tick_ns))
-        if self.frames % self.config.chunk_size == 0:
+        if self.frames % self.config.chunk_frames == 0:
             self._chunk_done(frame.tick_ns)
         if self.config.max_episode_frames and self.writer.frames >= self.config.max_episode_frames:
             self._close_episode()
@@ -139,7 +139,7 @@ class EpisodeSink:
         name = f"episode-{len(self.episodes) + len(self.excluded):04d}"
         self._first_tick = tick_ns
         self.writer = EpisodeWriter(self.folder / name, build_schema(self.config, self.dims), self._task,
-                                    str(self.bag), self.config.chunk_size)
+                                    str(self.bag), self.config.chunk_frames)
 
     def _chunk_done(self, tick_ns: int) -> None:
         gc.collect()
@@ -167,7 +167,7 @@ class EpisodeSink:
     def close(self, end_ns: int) -> None:
         if self.writer is not None:
             self._close_episode()
-        if self.frames % self.config.chunk_size:
+        if self.frames % self.config.chunk_frames:
             self._chunk_done(end_ns)
 
     def abort(self) -> None:

@@ -2,8 +2,9 @@
 
 One bag keeps about one core busy with reading, aligning and decoding (Python, one thread) and spreads its
 video encoding over threads; several bags at once keep every core busy. `auto` takes as many workers as there
-are cores, fewer when the available memory cannot hold that many bags at their peak, never more than there
-are bags. Each worker's encoders then share cores / workers threads, so workers x threads fits the machine.
+are cores, never more than there are bags; `plan_conversion` first lowers that to what the memory plan fits
+(`dataprep.memory.plan_bag_conversion`, the one per-bag memory figure) and hands on the number it chose. Each
+worker's encoders then share cores / workers threads, so workers x threads fits the machine.
 """
 
 from __future__ import annotations
@@ -12,25 +13,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion.staging import bag_files
-from dataprep.memory import MB, cpu_count, resolve_workers, take_snapshot
+from dataprep.memory import cpu_count, resolve_workers
 
 logger = logging.getLogger(__name__)
-
-# THE per-bag memory figure `auto` plans with: the peak RSS of one process converting one Kuavo-like bag (3
-# cameras 640x480, bench/README.md): 530-570 MB in video mode whatever the length; in image mode 1.9 GB for 20 s
-# and growing with the episode until #10 item 8 makes it flat. The memory stage (#11) is to replace this with its
-# calibrated estimate from the configuration; every use goes through `bag_peak_bytes`.
-BAG_PEAK_MB = {"video": 600, "image": 2000}
-MEMORY_SHARE = 0.8  # of the available memory that bags may take; the rest is the flow's, finalize's and the system's
-
-
-def bag_peak_bytes(config: ConvertConfig) -> int:
-    """The peak memory one worker needs to convert one bag of this configuration."""
-    return BAG_PEAK_MB[config.camera_storage] * MB
-
 
 @dataclass(frozen=True)
 class BagWorkers:
@@ -42,9 +31,19 @@ class BagWorkers:
     reason: str
 
 
-def plan_bag_workers(config: ConvertConfig, bags: int, cpus: int | None = None,
-                     available: int | None = None) -> BagWorkers:
-    """Resolve `max_workers` (and a Dask local cluster's size) against the cores, memory and bag count."""
+def memory_planned_workers(config: ConvertConfig, bags: int) -> int | Literal["auto"]:
+    """How many bag workers the memory plan must fit on this machine: none of a remote Dask cluster's (one
+    worker's chunk is still planned), a local cluster's size, `max_workers` (never more than there are bags)."""
+    dask = config.task_runner.dask if config.task_runner else None
+    if dask is not None and dask.address is not None:
+        return 1
+    wanted = dask.n_workers if dask is not None and dask.n_workers else config.max_workers
+    return wanted if wanted == "auto" else max(1, min(resolve_workers(wanted), bags))
+
+
+def plan_bag_workers(config: ConvertConfig, bags: int, cpus: int | None = None) -> BagWorkers:
+    """Resolve `max_workers` (and a Dask local cluster's size) against the cores and bag count; `auto` here
+    means one per core (a configuration from `plan_conversion` holds the number the memory plan chose)."""
     cpus = cpu_count() if cpus is None else cpus
     dask = config.task_runner.dask if config.task_runner else None
     if dask is not None and dask.address is not None:
@@ -52,12 +51,8 @@ def plan_bag_workers(config: ConvertConfig, bags: int, cpus: int | None = None,
                                   f"workers decide how many run at once; encoders use their worker's cores"))
     wanted = dask.n_workers if dask is not None and dask.n_workers else config.max_workers
     if wanted == "auto":
-        available = take_snapshot().available if available is None else available
-        per_bag = bag_peak_bytes(config)
-        by_memory = max(1, int(available * MEMORY_SHARE) // per_bag)
-        workers = max(1, min(cpus, by_memory, bags))
-        why = (f"auto: {cpus} core(s), {available // MB} MB available / {per_bag // MB} MB per "
-               f"{config.camera_storage}-mode bag (x{MEMORY_SHARE}) = {by_memory}, {bags} bag(s)")
+        workers = max(1, min(cpus, bags))
+        why = f"auto: {cpus} core(s), {bags} bag(s)"
     else:
         workers = max(1, min(resolve_workers(wanted, cpus), bags))
         why = f"{wanted} asked, {bags} bag(s)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import resource
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
@@ -29,7 +30,18 @@ class MemorySnapshot:
 
 
 def peak_rss() -> int:
-    """The high-water mark of this process's resident memory (bytes); psutil does not expose it."""
+    """The high-water mark of this process's resident memory (bytes); psutil does not expose it.
+
+    On Linux from `VmHWM`: `ru_maxrss` also counts the parent's resident memory at fork, so a small worker
+    started by a large process (a process pool, a measured child) would report its parent's size.
+    """
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass  # not Linux
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 
