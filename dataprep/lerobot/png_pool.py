@@ -63,8 +63,18 @@ class PngEncoderPool(Generic[T]):
         self._pending: deque[tuple[int, T, dict[str, Future[bytes]]]] = deque()
         self._submitted = 0
 
+    @property
+    def pending(self) -> int:
+        """Frames submitted and not yet handed back."""
+        return len(self._pending)
+
     def submit(self, tag: T, images: Mapping[str, np.ndarray]) -> list[tuple[T, dict[str, bytes]]]:
-        futures = {key: self._executor.submit(_encode, _to_png_order(image)) for key, image in images.items()}
+        futures = {}
+        for key, image in images.items():
+            try:
+                futures[key] = self._executor.submit(_encode, _to_png_order(image))
+            except Exception as err:
+                raise self._failure(self._submitted, key, err) from err
         self._pending.append((self._submitted, tag, futures))
         self._submitted += 1
         done = []
@@ -82,10 +92,11 @@ class PngEncoderPool(Generic[T]):
             try:
                 pngs[key] = future.result()
             except Exception as err:
-                raise DataprepError(
-                    f"{self.source}, frame {frame}: camera {key!r}: PNG encoding failed: {err}"
-                ) from err
+                raise self._failure(frame, key, err) from err
         return tag, pngs
+
+    def _failure(self, frame: int, key: str, err: Exception) -> DataprepError:
+        return DataprepError(f"{self.source}, frame {frame}: camera {key!r}: PNG encoding failed: {err}")
 
     def close(self) -> None:
         """Stop the threads; frames not drained are dropped (abort), so call drain() first to keep them."""

@@ -59,9 +59,9 @@ class RowWriter:
     """Appends rows to `tmp` as bounded row groups; `close` renames the finished file to `dest`."""
 
     def __init__(self, schema: DatasetSchema, tmp: Path, dest: Path, chunk_size: int,
-                 max_group_bytes: int = ROW_GROUP_BYTES) -> None:
+                 max_group_bytes: int | None = None) -> None:
         self.schema, self.tmp, self.dest = schema, tmp, dest
-        self.chunk_size, self.max_group_bytes = chunk_size, max_group_bytes
+        self.chunk_size, self.max_group_bytes = chunk_size, max_group_bytes or ROW_GROUP_BYTES
         self._arrow_schema = staged_arrow_schema(schema)
         self._buffer = RowBuffer(schema, chunk_size)
         self._parquet: pq.ParquetWriter | None = None
