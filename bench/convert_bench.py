@@ -440,12 +440,16 @@ def _mb(value: float) -> str:
     return f"{value / MB:.0f}"
 
 
-def print_throughput(cases: list[Case]) -> None:
-    print("\nThroughput (wall = the timed call only, imports excluded; median-wall run where repeated)")
-    head = (f"{'run':<30} {'frames':>6} {'images':>6} {'wall s':>7} {'frames/s':>8} {'images/s':>8} "
-            f"{'x realtime':>10} {'CPU s':>6} {'peak RSS MB':>11} {'idle RSS MB':>11}")
+def _print_head(title: str, head: str) -> None:
+    print(f"\n{title}")
     print(head)
     print("-" * len(head))
+
+
+def print_throughput(cases: list[Case]) -> None:
+    _print_head("Throughput (wall = the timed call only, imports excluded; median-wall run where repeated)",
+                f"{'run':<30} {'frames':>6} {'images':>6} {'wall s':>7} {'frames/s':>8} {'images/s':>8} "
+                f"{'x realtime':>10} {'CPU s':>6} {'peak RSS MB':>11} {'idle RSS MB':>11}")
     for case in cases:
         for name, r in (("convert", case.conv), ("baseline", case.base), ("  floor", case.floor)):
             if r is None:
@@ -521,11 +525,8 @@ def budget_rows(cases: list[Case], codec: str) -> list[Row]:
 
 
 def print_targets(rows: list[Row]) -> bool:
-    print("\nTargets")
     width = max(len(r[0]) for r in rows)
-    head = f"{'measure':<{width}}  {'value':>11}  {'target':>10}  result"
-    print(head)
-    print("-" * len(head))
+    _print_head("Targets", f"{'measure':<{width}}  {'value':>11}  {'target':>10}  result")
     ok = True
     for name, value, target, passed in rows:
         verdict = "info" if passed is None else ("PASS" if passed else "FAIL")
@@ -584,11 +585,9 @@ def measure_image(runner: Runner, args: argparse.Namespace, bags: list[tuple[Pat
 
 
 def print_image(cases: list[Case]) -> None:
-    print("\nImage mode (camera_storage: image; PNGs in parquet; wall and peak RSS include finalize)")
-    head = (f"{'run':<24} {'frames':>6} {'wall s':>7} {'frames/s':>8} {'CPU s':>6} {'CPU/wall':>8} "
-            f"{'peak RSS MB':>11} {'peak disk MB':>12} {'disk at end MB':>14} {'dataset MB':>10}")
-    print(head)
-    print("-" * len(head))
+    _print_head("Image mode (camera_storage: image; PNGs in parquet; wall and peak RSS include finalize)",
+                f"{'run':<24} {'frames':>6} {'wall s':>7} {'frames/s':>8} {'CPU s':>6} {'CPU/wall':>8} "
+                f"{'peak RSS MB':>11} {'peak disk MB':>12} {'disk at end MB':>14} {'dataset MB':>10}")
     for case in cases:
         r = case.conv
         print(f"{'image ' + case.label:<24} {r['frames']:>6} {r['wall_s']:>7.1f} {r['frames'] / r['wall_s']:>8.1f} "
