@@ -1,7 +1,7 @@
 """Where an episode's camera frames go, one sink per storage mode: video encoders, or PNGs for the rows.
 
 Both take a frame's vector values with its images and hand back the rows ready to be written, with the
-PNG cells they carry (none in video mode). The writer needs not know which mode it runs in.
+PNG cells they carry (none in video mode). The writer need not know which mode it runs in.
 """
 
 from __future__ import annotations
