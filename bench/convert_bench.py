@@ -85,7 +85,8 @@ class DiskWatch:
         import threading
 
         self.folder, self.interval = Path(folder), interval
-        self.peak, self.peak_files = 0, []  # type: ignore[var-annotated]
+        self.peak = 0
+        self.peak_files: list[tuple[int, str]] = []  # (size, path under folder), largest first
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
