@@ -14,7 +14,10 @@ Everything is measured side by side in this one invocation, each measurement in 
 3. peak RSS of converting the long bag / the short bag, same fps and codec;
 4. peak RSS of the conversions against the 600 MB budget for three libsvtav1 640x480 cameras, next to the
    floor: a process that only feeds three encoders (VideoEncoder, same settings, same frame count and fps;
-   synthetic frames, no JPEG, none of the package's other imports).
+   synthetic frames, no JPEG, none of the package's other imports);
+5. image mode (`camera_storage: image`, PNGs in parquet): one conversion of the short and of the long bag,
+   wall and CPU time, peak RSS (target: long / short <= 1.15 and under 1 GB), peak disk use (and the largest
+   files at that moment) and what is left on disk at the end. `--storage image` measures only this.
 
 A last conversion runs under cProfile (main thread) to show where the time goes.
 
@@ -24,6 +27,7 @@ Generated bags are kept in --work-dir (default: a temp dir removed at the end) a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import datetime
 import gc
@@ -50,6 +54,7 @@ REPO_ID = "bench/kuavo"
 TIME_RATIO_TARGET = 1.3
 RSS_RATIO_TARGET = 1.15
 SVT_RSS_TARGET_MB = 600.0
+IMAGE_RSS_TARGET_MB = 1024.0  # image mode (issue 10, item 8): under 1 GB, and flat (the same ratio target)
 CHATTER = ("Svt[", "SVT [")  # SVT-AV1's banners; SVT_LOG=1 must keep them off the console
 MB = 1024 * 1024
 
@@ -62,12 +67,53 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _config(bag: Path, out: Path, fps: int, codec: str) -> Any:
+def _config(bag: Path, out: Path, fps: int, codec: str, storage: str = "video") -> Any:
     from dataprep.config import ConvertConfig, load_config
 
     overrides = [f"input.bags={json.dumps([str(bag)])}", f"output_root={json.dumps(str(out))}",
-                 f"repo_id={REPO_ID}", f"fps={fps}", f"video.codec={codec}"]
+                 f"repo_id={REPO_ID}", f"fps={fps}", f"video.codec={codec}", f"camera_storage={storage}"]
     return load_config(ConvertConfig, PRESET, overrides)
+
+
+class DiskWatch:
+    """Samples the bytes under a folder every `interval` s: the peak, and the largest files at the peak.
+
+    What is on disk at the peak (staged rows, the dataset being written, temp files) is what a run needs free.
+    """
+
+    def __init__(self, folder: Path, interval: float = 0.25) -> None:
+        import threading
+
+        self.folder, self.interval = Path(folder), interval
+        self.peak = 0
+        self.peak_files: list[tuple[int, str]] = []  # (size, path under folder), largest first
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> DiskWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> int:
+        files = []
+        for folder, _dirs, names in os.walk(self.folder):
+            for name in names:
+                path = Path(folder) / name
+                with contextlib.suppress(OSError):  # renamed or removed meanwhile
+                    files.append((path.stat().st_size, str(path.relative_to(self.folder))))
+        total = sum(size for size, _ in files)
+        if total > self.peak:
+            self.peak, self.peak_files = total, sorted(files, reverse=True)[:4]
+        return total
 
 
 def _video_settings(config: Any) -> Any:
@@ -86,24 +132,28 @@ def work_convert(args: argparse.Namespace) -> dict[str, Any]:
     from dataprep.conversion import BagConversion, bag_key, convert_dataset, staging_root
     from dataprep.memory import peak_rss, take_snapshot
 
-    config = _config(args.bag, args.out, args.fps, args.codec)
+    config = _config(args.bag, args.out, args.fps, args.codec, args.camera_storage)
     shutil.rmtree(args.out, ignore_errors=True)  # staged results would make convert_bag skip the bag
+    Path(args.out).mkdir(parents=True)
     gc.collect()
     idle_rss = take_snapshot().rss
     profiler = cProfile.Profile() if args.profile_out else None
     cpu0, t0 = _cpu_s(), time.perf_counter()
     if profiler:
         profiler.enable()
-    summary = convert_dataset(config).dataset
+    with DiskWatch(Path(args.out)) as disk:
+        summary = convert_dataset(config).dataset
+        wall, cpu, peak = time.perf_counter() - t0, _cpu_s() - cpu0, peak_rss()
     if profiler:
         profiler.disable()
-    wall, cpu, peak = time.perf_counter() - t0, _cpu_s() - cpu0, peak_rss()
     if profiler:
         profiler.dump_stats(args.profile_out)
     staged = BagConversion.load(staging_root(config) / bag_key(Path(args.bag), config))
     return {"wall_s": wall, "cpu_s": cpu, "frames": summary.frames, "peak_rss": peak, "idle_rss": idle_rss,
             "span_s": list(staged.span_s), "sample_drop": config.timeline.sample_drop,
-            "dataset": str(config.dataset_root)}
+            "dataset": str(config.dataset_root), "storage": args.camera_storage, "peak_disk": disk.peak,
+            "peak_files": disk.peak_files, "end_disk": disk.sample(),
+            "dataset_disk": DiskWatch(config.dataset_root).sample()}
 
 
 def _nearest(times: list[int], tick: int) -> int:
@@ -391,12 +441,16 @@ def _mb(value: float) -> str:
     return f"{value / MB:.0f}"
 
 
-def print_throughput(cases: list[Case]) -> None:
-    print("\nThroughput (wall = the timed call only, imports excluded; median-wall run where repeated)")
-    head = (f"{'run':<30} {'frames':>6} {'images':>6} {'wall s':>7} {'frames/s':>8} {'images/s':>8} "
-            f"{'x realtime':>10} {'CPU s':>6} {'peak RSS MB':>11} {'idle RSS MB':>11}")
+def _print_head(title: str, head: str) -> None:
+    print(f"\n{title}")
     print(head)
     print("-" * len(head))
+
+
+def print_throughput(cases: list[Case]) -> None:
+    _print_head("Throughput (wall = the timed call only, imports excluded; median-wall run where repeated)",
+                f"{'run':<30} {'frames':>6} {'images':>6} {'wall s':>7} {'frames/s':>8} {'images/s':>8} "
+                f"{'x realtime':>10} {'CPU s':>6} {'peak RSS MB':>11} {'idle RSS MB':>11}")
     for case in cases:
         for name, r in (("convert", case.conv), ("baseline", case.base), ("  floor", case.floor)):
             if r is None:
@@ -472,11 +526,8 @@ def budget_rows(cases: list[Case], codec: str) -> list[Row]:
 
 
 def print_targets(rows: list[Row]) -> bool:
-    print("\nTargets")
     width = max(len(r[0]) for r in rows)
-    head = f"{'measure':<{width}}  {'value':>11}  {'target':>10}  result"
-    print(head)
-    print("-" * len(head))
+    _print_head("Targets", f"{'measure':<{width}}  {'value':>11}  {'target':>10}  result")
     ok = True
     for name, value, target, passed in rows:
         verdict = "info" if passed is None else ("PASS" if passed else "FAIL")
@@ -523,6 +574,50 @@ def git_line() -> str:
     return f"git {head}{' + uncommitted changes' if dirty else ''}"
 
 
+def measure_image(runner: Runner, args: argparse.Namespace, bags: list[tuple[Path, float]]) -> list[Case]:
+    """Image mode (PNG in parquet): one conversion of each bag at --memory-fps, no baseline or floor."""
+    cases = []
+    for bag, seconds in bags:
+        case = Case(bag, seconds, args.memory_fps)
+        print(f"image mode {case.label}: convert ...", flush=True)
+        case.convs.append(runner.run("convert", bag, args.memory_fps, "--camera-storage", "image"))
+        cases.append(case)
+    return cases
+
+
+def print_image(cases: list[Case]) -> None:
+    _print_head("Image mode (camera_storage: image; PNGs in parquet; wall and peak RSS include finalize)",
+                f"{'run':<24} {'frames':>6} {'wall s':>7} {'frames/s':>8} {'CPU s':>6} {'CPU/wall':>8} "
+                f"{'peak RSS MB':>11} {'peak disk MB':>12} {'disk at end MB':>14} {'dataset MB':>10}")
+    for case in cases:
+        r = case.conv
+        print(f"{'image ' + case.label:<24} {r['frames']:>6} {r['wall_s']:>7.1f} {r['frames'] / r['wall_s']:>8.1f} "
+              f"{r['cpu_s']:>6.1f} {r['cpu_s'] / r['wall_s']:>8.2f} {_mb(r['peak_rss']):>11} "
+              f"{_mb(r['peak_disk']):>12} {_mb(r['end_disk']):>14} {_mb(r['dataset_disk']):>10}")
+    r = cases[-1].conv
+    print(f"  largest files at the peak of disk use, image {cases[-1].label}: "
+          + "; ".join(f"{path} {_mb(size)} MB" for size, path in r["peak_files"]))
+    other = ", ".join(f"{c.conv['other_cpu_s']:.0f}" for c in cases)
+    print(f"  CPU s the rest of the machine used meanwhile: {other}")
+
+
+def image_rows(cases: list[Case]) -> list[Row]:
+    rows: list[Row] = []
+    if len(cases) == 2:
+        short, long = cases
+        ratio = long.conv["peak_rss"] / short.conv["peak_rss"]
+        rows.append((f"image mode peak RSS {long.seconds:g}s / {short.seconds:g}s bag @{short.fps}fps",
+                     f"{ratio:.3f}", f"<= {RSS_RATIO_TARGET}", ratio <= RSS_RATIO_TARGET))
+    for case in cases:
+        peak = case.conv["peak_rss"] / MB
+        rows.append((f"image mode peak RSS {case.label}", f"{peak:.0f} MB", f"< {IMAGE_RSS_TARGET_MB:.0f} MB",
+                     peak < IMAGE_RSS_TARGET_MB))
+    for case in cases:
+        copies = case.conv["end_disk"] / case.conv["dataset_disk"]
+        rows.append((f"  image mode disk at end / dataset {case.label}", f"{copies:.2f}", "-", None))
+    return rows
+
+
 def run_all(args: argparse.Namespace, work: Path) -> bool:
     t_start = time.perf_counter()
     short_bag = ensure_bag(work, args.duration, args)
@@ -530,25 +625,34 @@ def run_all(args: argparse.Namespace, work: Path) -> bool:
     v = _config(short_bag, work, args.memory_fps, args.codec).video
     settings = json.dumps({"codec": v.codec, "crf": v.crf, "preset": v.preset, "g": v.g})
     runner = Runner(work, args)
-    fps_list = list(dict.fromkeys([*args.fps, *([args.memory_fps] if long_bag else [])]))
+    video = "video" in args.storage
+    fps_list = list(dict.fromkeys([*args.fps, *([args.memory_fps] if long_bag else [])])) if video else []
     cases = [Case(short_bag, args.duration, fps) for fps in fps_list]
     for case in cases:
         case.measure(runner, args.repeat, baseline=True, floor=args.floor, settings=settings)
     short_mem = next((c for c in cases if c.fps == args.memory_fps), None)
     long_case = None
-    if long_bag is not None:
+    if long_bag is not None and video:
         long_case = Case(long_bag, args.long_duration, args.memory_fps)
         long_case.measure(runner, 1, baseline=args.long_baseline, floor=args.floor, settings=settings)
         cases.append(long_case)
-    if args.profile:
+    image_bags = [(short_bag, args.duration), *([(long_bag, args.long_duration)] if long_bag else [])]
+    image = measure_image(runner, args, image_bags) if "image" in args.storage else []
+    profile = args.profile and video
+    if profile:
         print(f"profiling one conversion of {short_bag.name} at {args.fps[0]} fps ...", flush=True)
         runner.run("convert", short_bag, args.fps[0], "--profile-out", str(work / "convert.pstats"))
-    import_s = statistics.median(runner.run("imports", short_bag, args.fps[0])["wall_s"] for _ in range(3))
-    print_throughput(cases)
-    rows = [*time_rows(cases, import_s), *memory_rows(short_mem, long_case), *budget_rows(cases, args.codec),
-            ("encoder chatter lines in all subprocesses' output", str(runner.chatter), "0", runner.chatter == 0)]
+    rows: list[Row] = []
+    if video:
+        import_s = statistics.median(runner.run("imports", short_bag, args.fps[0])["wall_s"] for _ in range(3))
+        print_throughput(cases)
+        rows += [*time_rows(cases, import_s), *memory_rows(short_mem, long_case), *budget_rows(cases, args.codec)]
+    if image:
+        print_image(image)
+        rows += image_rows(image)
+    rows.append(("encoder chatter lines in all subprocesses' output", str(runner.chatter), "0", runner.chatter == 0))
     ok = print_targets(rows)
-    if args.profile:
+    if profile:
         print_profile(work / "convert.pstats", args.profile_top)
     print(f"\ntotal bench time {time.perf_counter() - t_start:.0f} s")
     return ok
@@ -580,6 +684,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fps", type=int, nargs="+", default=[10, 30], help="output fps values for the short bag")
     p.add_argument("--memory-fps", type=int, default=10, help="fps of the long bag and of the RSS ratio")
     p.add_argument("--codec", choices=["libsvtav1", "h264"], default="libsvtav1")
+    p.add_argument("--storage", choices=["video", "image"], nargs="+", default=["video", "image"],
+                   help="camera_storage modes to measure (image: peak RSS, time and disk of the short and long bag)")
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--repeat", type=int, default=3, help="conversion/baseline pairs per short-bag fps (median)")
@@ -602,6 +708,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile-out", help=argparse.SUPPRESS)
     p.add_argument("--video-settings", help=argparse.SUPPRESS)
     p.add_argument("--floor-frames", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--camera-storage", choices=["video", "image"], default="video", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         args.fps = args.fps[0]

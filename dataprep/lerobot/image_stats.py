@@ -19,7 +19,9 @@ counted, in pixel samples, over a 65,536-bin histogram, and values keep their un
 
 from __future__ import annotations
 
-from typing import Any
+import tempfile
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -88,13 +90,17 @@ def _order_statistic(cdf: np.ndarray, rank: np.ndarray, levels: np.ndarray) -> n
 class ImageStats:
     """One camera's statistics over an episode, fed frame by frame as they are written."""
 
-    def __init__(self, every_frame: bool, *, name: str = "image", depth: bool = False) -> None:
+    def __init__(self, every_frame: bool, *, name: str = "image", depth: bool = False,
+                 spill_dir: Path | None = None) -> None:
         self.every_frame, self.name = every_frame or depth, name
         self.channels, self.levels, self.scale = (1, _DEPTH_LEVELS, 1.0) if depth else (3, _LEVELS, 255.0)
         self.dtype: type[np.unsignedinteger[Any]] = np.uint16 if depth else np.uint8
         self._total = np.zeros((self.channels, self.levels), dtype=np.int64)  # every_frame: all frames summed
-        # sampled frames: each frame's histogram (3 KB) is kept until the episode's length is known
-        self._per_frame: list[np.ndarray] = []
+        # Sampled frames: which ones count is known only from the episode's length, so each frame's histogram
+        # (3 KB) waits in an unnamed temporary file (in `spill_dir`), not in memory that grows with the episode.
+        self._spill_dir = spill_dir
+        self._per_frame: IO[bytes] | None = None
+        self._frames = 0
 
     def update(self, frame: np.ndarray) -> None:
         if frame.ndim != 3 or frame.shape[2] != self.channels or frame.dtype != self.dtype:
@@ -105,8 +111,11 @@ class ImageStats:
         hist = channel_histograms(frame, self.levels)
         if self.every_frame:
             self._total += hist
-        else:
-            self._per_frame.append(hist.astype(np.uint32))
+            return
+        if self._per_frame is None:
+            self._per_frame = tempfile.TemporaryFile(dir=self._spill_dir)  # noqa: SIM115 - closed by close()
+        self._per_frame.write(hist.astype(np.uint32).tobytes())
+        self._frames += 1
 
     def result(self) -> FeatureStats:
         if self.every_frame:
@@ -114,8 +123,19 @@ class ImageStats:
             if pixels == 0:
                 raise DataprepError(f"{self.name}: no frames were seen, so there are no statistics")
             return histogram_stats(self._total, pixels, self.scale)
-        if not self._per_frame:
+        if self._per_frame is None:
             raise DataprepError(f"{self.name}: no frames were seen, so there are no statistics")
-        picked = sample_indices(len(self._per_frame))
-        total = np.asarray(np.sum([self._per_frame[i] for i in picked], axis=0, dtype=np.int64))
+        picked = sample_indices(self._frames)
+        size = self.channels * self.levels * 4
+        total = np.zeros((self.channels, self.levels), dtype=np.int64)
+        for i in picked:
+            self._per_frame.seek(int(i) * size)
+            total += np.frombuffer(self._per_frame.read(size), dtype=np.uint32).reshape(self.channels, self.levels)
+        self._per_frame.seek(0, 2)  # back to the end, where update() appends
         return histogram_stats(total, len(picked))
+
+    def close(self) -> None:
+        """Release the temporary file of sampled frames (it has no name: nothing is left on disk either way)."""
+        if self._per_frame is not None:
+            self._per_frame.close()
+            self._per_frame = None

@@ -1,25 +1,43 @@
-"""The rows of a staged episode while they are written: `chunk_size` rows preallocated, PNG-encoded images."""
+"""The rows of a staged episode: buffered, then written to its parquet as row groups bounded in rows and bytes.
+
+A row group is the unit every later reader loads whole (finalize copies the staged rows row group by row
+group), so its size is what their memory follows. Vector rows are small; PNG rows are not (~200 KB per
+640x480 camera frame, 180 MB for 300 frames of three cameras), so in image mode a row group also ends once
+its PNGs reach `max_group_bytes`.
+"""
 
 from __future__ import annotations
 
-import cv2
+from collections.abc import Mapping
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from dataprep.errors import DataprepError
-from dataprep.lerobot.schema import DatasetSchema
+from dataprep.lerobot.schema import DatasetSchema, staged_arrow_schema
 
-_PNG_COMPRESSION = 3  # cv2 PNG level: near level 6's size at about twice its speed
+MB = 1024 * 1024
+ROW_GROUP_BYTES = 32 * MB  # PNG bytes per row group: a few row groups' copies stay far below the encoders' memory
 
 
 class RowBuffer:
-    """`chunk_size` rows of the staged columns, preallocated; the only per-frame memory the writer holds."""
+    """`chunk_size` rows of the staged columns, preallocated, and the PNGs of the rows so far."""
 
     def __init__(self, schema: DatasetSchema, chunk_size: int) -> None:
         self.vectors = {v.key: np.zeros((chunk_size, v.dim), dtype=v.dtype) for v in schema.vectors}
         self.images: dict[str, list[bytes]] = {c.key: [] for c in schema.cameras}
         self.store_images = schema.camera_storage == "image"
         self.rows = 0
+        self.image_bytes = 0
+
+    def append(self, values: Mapping[str, np.ndarray], pngs: Mapping[str, bytes]) -> None:
+        for key, value in values.items():
+            self.vectors[key][self.rows] = value
+        for key, png in pngs.items():
+            self.images[key].append(png)
+            self.image_bytes += len(png)
+        self.rows += 1
 
     def table(self, first_frame: int, fps: int, schema: pa.Schema) -> pa.Table:
         n = self.rows
@@ -32,9 +50,54 @@ class RowBuffer:
         return pa.Table.from_arrays(columns, schema=schema)
 
     def clear(self) -> None:
-        self.rows = 0
+        self.rows = self.image_bytes = 0
         for pngs in self.images.values():
             pngs.clear()
+
+
+class RowWriter:
+    """Appends rows to `tmp` as bounded row groups; `close` renames the finished file to `dest`."""
+
+    def __init__(self, schema: DatasetSchema, tmp: Path, dest: Path, chunk_size: int,
+                 max_group_bytes: int | None = None) -> None:
+        self.schema, self.tmp, self.dest = schema, tmp, dest
+        self.chunk_size, self.max_group_bytes = chunk_size, max_group_bytes or ROW_GROUP_BYTES
+        self._arrow_schema = staged_arrow_schema(schema)
+        self._buffer = RowBuffer(schema, chunk_size)
+        self._parquet: pq.ParquetWriter | None = None
+        self.rows = 0  # rows written or buffered
+
+    def append(self, values: Mapping[str, np.ndarray], pngs: Mapping[str, bytes]) -> None:
+        self._buffer.append(values, pngs)
+        self.rows += 1
+        if self._buffer.rows == self.chunk_size or self._buffer.image_bytes >= self.max_group_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered rows as one row group."""
+        buf = self._buffer
+        if buf.rows == 0:
+            return
+        table = buf.table(self.rows - buf.rows, self.schema.fps, self._arrow_schema)
+        buf.clear()  # the table holds its own copy of the PNGs
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self.tmp, self._arrow_schema, compression="snappy")
+        self._parquet.write_table(table, row_group_size=table.num_rows)
+
+    def close(self) -> None:
+        """Write what is buffered, finish the file (footer) and move it to `dest`."""
+        self.flush()
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+            self.tmp.replace(self.dest)
+
+    def abort(self) -> None:
+        """Close the open file, as it is (the caller deletes it)."""
+        self._buffer.clear()
+        if self._parquet is not None:
+            parquet, self._parquet = self._parquet, None
+            parquet.close()
 
 
 def _vector_array(values: np.ndarray) -> pa.Array:
@@ -48,12 +111,3 @@ def _png_array(pngs: list[bytes]) -> pa.Array:
     return pa.StructArray.from_arrays(
         [pa.array(pngs, type=pa.binary()), pa.nulls(len(pngs), type=pa.string())], names=["bytes", "path"]
     )
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    """RGB uint8 (h, w, 3), or a uint16 depth map (h, w, 1) written as a lossless 16-bit grey PNG."""
-    pixels = image if image.shape[2] == 1 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION])
-    if not ok:
-        raise DataprepError("PNG encoding failed")
-    return buf.tobytes()

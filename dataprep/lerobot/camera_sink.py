@@ -1,0 +1,125 @@
+"""Where an episode's camera frames go, one sink per storage mode: video encoders, or PNGs for the rows.
+
+Both take a frame's vector values with its images and hand back the rows ready to be written, with the
+PNG cells they carry (none in video mode). The writer need not know which mode it runs in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from dataprep.errors import DataprepError
+from dataprep.lerobot.png_pool import PngEncoderPool
+from dataprep.lerobot.schema import DatasetSchema
+from dataprep.lerobot.video import VideoEncoder, VideoInfo, count_video_frames
+
+logger = logging.getLogger(__name__)
+
+Values = Mapping[str, np.ndarray]  # one frame's vector features
+ReadyRow = tuple[Values, dict[str, bytes]]  # a row to write: its values and its PNG cells by camera key
+
+
+class CameraSink(Protocol):
+    def start(self, first: Mapping[str, np.ndarray]) -> None:
+        """Open what the first frame's image sizes decide; all cameras or none."""
+
+    def add(self, values: Values, images: Mapping[str, np.ndarray]) -> list[ReadyRow]:
+        """Take one frame; return the rows now ready, in frame order."""
+
+    def drain(self) -> list[ReadyRow]:
+        """The rows still in progress, once ready."""
+
+    def close(self, frames: int) -> dict[str, VideoInfo]:
+        """Finish every file and check it holds `frames` frames; the videos written, by camera key."""
+
+    def abort(self) -> None:
+        """Stop at once; leaves deleting files to the caller."""
+
+
+def camera_sink(schema: DatasetSchema, video_dir: Path, source: str) -> CameraSink:
+    if schema.camera_storage == "image":
+        return PngSink(source)
+    return VideoSink(schema, video_dir, source)
+
+
+class VideoSink:
+    """One VideoEncoder per camera; rows are ready as soon as their frames are queued for encoding."""
+
+    def __init__(self, schema: DatasetSchema, video_dir: Path, source: str) -> None:
+        self.schema, self.video_dir, self.source = schema, video_dir, source
+        self._encoders: dict[str, VideoEncoder] = {}
+
+    def start(self, first: Mapping[str, np.ndarray]) -> None:
+        try:
+            for key, image in first.items():
+                h, w, _ = image.shape
+                self._encoders[key] = VideoEncoder(self.video_path(key), self.schema.fps, w, h, self.schema.video)
+        except BaseException:
+            self.abort()
+            raise
+
+    def video_path(self, key: str) -> Path:
+        return self.video_dir / f"{key}.mp4"
+
+    def add(self, values: Values, images: Mapping[str, np.ndarray]) -> list[ReadyRow]:
+        for key, image in images.items():
+            self._encoders[key].write(image)
+        return [(values, {})]
+
+    def drain(self) -> list[ReadyRow]:
+        return []
+
+    def close(self, frames: int) -> dict[str, VideoInfo]:
+        videos: dict[str, VideoInfo] = {}
+        for key in list(self._encoders):
+            info = self._encoders.pop(key).close()
+            path = self.video_path(key)
+            decoded = count_video_frames(path)
+            if info.frames != frames or decoded != frames:
+                raise DataprepError(
+                    f"{self.source}: video {path} holds {decoded} frames "
+                    f"({info.frames} written) but the episode has {frames} rows"
+                )
+            videos[key] = info
+        return videos
+
+    def abort(self) -> None:
+        for encoder in self._encoders.values():
+            try:
+                encoder.abort()
+            except Exception:  # cleaning up after another error: keep going
+                logger.warning("%s: could not abort video encoder", self.source, exc_info=True)
+        self._encoders.clear()
+
+
+class PngSink:
+    """PNG-encodes every camera frame on a PngEncoderPool; a row is ready once all its PNGs are."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._pool: PngEncoderPool[Values] | None = None
+
+    def start(self, first: Mapping[str, np.ndarray]) -> None:  # noqa: ARG002 - CameraSink's signature
+        self._pool = PngEncoderPool(self.source)
+
+    def add(self, values: Values, images: Mapping[str, np.ndarray]) -> list[ReadyRow]:
+        if self._pool is None:  # an episode without cameras
+            return [(values, {})]
+        return self._pool.submit(values, images)
+
+    def drain(self) -> list[ReadyRow]:
+        return self._pool.drain() if self._pool is not None else []
+
+    def close(self, frames: int) -> dict[str, VideoInfo]:  # noqa: ARG002 - the rows hold the PNGs, counted
+        if self._pool is not None:
+            self._pool.close()
+        return {}
+
+    def abort(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
