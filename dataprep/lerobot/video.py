@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 import av
+import cv2
 import numpy as np
 
 from dataprep.errors import DataprepError
@@ -62,6 +63,8 @@ def set_encoder_threads(threads: int) -> None:
     if threads < 0:
         raise DataprepError(f"encoder threads must be >= 0, got {threads}")
     _encoder_threads = threads
+    if threads:  # image mode's PNG pool (png_pool.py) sizes itself from OpenCV's thread count: the same share
+        cv2.setNumThreads(threads)
 
 
 def _thread_options(encoder: str) -> dict[str, str]:
