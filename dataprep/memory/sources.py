@@ -22,7 +22,7 @@ from dataprep.hdf5 import INDEX_NAME, IndexTables
 from dataprep.hdf5.layout import SEGMENT_COLUMNS, segment_path
 from dataprep.hdf5.scan import DatasetInfo
 from dataprep.hdf5.sources import find_files
-from dataprep.lerobot.row_buffer import encode_png
+from dataprep.lerobot.png_pool import encode_png
 from dataprep.memory.estimators import CameraShape, itemsize
 from dataprep.rosbag import BagReader, load_msg_folders
 
