@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,5 +45,7 @@ class EpisodeStats:
         return stats
 
     def close(self) -> None:
-        for image_stats in self._images.values():
-            image_stats.close()
+        """Close every camera's temporary file, even when one fails (an open one keeps its disk space)."""
+        with contextlib.ExitStack() as closing:  # runs every close, then raises the first error
+            for image_stats in self._images.values():
+                closing.callback(image_stats.close)

@@ -170,7 +170,10 @@ class EpisodeWriter:
             self._rows.abort()
         except Exception:  # cleaning up after another error: keep going
             logger.warning("%s: could not close %s", self.source, DATA_TMP_FILE, exc_info=True)
-        self._stats.close()
+        try:
+            self._stats.close()
+        except Exception:  # e.g. a full disk: the files are closed all the same
+            logger.warning("%s: could not close the image statistics' temporary files", self.source, exc_info=True)
         remove_staged(self.folder)
 
     def _check_open(self) -> None:

@@ -137,5 +137,5 @@ class ImageStats:
     def close(self) -> None:
         """Release the temporary file of sampled frames (it has no name: nothing is left on disk either way)."""
         if self._per_frame is not None:
-            self._per_frame.close()
-            self._per_frame = None
+            per_frame, self._per_frame = self._per_frame, None
+            per_frame.close()  # may raise (a full disk fails the buffer's flush); the file is closed either way
