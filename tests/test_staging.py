@@ -12,6 +12,7 @@ from parallel_helpers import PROJECT, kuavo_config, write_bags
 from dataprep.config import ConvertConfig
 from dataprep.conversion import bag_key, clean_staging, convert_dataset, staging_root
 from dataprep.conversion.staging import _NOT_CONTENT
+from dataprep.errors import DataprepError
 from flows.rosbag_to_lerobot import main
 
 # A different, valid value for every run-only setting this version of the configuration has.
@@ -41,28 +42,46 @@ def test_changing_a_run_only_setting_keeps_every_staging_key(bags: Path, tmp_pat
         assert bag_key(bag, changed) != bag_key(bag, config), name
 
 
-def test_an_old_format_or_unreadable_staged_bag_is_converted_again(bags: Path, tmp_path: Path,
+def stage_without_commit(bags: Path, config: ConvertConfig) -> list[Path]:
+    """Convert `bags` plus a broken bag with `on_bag_error: fail`: every good bag stays staged, none committed
+    (a committed bag's staging is deleted, the dataset holds it). Returns the good bags' staging folders."""
+    (bags / "broken.bag").write_bytes(b"not a bag")
+    try:
+        with pytest.raises(DataprepError, match=r"1 of 3 bag\(s\) failed"):
+            convert_dataset(config)
+    finally:
+        (bags / "broken.bag").unlink()
+    return [staging_root(config) / bag_key(bag, config) for bag in sorted(bags.glob("bag_*.bag"))]
+
+
+def test_an_old_format_or_unreadable_staged_bag_is_converted_again(tmp_path: Path,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
-    config = kuavo_config(bags, tmp_path)
-    first = convert_dataset(config)
-    folders = [staging_root(config) / bag.key for bag in first.bags]
+    bags = write_bags(tmp_path / "bags", count=2)
+    config = kuavo_config(bags, tmp_path / "out")
+    folders = stage_without_commit(bags, config)
     marker = folders[0] / "bag.json"
     marker.write_text(json.dumps({**json.loads(marker.read_text()), "format": 0}))  # an older version's
-    (folders[1] / first.bags[1].episodes[0].folder / "episode.json").write_text("{not json")  # damaged
+    episode = next(folders[1].glob("episode-*"))
+    (episode / "episode.json").write_text("{not json")  # damaged
     with caplog.at_level(logging.WARNING, logger="dataprep.conversion.staging"):
         again = convert_dataset(config)
-    assert [bag.reused for bag in again.bags] == [False, False]
-    assert again.dataset.frames == first.dataset.frames
+    assert [bag.reused for bag in again.bags] == [False, False] and again.dataset.episodes == 2
     assert (f"{folders[0]}: converting the bag again: staged bag {folders[0]} has no readable bag.json: written "
             "in another staging format") in caplog.text
     assert f"{folders[1]}: converting the bag again: " in caplog.text and "episode.json is corrupt" in caplog.text
+
+
+def test_a_staged_bag_is_reused_by_the_next_run(tmp_path: Path) -> None:
+    bags = write_bags(tmp_path / "bags", count=2)
+    config = kuavo_config(bags, tmp_path / "out")
+    stage_without_commit(bags, config)
     assert [bag.reused for bag in convert_dataset(config).bags] == [True, True]
 
 
-def test_clean_staging_removes_only_bags_no_longer_in_the_plan(bags: Path, tmp_path: Path,
+def test_clean_staging_removes_only_bags_no_longer_in_the_plan(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    both = convert_dataset(kuavo_config(bags, tmp_path / "out"))
-    gone, kept = (staging_root(kuavo_config(bags, tmp_path / "out")) / bag.key for bag in both.bags)
+    bags = write_bags(tmp_path / "bags", count=2)
+    gone, kept = stage_without_commit(bags, kuavo_config(bags, tmp_path / "out"))
     (gone.parent / "not-a-bag").mkdir()  # not ours: never touched
     pipeline = tmp_path / "pipeline.yaml"  # the same settings as kuavo_config, with bag_0 gone from the input
     pipeline.write_text(f"rosbag_to_lerobot: {{extends: {PROJECT / 'configs/kuavo.yaml'}, input: {{bags: "
