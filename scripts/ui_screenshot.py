@@ -15,13 +15,14 @@ import argparse
 import base64
 import json
 import os
+import queue
 import re
-import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -78,19 +79,23 @@ def start_chromium(binary: str, profile: Path, width: int, height: int) -> tuple
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)  # its own group: stop() ends the zygote and renderers too
     assert proc.stderr is not None
+    lines: queue.Queue[str] = queue.Queue()
+    # a thread reads stderr, never this one: when Chromium's main process dies at start its zygote keeps the pipe
+    # open, and a readline here would wait for it forever (the thread also keeps the pipe drained afterwards)
+    def read_lines() -> None:
+        for line in proc.stderr or ():
+            lines.put(line)
+
+    threading.Thread(target=read_lines, daemon=True).start()
     deadline = time.monotonic() + 30
-    waiting = selectors.DefaultSelector()
-    waiting.register(proc.stderr, selectors.EVENT_READ)
-    # never a bare readline: when Chromium's main process dies at start, its zygote keeps stderr open and a
-    # readline would wait for it forever
-    while (left := deadline - time.monotonic()) > 0 and waiting.select(timeout=left):
-        line = proc.stderr.readline()
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            continue
         if match := re.search(r"DevTools listening on ws://([^/]+)/", line):
             host = match.group(1)
             break
-        if not line and proc.poll() is not None:
-            stop(proc)
-            raise SystemExit(f"Chromium exited with status {proc.returncode} before opening its DevTools port")
     else:
         stop(proc)
         raise SystemExit("Chromium did not open its DevTools port within 30 s")
