@@ -16,6 +16,8 @@ def describe_conversion(report: ConversionReport) -> str:
              (f"  {summary.episodes} episode(s), {summary.frames} frames at {summary.fps} fps "
               f"({summary.frames / summary.fps:.1f} s), {len(summary.tasks)} task(s)")]
     lines += [f"  {key}: {feature.dtype} {list(feature.shape)}" for key, feature in info.features.items()]
+    if not report.bags and not report.skipped:
+        lines.append("  no new bag: the dataset holds every bag of the input already (mode: append)")
     for bag in report.bags:
         reused = ", staged by an earlier run" if bag.reused else ""
         lines.append(f"  {bag.bag}: {bag.frames} frames kept, {sum(bag.dropped.values())} dropped{reused}")

@@ -23,6 +23,7 @@ from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from dataprep.storage.crashpoints import CRASH_ENV
 from dataprep.storage.swap import old_folder, recover_swap, tmp_folder
 from dataprep.validate import validate_dataset
+from flows.summaries import describe_conversion
 from flows.validate_dataset import main as validate_main
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -151,6 +152,7 @@ def test_a_run_with_nothing_new_changes_nothing(appended: Path, bags: list[Path]
     report = convert_dataset(config_for(bags, out))
     assert report.bags == () and report.dataset.episodes == 4
     assert snapshot(out / REPO) == snapshot(appended / REPO)
+    assert "no new bag: the dataset holds every bag of the input already" in describe_conversion(report)
 
 
 @pytest.mark.parametrize("point", [
