@@ -31,7 +31,7 @@ from dataprep.memory import (
     replay_sampler_bytes,
 )
 from dataprep.memory.coefficients import COEFFICIENTS_PATH
-from dataprep.memory.conversion import estimate_conversion
+from dataprep.memory.conversion import buffered_rows, estimate_conversion
 from dataprep.memory.probe import measure_conversion, measure_python
 from dataprep.memory.sources import read_bag_figures
 from dataprep.sample import (
@@ -92,13 +92,13 @@ def calibrate(work: Path) -> Coefficients:
     held = point(f"image, 3 cameras 640x480, chunk {chunk}", image, large) - base
     figures = read_bag_figures(image, [large])
     png = sum(c.png_bytes for c in figures.cameras.values())
-    ratio = round((held / chunk - figures.vector_bytes) / png, 3)
+    ratio = round((held / buffered_rows(chunk, png) - figures.vector_bytes) / png, 3)
     reader = measure_python(READER_IMPORTS)
     points.append({"run": "reader process (numpy, h5py, cv2, dataprep readers)", "peak_mb": round(reader / MB, 1)})
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return Coefficients(round(base / MB, 1), encoders, ratio, round(reader / MB, 1),
                         measured=f"{stamp} on {platform.node()} ({platform.machine()}, Python "
-                                 f"{platform.python_version()}), machine shared with other work",
+                                 f"{platform.python_version()})",
                         points=tuple(points))
 
 

@@ -11,6 +11,7 @@ import pytest
 from dataprep.config import ConvertConfig, load_config
 from dataprep.conversion import convert_dataset, plan_conversion, staging_root
 from dataprep.errors import DataprepError
+from dataprep.lerobot.row_buffer import ROW_GROUP_BYTES
 from dataprep.memory import MB, Coefficients, EncoderCoefficients, SystemMemory, load_coefficients
 from dataprep.memory.conversion import CHUNK_LADDER, ConversionMemoryError, plan_bag_conversion
 from dataprep.memory.estimators import CameraShape
@@ -25,6 +26,7 @@ COEFFICIENTS = Coefficients(process_base_mb=200, encoders={"h264": EncoderCoeffi
 # two 640x480 cameras: 0.3072 MP each; PNGs of 300 KB; 100 bytes of vectors per frame
 FIGURES = BagFigures({"a": CameraFigure(CameraShape(480, 640), 300_000),
                       "b": CameraFigure(CameraShape(480, 640), 300_000)}, 100, "injected")
+GROUP_ROWS = -(-ROW_GROUP_BYTES // 600_000)  # rows image mode holds at most with these PNGs
 
 
 def machine(available_mb: float) -> SystemMemory:
@@ -55,32 +57,34 @@ def test_video_estimate_is_base_plus_one_encoder_per_camera(tmp_path: Path) -> N
     assert "chunk_size 300 (as configured)" in plan.reasoning
 
 
-def test_image_mode_buffers_the_chunk_of_pngs_and_auto_takes_the_largest_rung_that_fits(tmp_path: Path) -> None:
+def test_image_mode_buffers_rows_up_to_the_row_group_bound_and_auto_takes_the_largest_rung_that_fits(
+        tmp_path: Path) -> None:
     config = config_for(tmp_path, "chunk_size=auto", "camera_storage=image")
     frame = 2 * 300_000 * 2.0 + 100  # bytes per buffered frame: PNGs x ratio + vectors
-    for available, chunk in ((200 + 1000 * frame / MB, 1000), (200 + 999 * frame / MB, 300), (240, 30)):
+    assert GROUP_ROWS == 56  # 600 KB of PNGs a frame: a row group ends at 32 MB, whatever the chunk
+    for available, chunk, rows in ((200 + GROUP_ROWS * frame / MB, 1000, GROUP_ROWS), (240, 30, 30)):
         plan = plan_bag_conversion(config, [], system=machine(available), coefficients=COEFFICIENTS, figures=FIGURES)
-        assert plan.chunk_size == chunk
-        assert plan.need_bytes == pytest.approx(200 * MB + chunk * frame, abs=2)
+        assert (plan.chunk_size, plan.estimate.buffered_rows) == (chunk, rows)
+        assert plan.need_bytes == pytest.approx(200 * MB + rows * frame, abs=2)
         assert "auto: the largest that fits" in plan.reasoning
 
 
 def test_budget_caps_the_plan_but_never_beyond_available(tmp_path: Path) -> None:
-    config = config_for(tmp_path, "chunk_size=auto", "camera_storage=image", "memory_budget_mb=300")
+    config = config_for(tmp_path, "chunk_size=auto", "camera_storage=image", "memory_budget_mb=250")
     plan = plan_bag_conversion(config, [], system=machine(100_000), coefficients=COEFFICIENTS, figures=FIGURES)
-    assert (plan.allowance_bytes, plan.chunk_size) == (300 * MB, 30)  # 100 x 1.2 MB would pass 300 MB
-    assert "memory_budget_mb 300" in plan.reasoning
-    plan = plan_bag_conversion(config, [], system=machine(250), coefficients=COEFFICIENTS, figures=FIGURES)
-    assert plan.allowance_bytes == 250 * MB
-    assert "more than the available 250 MB" in plan.reasoning
+    assert (plan.allowance_bytes, plan.chunk_size) == (250 * MB, 30)  # 56 buffered rows x 1.2 MB would pass it
+    assert "memory_budget_mb 250" in plan.reasoning
+    plan = plan_bag_conversion(config, [], system=machine(240), coefficients=COEFFICIENTS, figures=FIGURES)
+    assert plan.allowance_bytes == 240 * MB
+    assert "more than the available 240 MB" in plan.reasoning
 
 
 def test_auto_workers_add_processes_while_chunks_of_100_still_fit(tmp_path: Path) -> None:
     config = config_for(tmp_path, "chunk_size=auto", "camera_storage=image")
-    per_worker = 200 * MB + 100 * (2 * 300_000 * 2.0 + 100)
+    per_worker = 200 * MB + GROUP_ROWS * (2 * 300_000 * 2.0 + 100)
     plan = plan_bag_conversion(config, [Path("a")] * 8, workers="auto", cpus=8, system=machine(3 * per_worker / MB),
                                coefficients=COEFFICIENTS, figures=FIGURES)
-    assert (plan.workers, plan.chunk_size) == (3, 100)
+    assert (plan.workers, plan.chunk_size) == (3, 1000)
     few_bags = plan_bag_conversion(config, [Path("a")] * 2, workers="auto", cpus=8, system=machine(100_000),
                                    coefficients=COEFFICIENTS, figures=FIGURES)
     assert (few_bags.workers, few_bags.chunk_size) == (2, 1000)  # never more workers than bags
@@ -90,7 +94,7 @@ def test_auto_workers_add_processes_while_chunks_of_100_still_fit(tmp_path: Path
 
 
 @pytest.mark.parametrize(("overrides", "available", "names"), [
-    (("chunk_size=300", "camera_storage=image"), 400, "lower chunk_size \\(now 300\\) or set chunk_size: auto"),
+    (("chunk_size=300", "camera_storage=image"), 250, "lower chunk_size \\(now 300\\) or set chunk_size: auto"),
     (("chunk_size=auto", "memory_budget_mb=150"), 10_000, "raise memory_budget_mb"),
     (("chunk_size=auto",), 0, "may use 0 MB \\(available memory 0 MB\\)"),
 ])

@@ -23,6 +23,7 @@ from typing import Literal
 
 from dataprep.config import ConvertConfig
 from dataprep.errors import DataprepError
+from dataprep.lerobot.row_buffer import ROW_GROUP_BYTES
 from dataprep.memory.coefficients import Coefficients, load_coefficients
 from dataprep.memory.monitor import SystemMemory, read_system
 from dataprep.memory.snapshot import MB
@@ -48,10 +49,11 @@ class ConversionEstimate:
     frame_bytes: int  # buffered per frame of a chunk
     chunk_size: int
     workers: int
+    buffered_rows: int  # rows held at once: the chunk, or fewer where a row group's PNG bytes reach their bound
 
     @property
     def per_worker(self) -> int:
-        return self.process_base + self.encoders + self.chunk_size * self.frame_bytes
+        return self.process_base + self.encoders + self.buffered_rows * self.frame_bytes
 
     @property
     def need(self) -> int:
@@ -59,7 +61,7 @@ class ConversionEstimate:
 
     def describe(self) -> str:
         return (f"{self.workers} worker(s) x ({self.process_base / MB:.0f} MB base + {self.encoders / MB:.0f} MB "
-                f"encoders + {self.chunk_size} x {self.frame_bytes / MB:.2f} MB rows) = {self.need / MB:.0f} MB")
+                f"encoders + {self.buffered_rows} x {self.frame_bytes / MB:.2f} MB rows) = {self.need / MB:.0f} MB")
 
 
 def estimate_conversion(config: ConvertConfig, figures: BagFigures, chunk_size: int, workers: int,
@@ -67,13 +69,24 @@ def estimate_conversion(config: ConvertConfig, figures: BagFigures, chunk_size: 
     """The formula above, for given settings."""
     encoders = 0
     frame = figures.vector_bytes
+    pngs = 0
     for camera in figures.cameras.values():
         if config.camera_storage == "video":
             pixels = camera.shape.height * camera.shape.width
             encoders += coefficients.encoder(config.video.codec).bytes_for(pixels)
         else:
             frame += int(camera.png_bytes * coefficients.image_row_ratio)
-    return ConversionEstimate(int(coefficients.process_base_mb * MB), encoders, frame, chunk_size, workers)
+            pngs += camera.png_bytes
+    return ConversionEstimate(int(coefficients.process_base_mb * MB), encoders, frame, chunk_size, workers,
+                              buffered_rows(chunk_size, pngs))
+
+
+def buffered_rows(chunk_size: int, png_bytes_per_frame: int) -> int:
+    """Rows the writer holds before it writes a row group: `chunk_size`, or fewer in image mode, where a group
+    also ends at the row whose PNGs reach ROW_GROUP_BYTES (dataprep/lerobot/row_buffer.py)."""
+    if png_bytes_per_frame <= 0:
+        return chunk_size
+    return min(chunk_size, -(-ROW_GROUP_BYTES // png_bytes_per_frame))
 
 
 @dataclass(frozen=True)
@@ -114,7 +127,7 @@ def _no_fit_error(config: ConvertConfig, smallest: ConversionEstimate, allowance
     changes = []
     if config.memory_budget_mb is not None:
         changes.append("raise memory_budget_mb (or remove it)")
-    rows = smallest.chunk_size * smallest.frame_bytes
+    rows = smallest.buffered_rows * smallest.frame_bytes
     if config.chunk_size != "auto" and rows >= 0.05 * smallest.per_worker:  # in video mode rows are vectors only
         changes.append(f"lower chunk_size (now {config.chunk_size}) or set chunk_size: auto")
     if smallest.workers > 1:
