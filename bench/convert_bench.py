@@ -129,7 +129,7 @@ def _video_settings(config: Any) -> Any:
 
 def work_convert(args: argparse.Namespace) -> dict[str, Any]:
     """One `convert_dataset` call with the Kuavo preset; optionally under cProfile."""
-    from dataprep.conversion import BagConversion, bag_key, convert_dataset, staging_root
+    from dataprep.conversion import convert_dataset
     from dataprep.memory import peak_rss, take_snapshot
 
     config = _config(args.bag, args.out, args.fps, args.codec, args.camera_storage)
@@ -142,13 +142,14 @@ def work_convert(args: argparse.Namespace) -> dict[str, Any]:
     if profiler:
         profiler.enable()
     with DiskWatch(Path(args.out)) as disk:
-        summary = convert_dataset(config).dataset
+        report = convert_dataset(config)
+        summary = report.dataset
         wall, cpu, peak = time.perf_counter() - t0, _cpu_s() - cpu0, peak_rss()
     if profiler:
         profiler.disable()
     if profiler:
         profiler.dump_stats(args.profile_out)
-    staged = BagConversion.load(staging_root(config) / bag_key(Path(args.bag), config))
+    (staged,) = report.bags  # its staging is gone once committed: the report holds the record
     return {"wall_s": wall, "cpu_s": cpu, "frames": summary.frames, "peak_rss": peak, "idle_rss": idle_rss,
             "span_s": list(staged.span_s), "sample_drop": config.timeline.sample_drop,
             "dataset": str(config.dataset_root), "storage": args.camera_storage, "peak_disk": disk.peak,
