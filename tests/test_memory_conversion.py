@@ -195,6 +195,10 @@ def test_memory_report_names_a_bad_sweep(bag: Path, tmp_path: Path, capsys: pyte
     assert "--sweep 'workers=1,2': give chunk_size=N,N,..." in capsys.readouterr().err
     assert memory_report.main(["--config", config, "--local", "--sweep", "chunk_size=10"]) == 2
     assert "--sweep needs --bag PATH" in capsys.readouterr().err
+    missing = tmp_path / "absent.bag"
+    assert memory_report.main(["--config", config, "--local", "--sweep", "chunk_size=10", "--bag", str(missing)]) == 2
+    err = capsys.readouterr().err  # the bag's own error, in one line: no traceback, no configuration dump
+    assert f"error: measured process failed (exit 1): bag {missing} does not exist" in err and "Traceback" not in err
 
 
 def test_memory_report_under_prefect_records_the_plan_as_an_artifact(

@@ -10,6 +10,7 @@ are summed (an upper bound of what they held together).
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,8 @@ from dataprep.memory.coefficients import Coefficients, load_coefficients
 from dataprep.memory.conversion import estimate_conversion
 from dataprep.memory.snapshot import MB, peak_rss
 from dataprep.memory.sources import read_bag_figures
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,10 @@ def _wait(child: _Child) -> dict[str, Any]:
         stream.seek(0)
         texts.append(stream.read())
         stream.close()
-    if code != 0:
-        raise DataprepError(f"measured process {child.process.args!r} failed (exit {code}): {texts[1].strip()[-2000:]}")
+    if code != 0:  # the whole output (a traceback, the spec) goes to the log; the console gets the last line
+        logger.info("measured process %s failed (exit %d):\n%s", child.process.args, code, texts[1])
+        last = texts[1].strip().splitlines()[-1:] or ["no output"]
+        raise DataprepError(f"measured process failed (exit {code}): {last[0]}")
     result: dict[str, Any] = json.loads(texts[0].strip().splitlines()[-1])
     return result
 
@@ -138,7 +143,10 @@ def _main(spec_json: str) -> None:
     from dataprep.conversion import convert_bag
 
     spec = json.loads(spec_json)
-    conversion = convert_bag(ConvertConfig.model_validate(spec["config"]), Path(spec["bag"]))
+    try:
+        conversion = convert_bag(ConvertConfig.model_validate(spec["config"]), Path(spec["bag"]))
+    except DataprepError as err:  # bad input: its message is what the parent shows, no traceback
+        sys.exit(str(err))
     print(json.dumps({"frames": conversion.frames, "peak_rss": peak_rss()}))
 
 
