@@ -222,7 +222,7 @@ def bench_encoding(work: Path, encoding: str, args: argparse.Namespace) -> list[
             shutil.rmtree(out, ignore_errors=True)
         settle()
         cfg = config(raw, out, geometry, bins if with_voxels else None, args.voxel_dtype)
-        with mock.patch.object(atomic, "_fsync", return_value=None) if name == "nofsync" else nullcontext():
+        with mock.patch.object(atomic, "fsync_path", return_value=None) if name == "nofsync" else nullcontext():
             reports[name], runs[name] = timed(lambda: prepare_tree(cfg))  # noqa: B023
         if name == "nofsync":
             shutil.rmtree(out)
