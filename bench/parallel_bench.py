@@ -85,7 +85,7 @@ class TreeSampler:
 
 def work(args: argparse.Namespace) -> dict[str, Any]:
     from dataprep.config import ConvertConfig, load_config
-    from dataprep.conversion import convert_dataset, plan_bag_workers
+    from dataprep.conversion import convert_dataset, plan_bag_workers, plan_conversion
     from dataprep.memory import peak_rss
 
     overrides = [f"input.bags={json.dumps([str(args.bags)])}", f"output_root={json.dumps(str(args.out))}",
@@ -94,7 +94,7 @@ def work(args: argparse.Namespace) -> dict[str, Any]:
     config = load_config(ConvertConfig, PRESET, overrides)
     shutil.rmtree(args.out, ignore_errors=True)
     bags = len(list(args.bags.glob("*.bag")))
-    workers = plan_bag_workers(config, bags).workers
+    workers = plan_bag_workers(plan_conversion(config).config, bags).workers  # as convert_dataset decides
     with TreeSampler() as sampler:
         t0 = time.perf_counter()
         report = convert_dataset(config)
