@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -94,3 +96,44 @@ def test_two_runs_writing_one_dataset_take_turns(prefect_server: None, tmp_path:
     writer("second", 0.0)  # waits for the first to leave
     first.join()
     assert events == ["first in", "first out", "second in", "second out"]
+
+
+def _report_of(flow_run_id: Any) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    (report,) = [a for a in artifacts if a.key == "report-default"]
+    return report
+
+
+def test_run_report_on_the_top_level_run_names_failed_and_skipped_bags_validation_and_output(
+        prefect_server: None, tmp_path: Path) -> None:
+    from flows.convert_all import convert_all
+
+    bags = tmp_path / "bags"
+    write_kuavo_bag(bags / "good.bag", KuavoBagSpec(duration_s=2.0, width=32, height=24))
+    overrides = [f"rosbag_to_lerobot.input.bags={bags}", f"rosbag_to_lerobot.output_root={tmp_path}/out",
+                 "rosbag_to_lerobot.on_bag_error=skip"]
+    root = tmp_path / "out/local/kuavo_sample"
+    first = convert_all(str(PROJECT / "configs/default.yaml"), overrides, return_state=True)
+    assert first.is_completed()
+    write_kuavo_bag(bags / "new.bag", KuavoBagSpec(duration_s=2.0, width=32, height=24))
+    (bags / "broken.bag").write_bytes(b"not a bag at all")  # a new bag that fails; good.bag is in already
+    second = convert_all(str(PROJECT / "configs/default.yaml"), overrides, return_state=True)
+    report = _report_of(second.state_details.flow_run_id)
+    text = report.data
+    assert "1 converted, 1 skipped, 1 failed" in text, text
+    assert re.search(r"\| new\.bag \| converted \| \d+ \|", text), text
+    assert re.search(r"\| good\.bag \| skipped \|  \| in the dataset already", text), text
+    assert re.search(r"\| broken\.bag \| \*\*failed\*\* \|  \| cannot open bag \S+broken\.bag: File magic", text), text
+    assert f"**Validation**: OK: {root} passed all" in text
+    assert f"- rosbag_to_lerobot: `{root}`" in text and "peak RSS" in text
+    assert report.description == "Every stage finished, but 1 bag(s) failed and were left out (see below)."
+
+    (bags / "broken.bag").unlink()  # the next run finds nothing new: its report says so, and how to see more
+    third = convert_all(str(PROJECT / "configs/default.yaml"), overrides, return_state=True)
+    text = _report_of(third.state_details.flow_run_id).data
+    assert "**Nothing was new**" in text and "rosbag_to_lerobot.mode=rebuild" in text, text
