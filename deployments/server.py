@@ -1,4 +1,4 @@
-"""A local Prefect server that stays up: `python -m deployments.server start|stop|status [--host H] [--port P]`.
+"""A local Prefect server that stays up: `python -m deployments.server start|stop|status|wait [--host H] [--port P]`.
 
 Why not `prefect server start --background`: it keeps the server's stdout and stderr on pipes to the command
 that exits a moment later, so the first line the server logs (on a host without internet: "Failed to send
@@ -131,7 +131,7 @@ def start(host: str, port: int) -> str:
         raise SystemExit(f"{host}:{port} is taken by {what}; stop it, or start on another port (--port)")
     log = server_log()
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **OFFLINE_ENV}
+    env = {**os.environ, **OFFLINE_ENV, "PREFECT_UI_API_URL": url}  # the UI's pages call the API at this address
     command = [sys.executable, "-c", ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
                                       "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"),
                "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
@@ -189,9 +189,21 @@ def status() -> tuple[str, int]:
     return f"the server is running: pid {record.pid}, {record.url} {answer}; log {record.log}", 0
 
 
+def wait(host: str, port: int, timeout_s: float = STARTUP_S) -> tuple[str, int]:
+    """Until the server at host:port answers (for a service that needs it, e.g. the worker's unit)."""
+    url = f"http://{host}:{port}/api"
+    deadline = time.monotonic() + timeout_s
+    while not healthy(url):
+        if time.monotonic() > deadline:
+            return f"no Prefect server answered {url}/health within {timeout_s:.0f} s", 1
+        time.sleep(1.0)
+    return f"the Prefect server at {url} answers", 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deployments.server", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("start", "stop", "status"))
+    parser.add_argument("action", choices=("start", "stop", "status", "wait"),
+                        help="wait: until the server at --host/--port answers (for services started after it)")
     parser.add_argument("--host", default=HOST)
     parser.add_argument("--port", type=int, default=PORT)
     args = parser.parse_args(argv)
@@ -201,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "stop":
         print(stop())
         return 0
-    text, code = status()
+    text, code = status() if args.action == "status" else wait(args.host, args.port)
     print(text)
     return code
 
