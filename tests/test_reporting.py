@@ -15,7 +15,7 @@ from dataprep.config import ConvertConfig, load_config
 from dataprep.conversion import convert_dataset
 from dataprep.lerobot.preview import THUMB_WIDTH, first_episode_preview
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
-from tasks.charts import line_chart, svg_image
+from tasks.charts import COLORS, line_chart, svg_image
 from tasks.reporting import time_left_s
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -37,7 +37,17 @@ def test_preview_shows_frames_of_each_camera_and_the_vectors_of_the_first_episod
 
 def test_line_chart_draws_one_line_per_series_between_the_labelled_extremes() -> None:
     svg = line_chart("rss", [0.0, 1.0, 2.0], {"rss_mb": [100.0, 300.0, 200.0], "peak_rss_mb": [100, 300, 300]}, "s")
-    assert svg.count("<polyline") == 2 and ">300<" in svg and ">100<" in svg and "rss_mb, peak_rss_mb" in svg
+    assert svg.count("<polyline") == 2 and ">300<" in svg and ">100<" in svg
+
+
+def test_coinciding_series_stay_apart_wide_and_pale_under_dashed_with_a_coloured_legend() -> None:
+    same = [100.0, 200.0, 300.0]
+    svg = line_chart("rss", [0.0, 1.0, 2.0], {"rss_mb": same, "peak_rss_mb": same}, "s")
+    rss, peak = re.findall(r"<polyline [^>]*>", svg)
+    assert 'stroke-width="4"' in rss and "stroke-opacity" in rss and "dasharray" not in rss
+    assert 'stroke-width="1.5"' in peak and "stroke-dasharray" in peak
+    for name, colour in (("rss_mb", COLORS[0]), ("peak_rss_mb", COLORS[1])):
+        assert "<line x1=" in svg and f'stroke="{colour}" stroke-width="3"/>' in svg and f">{name}</text>" in svg
     assert svg_image(svg, "memory").startswith("![memory](data:image/svg+xml;base64,")
 
 
@@ -137,3 +147,18 @@ def test_run_report_on_the_top_level_run_names_failed_and_skipped_bags_validatio
     third = convert_all(str(PROJECT / "configs/default.yaml"), overrides, return_state=True)
     text = _report_of(third.state_details.flow_run_id).data
     assert "**Nothing was new**" in text and "rosbag_to_lerobot.mode=rebuild" in text, text
+
+
+def test_run_report_of_a_failed_stage_says_so_first_and_shows_its_error() -> None:
+    from dataprep.errors import DataprepError
+    from tasks.run_report import StageOutcome, report_description, run_report_markdown
+
+    error = DataprepError("2 of 2 bag(s) failed, so /out/ds was not written:\n- /in/a.bag\n    cannot open bag")
+    outcomes = [StageOutcome("rosbag_to_lerobot", error, Path("/out/ds"), 4.0),
+                StageOutcome("hdf5_index", object(), Path("/out/index"), 1.0, summary="HDF5 index at /out/index")]
+    text = run_report_markdown("default.yaml", outcomes, peak_rss_mb=321.0, seconds=5.0)
+    assert text.splitlines()[2] == "**1 of 2 stage(s) failed**: rosbag_to_lerobot."
+    assert "| rosbag_to_lerobot | **FAILED** |" in text and "| hdf5_index | ok |" in text
+    assert "- /in/a.bag\n    cannot open bag" in text and "HDF5 index at /out/index" in text
+    assert "peak RSS 321 MB" in text and "- hdf5_index: `/out/index`" in text and "- rosbag_to_lerobot:" not in text
+    assert report_description(outcomes) == "1 of 2 stage(s) failed: rosbag_to_lerobot."

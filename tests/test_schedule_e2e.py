@@ -245,6 +245,25 @@ def scheduled_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         soak.close(stop_cmd)
 
 
+# Prefect's own SQLite contention, not something we call: the server upserts a worker's heartbeat in a
+# deferred transaction, and on a loaded machine SQLite refuses it at once ("database is locked", no busy wait
+# applies); the worker's next heartbeat goes through. Seen 3 times in a 5-minute soak at load 9 on 2 cores.
+TOLERATED = (("Worker channel heartbeat persistence failed", "database is locked"),)
+LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \| ")
+
+
+def server_errors(log: str) -> list[str]:
+    """Each ERROR record of the server's log with its traceback, less the TOLERATED ones."""
+    blocks: list[list[str]] = []
+    for line in log.splitlines():
+        if LOG_LINE.match(line) or line.startswith("--- "):
+            blocks.append([line])
+        elif blocks:
+            blocks[-1].append(line)
+    errors = ["\n".join(b) for b in blocks if " | ERROR " in b[0] or any("Traceback" in line for line in b)]
+    return [e for e in errors if not any(all(part in e for part in parts) for parts in TOLERATED)]
+
+
 def test_the_soak_keeps_the_server_up_crashes_the_killed_run_and_the_next_one_resumes(scheduled_run: Stack) -> None:
     api, runs = scheduled_run.api, scheduled_run.run_ids
     assert [state_of(api, r) for r in runs] == ["COMPLETED"] * 3 + ["CRASHED", "COMPLETED"]
@@ -257,9 +276,8 @@ def test_the_soak_keeps_the_server_up_crashes_the_killed_run_and_the_next_one_re
     assert sources == ["b1.bag", "b2.bag", "b3.bag", "b4.bag", "b5.bag"], commit  # every bag, once
     report = validate_dataset(root)
     assert report.ok and report.episodes == 5, report.table()
-    log = (scheduled_run.tmp / "prefect-home/logs/server.log").read_text(errors="replace")
-    errors = [line for line in log.splitlines() if re.search(r"\bERROR\b|Traceback|IntegrityError", line)]
-    assert not errors, "\n".join(errors[:20])
+    errors = server_errors((scheduled_run.tmp / "prefect-home/logs/server.log").read_text(errors="replace"))
+    assert not errors, "\n\n".join(errors[:5])
     last = {a["key"]: a for a in request(f"{api}/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [runs[4]]}}})}
     text = last["report-default"]["data"]
     assert "2 converted, 3 skipped, 0 failed" in text and "| b4.bag | converted |" in text, text
