@@ -220,4 +220,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # one line, as every command of ours (flows/cli.py)
+        print("interrupted: python -m deployments.server stopped by Ctrl-C; the server, if it was starting, keeps "
+              "starting: see `python -m deployments.server status`", file=sys.stderr)
+        sys.exit(130)
