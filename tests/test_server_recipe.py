@@ -87,3 +87,16 @@ def test_wait_gives_up_naming_the_address_when_no_server_answers() -> None:
         port = sock.getsockname()[1]
     text, code = server.wait("127.0.0.1", port, timeout_s=1.0)
     assert code == 1 and f"127.0.0.1:{port}/api/health within 1 s" in text
+
+
+def test_start_after_a_crash_drops_the_old_record_and_names_what_holds_the_port(home: Path) -> None:
+    import socket
+
+    server.pid_file().write_text(json.dumps({"pid": dead_pid(), "url": "u", "log": str(home / "logs/server.log")}))
+    with socket.socket() as taken:  # not a Prefect server: nothing answers /api/health
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit, match=rf"127\.0\.0\.1:{port} is taken by another program; .*--port"):
+            server.start("127.0.0.1", port)
+    assert not server.pid_file().exists()
