@@ -7,7 +7,7 @@ sets the run Crashed. A Crashed run gives back its deployment's concurrency slot
 that deployment starts; its dataset slot (tasks/dataset_slot.py) goes back when its lease runs out.
 
 Measured on this machine (tests/test_schedule_e2e.py, the soak, and by hand): a SIGKILL of the worker and its
-run mid-bag was marked Crashed 71, 76 and 78 s later. In principle 45-75 s (`SILENCE_S` after the last
+run mid-bag was marked Crashed 68, 71, 76 and 78 s later. In principle 45-75 s (`SILENCE_S` after the last
 heartbeat, which came 0-30 s before the kill) plus the server's trigger loop and event delivery.
 `python -m deployments.server start` installs the watch; `python -m deployments.crash_watch` installs it
 against the configured server (e.g. a server not started by our command).
