@@ -1,4 +1,4 @@
-"""Prepare the bundled GoPro + spike sample and read one training sample from it, without torch.
+"""Prepare a small GoPro + spike tree and read one training sample from it, without torch.
 
     python docs/examples/gopro_dataset.py [OUTPUT_FOLDER]       # default: a new temporary folder
 """
@@ -7,17 +7,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dataprep.config import PipelineConfig, load_config
-from dataprep.gopro import GoproSpikeDataset, prepare_tree
+from dataprep.config import GoproPrepareConfig
+from dataprep.gopro import GoproSpikeDataset, SpikeGeometry, prepare_tree
+from dataprep.sample import ensure_gopro_sample
 
 out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="dataprep-example-"))
-pipeline = load_config(PipelineConfig, Path("configs/gopro_sample.yaml"), [
-    f"gopro_prepare.gopro_root={out / 'raw/gopro'}",    # the sample trees are written here on first use
-    f"gopro_prepare.spike_root={out / 'raw/spike'}",
-    f"gopro_prepare.output_root={out / 'prepared'}",
-])
-config = pipeline.gopro_prepare
-assert config is not None
+config = GoproPrepareConfig.model_validate({   # the gopro_prepare section of configs/gopro_sample.yaml, in Python
+    "gopro_root": str(out / "raw/gopro"),
+    "spike_root": str(out / "raw/spike"),
+    "output_root": str(out / "prepared"),
+    "spike": {"encoding": "bitpacked", "frames": 16, "height": 90, "width": 160},
+    "voxels": {"bins": 4},
+})
+# Stand-in raw data: the bundled sample trees (3 sequences of 20 frames); point the roots at yours instead
+ensure_gopro_sample(config.gopro_root, config.spike_root, SpikeGeometry.from_spec(config.spike))
 
 report = prepare_tree(config)  # links, checked spikes, voxels; report.json beside them
 print(f"prepared {report.output_root}: {report.totals()}")

@@ -1,4 +1,4 @@
-"""Index the bundled HDF5 samples (a replay file and a point-cloud file) and read batches from the index.
+"""Index two small HDF5 files (offline-RL replay rows and a point cloud) and read batches from the index.
 
     python docs/examples/hdf5_readers.py [OUTPUT_FOLDER]        # default: a new temporary folder
 """
@@ -9,14 +9,17 @@ from pathlib import Path
 
 from dataprep.config import Hdf5IndexConfig
 from dataprep.hdf5 import ReplaySampler, SegmentDataset, build_index, collate_segments
+from dataprep.sample import write_replay_file, write_segment_file
 
 out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="dataprep-example-"))
+out.mkdir(parents=True, exist_ok=True)
+write_replay_file(out / "replay.h5")                  # stand-in data: 300 rows, three 32x32 cameras
+write_segment_file(out / "points.h5", points=8 * 4096)  # and 32,768 points
 config = Hdf5IndexConfig.model_validate({   # the hdf5_index section of configs/hdf5_sample.yaml, in Python
     "sources": [{"kind": "replay", "paths": [str(out / "replay.h5")]},
                 {"kind": "segments", "paths": [str(out / "points.h5")], "segment_size": 4096}],
     "output_root": str(out / "index"),
     "image_cache": {"size": 224},
-    "generate_sample_if_missing": True,   # write the bundled files at those paths on first use
 })
 build_index(config)  # index.h5, summary.json, scans/, image_cache/
 
