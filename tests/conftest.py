@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -45,9 +45,9 @@ UNIT_MODULES = frozenset({
     "test_aligner.py", "test_clock.py", "test_config.py", "test_config_reference.py", "test_definitions.py",
     "test_deployments.py", "test_episode_writer_pieces.py", "test_episodes.py", "test_golden.py",
     "test_gopro_config.py", "test_gopro_dataset.py", "test_gopro_prepare.py", "test_gopro_spikes.py",
-    "test_hdf5_readers.py", "test_images.py", "test_info.py", "test_memory_rules.py", "test_memory_sources.py",
-    "test_quality.py", "test_rosbag_reader.py", "test_sample_bags.py", "test_shared_helpers.py",
-    "test_staging.py", "test_stats.py",
+    "test_hdf5_readers.py", "test_images.py", "test_info.py", "test_markers.py", "test_memory_rules.py",
+    "test_memory_sources.py", "test_quality.py", "test_rosbag_reader.py", "test_sample_bags.py",
+    "test_shared_helpers.py", "test_staging.py", "test_stats.py",
 })
 # fixture -> the markers a test that uses it gets
 FIXTURE_MARKERS = {
@@ -57,23 +57,24 @@ FIXTURE_MARKERS = {
 }
 
 
+def markers_for(module: str, fixtures: Iterable[str]) -> set[str]:
+    """The markers a test gets from its module's file name and the fixtures it uses (see the module docstring)."""
+    names = {marker for fixture in fixtures for marker in FIXTURE_MARKERS.get(fixture, ())}
+    if module not in UNIT_MODULES:
+        names.add("integration")
+    return names | {"integration" if "integration" in names else "unit"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test by its module and by the fixtures it uses (see the module docstring)."""
+    """Mark every collected test by its module and by the fixtures it uses."""
     for item in items:
-        names: set[str] = set()
-        for fixture, markers in FIXTURE_MARKERS.items():
-            if fixture in getattr(item, "fixturenames", ()):
-                names.update(markers)
-        if item.path.name not in UNIT_MODULES:
-            names.add("integration")
-        names.add("integration" if "integration" in names else "unit")
-        for name in sorted(names):
+        for name in sorted(markers_for(item.path.name, getattr(item, "fixturenames", ()))):
             item.add_marker(name)
 
 
-def _missing(reason: str) -> NoReturn:
+def missing_fixture(reason: str, required: bool) -> NoReturn:
     """Skip on a contributor's machine; fail where the fixtures are required (CI)."""
-    if REQUIRE_FIXTURES:
+    if required:
         pytest.fail(f"{reason} (DATAPREP_REQUIRE_FIXTURES=1: CI must run every test)")
     pytest.skip(reason)
 
@@ -82,7 +83,8 @@ def _missing(reason: str) -> NoReturn:
 def fixture_bags() -> Path:
     """The real bags recorded by other projects (read-only), in ../shared/fixtures/bags/ or $DATAPREP_SHARED."""
     if not FIXTURE_BAGS.is_dir():
-        _missing(f"fixture bags not found at {FIXTURE_BAGS}; put shared/ beside the project or set DATAPREP_SHARED")
+        missing_fixture(f"fixture bags not found at {FIXTURE_BAGS}; put shared/ beside the project or set "
+                        "DATAPREP_SHARED", REQUIRE_FIXTURES)
     return FIXTURE_BAGS
 
 
@@ -92,7 +94,7 @@ def chromium() -> str:
     for name in CHROMIUM_NAMES:
         if path := shutil.which(name):
             return path
-    _missing("Chromium not found on PATH; install it with `apt-get install chromium`")
+    missing_fixture("Chromium not found on PATH; install it with `apt-get install chromium`", REQUIRE_FIXTURES)
 
 
 @pytest.fixture(scope="session")
