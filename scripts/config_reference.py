@@ -46,7 +46,7 @@ def roots() -> list[tuple[str, type[BaseModel], str]]:
         ("", PipelineConfig, ("The pipeline file `python -m flows.convert_all --config FILE` reads "
                               "(configs/default.yaml when no --config is given).")),
         ("loader", LoaderSpec, ("A training job's DataLoader block, loaded alone with "
-                                "`load_config(LoaderSpec, path)` (docs/memory.md).")),
+                                "`load_config(LoaderSpec, path)` ([memory.md](memory.md)).")),
     ]
 
 
