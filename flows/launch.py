@@ -31,7 +31,7 @@ from flows.cli import load_pipeline, run_cli, stage_parser
 from flows.summaries import describe_conversion, describe_gopro, describe_index, raise_for_index_failures
 
 LOCAL_NOTICE = ("no Prefect server configured: running without Prefect, nothing is recorded "
-                "(README 'Run it on a schedule' says how to keep runs in the Prefect UI)")
+                "(docs/scheduled-runs.md says how to keep runs in the Prefect UI)")
 
 
 class LocalStage(NamedTuple):

@@ -201,7 +201,7 @@ def test_a_scheduled_deployment_runs_through_a_worker_and_reads_back_over_rest(s
     assert any(m.startswith(f"stage rosbag_to_lerobot: output at {root}") for m in messages), messages
 
 
-def test_the_ui_run_page_shows_the_runs_artifacts_in_chromium(scheduled_run: Stack) -> None:
+def test_the_ui_run_page_shows_the_runs_artifacts_in_chromium(chromium: str, scheduled_run: Stack) -> None:
     ui = scheduled_run.api.removesuffix("/api")
     shot = scheduled_run.tmp / "ui.png"
     script = subprocess.Popen([sys.executable, "scripts/ui_screenshot.py", "--ui", ui, "--flow-run",

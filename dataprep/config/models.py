@@ -32,8 +32,11 @@ class AlignSpec(StrictModel):
     A tolerance of None means half a frame period for `nearest` and one frame period for `asof`.
     """
 
-    policy: Literal["nearest", "asof", "hold"] = "nearest"
-    tolerance_s: float | None = Field(default=None, gt=0)
+    policy: Literal["nearest", "asof", "hold"] = Field(
+        default="nearest", description="nearest: closest within tolerance_s; asof: latest at most tolerance_s old; "
+        "hold: latest, however old")
+    tolerance_s: float | None = Field(
+        default=None, gt=0, description="seconds; None: half a frame period (nearest) or one period (asof)")
 
 
 class Transform(StrictModel):
@@ -43,8 +46,9 @@ class Transform(StrictModel):
     is >= the threshold, else 0.0).
     """
 
-    kind: Literal["deg2rad", "scale", "offset", "threshold"]
-    value: float | None = None
+    kind: Literal["deg2rad", "scale", "offset", "threshold"] = Field(
+        description="deg2rad (x pi/180), scale (x value), offset (+ value), threshold (1.0 where >= value, else 0.0)")
+    value: float | None = Field(default=None, description="the step's number; none for deg2rad")
 
     @model_validator(mode="before")
     @classmethod
@@ -68,10 +72,10 @@ class Transform(StrictModel):
 class PartSpec(StrictModel):
     """A slice of one message field that becomes part of an output vector."""
 
-    topic: str
+    topic: str = Field(description="the ROS topic the values come from")
     field: str = Field(min_length=1, description="dotted path in the message, e.g. joint_data.joint_q")
     index: int | str | None = Field(default=None, description="an element (3) or a slice ('12:19')")
-    transforms: tuple[Transform, ...] = ()
+    transforms: tuple[Transform, ...] = Field(default=(), description="element-wise steps, applied in order")
     align: AlignSpec | None = Field(default=None, description="overrides the feature's alignment")
     default: tuple[float, ...] | None = Field(
         default=None,
@@ -114,18 +118,19 @@ class PartSpec(StrictModel):
 class FeatureSpec(StrictModel):
     """An output vector feature, concatenated from its parts in order."""
 
-    parts: tuple[PartSpec, ...] = Field(min_length=1)
-    align: AlignSpec = AlignSpec()
-    names: tuple[str, ...] | None = None
-    dtype: Literal["float32", "float64"] = "float32"
+    parts: tuple[PartSpec, ...] = Field(min_length=1, description="concatenated in order into one vector")
+    align: AlignSpec = Field(default=AlignSpec(), description="how every part's topic is sampled at a tick")
+    names: tuple[str, ...] | None = Field(default=None, description="one name per element, written to info.json")
+    dtype: Literal["float32", "float64"] = Field(default="float32", description="the stored element type")
 
 
 class CameraSpec(StrictModel):
     """A camera topic (sensor_msgs/Image or CompressedImage) written as `observation.images.<name>`."""
 
-    topic: str
+    topic: str = Field(description="a sensor_msgs/Image (rgb8, bgr8, rgba8, bgra8, mono8, mono16) or "
+                       "CompressedImage topic")
     resize: tuple[int, int] | None = Field(default=None, description="(height, width)")
-    align: AlignSpec = AlignSpec()
+    align: AlignSpec = Field(default=AlignSpec(), description="how the camera's frames are sampled at a tick")
     depth: bool = Field(default=False, description="a depth map (16UC1, mono16, 32FC1, compressedDepth), kept in mm")
 
     @field_validator("resize")
@@ -148,16 +153,17 @@ class TimelineSpec(StrictModel):
 class VideoSpec(StrictModel):
     """Encoder settings; None takes the codec's default (lerobot's for libsvtav1)."""
 
-    codec: Literal["libsvtav1", "h264"] = "libsvtav1"
-    crf: int | None = Field(default=None, ge=0, le=63)
-    preset: int | str | None = None
-    g: int = Field(default=2, ge=1)
+    codec: Literal["libsvtav1", "h264"] = Field(default="libsvtav1", description="libsvtav1 (AV1, as lerobot) or h264")
+    crf: int | None = Field(default=None, ge=0, le=63, description="constant rate factor: lower is better and larger")
+    preset: int | str | None = Field(default=None, description="the encoder's speed preset")
+    g: int = Field(default=2, ge=1, description="keyframe interval in frames (GOP size)")
 
 
 class InputSpec(StrictModel):
     """Which bags to convert: files, rosbag2 folders, folders holding them, or glob patterns."""
 
-    bags: tuple[str, ...] = Field(min_length=1)
+    bags: tuple[str, ...] = Field(min_length=1, description=".bag files, rosbag2 folders, .mcap/.db3 files, folders "
+                                  "holding them, or glob patterns; one string or a list")
     generate_sample_if_missing: bool = Field(
         default=False, description="write the bundled Kuavo-like sample at the single bag path if it is absent"
     )
@@ -171,12 +177,12 @@ class InputSpec(StrictModel):
 class ConvertConfig(StrictModel):
     """One ROS bag -> LeRobot v3.0 conversion."""
 
-    input: InputSpec
-    output_root: Path = Path("outputs")
-    repo_id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$")
-    fps: int = Field(gt=0, le=1000)
-    robot_type: str = "unknown"
-    task: str = Field(min_length=1)
+    input: InputSpec = Field(description="which bags to convert")
+    output_root: Path = Field(default=Path("outputs"), description="the dataset goes to <output_root>/<repo_id>")
+    repo_id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$", description="the dataset's name, owner/name")
+    fps: int = Field(gt=0, le=1000, description="the frame grid's rate (Kuavo's train_hz)")
+    robot_type: str = Field(default="unknown", description="written to info.json")
+    task: str = Field(min_length=1, description="the task of every episode (unless annotations give their own)")
     chunk_size: int | Literal["auto"] = Field(
         default=300, description="frames per chunk: flush, gc, memory snapshot; auto: the largest that fits")
     memory_budget_mb: int | None = Field(default=None, ge=1,
@@ -196,22 +202,25 @@ class ConvertConfig(StrictModel):
     # lerobot's packing limits (its defaults; written into info.json): an episode goes into the current
     # file of its kind unless that would reach the size, then into the next file; chunk folders hold
     # `chunks_size` files; a fraction of a MB is allowed (tests), an int stays an int in info.json
-    data_files_size_in_mb: int | float = Field(default=100, gt=0)
-    video_files_size_in_mb: int | float = Field(default=200, gt=0)
-    chunks_size: int = Field(default=1000, ge=1)
+    data_files_size_in_mb: int | float = Field(default=100, gt=0, description="a shared parquet file grows to this")
+    video_files_size_in_mb: int | float = Field(default=200, gt=0, description="a shared mp4 grows to this")
+    chunks_size: int = Field(default=1000, ge=1, description="files per chunk-XXX folder")
     max_workers: WorkerCount = Field(default=1, description="bags converted at once: an int >= 1 or auto (from "
                                      "the cores and available memory; dataprep/conversion/workers.py)")
     task_runner: TaskRunnerSpec | None = Field(default=None, description="{dask: {address: ...}} or {dask: "
                                                "{n_workers: N}}: bags on a Dask cluster")
-    camera_storage: Literal["video", "image"] = "video"
-    video: VideoSpec = VideoSpec()
-    timeline: TimelineSpec = TimelineSpec()
-    features: dict[str, FeatureSpec] = Field(default_factory=dict)
-    cameras: dict[str, CameraSpec] = Field(default_factory=dict)
-    types: TypesSpec = TypesSpec()
-    clock: ClockSpec = ClockSpec()
-    quality: QualitySpec = QualitySpec()
-    episodes: EpisodesSpec = EpisodesSpec()
+    camera_storage: Literal["video", "image"] = Field(
+        default="video", description="video: mp4 encoded while frames stream in; image: PNG in parquet")
+    video: VideoSpec = Field(default=VideoSpec(), description="encoder settings (camera_storage: video)")
+    timeline: TimelineSpec = Field(default=TimelineSpec(), description="where the frame grid starts and is cut")
+    features: dict[str, FeatureSpec] = Field(default_factory=dict, description="vector features by name, e.g. "
+                                             "observation.state, action")
+    cameras: dict[str, CameraSpec] = Field(default_factory=dict, description="cameras by name, written as "
+                                           "observation.images.<name>")
+    types: TypesSpec = Field(default=TypesSpec(), description="message definitions the bags lack")
+    clock: ClockSpec = Field(default=ClockSpec(), description="which time places each topic's messages")
+    quality: QualitySpec = Field(default=QualitySpec(), description="when an episode fails, and what then")
+    episodes: EpisodesSpec = Field(default=EpisodesSpec(), description="where episodes begin and end")
 
     @field_validator("chunk_size", mode="before")
     @classmethod
@@ -275,9 +284,10 @@ class ConvertConfig(StrictModel):
 class PipelineConfig(StrictModel):
     """What `python -m flows.convert_all` runs: one section per stage, absent stages are skipped."""
 
-    rosbag_to_lerobot: ConvertConfig | None = None
-    gopro_prepare: GoproPrepareConfig | None = None
-    hdf5_index: Hdf5IndexConfig | None = None
+    rosbag_to_lerobot: ConvertConfig | None = Field(default=None, description="ROS bags -> a LeRobot v3.0 dataset")
+    gopro_prepare: GoproPrepareConfig | None = Field(default=None, description="GoPro + spike trees -> one tree "
+                                                     "of links, checked spikes, voxels")
+    hdf5_index: Hdf5IndexConfig | None = Field(default=None, description="HDF5 files -> an index for training readers")
 
     @model_validator(mode="before")
     @classmethod

@@ -37,4 +37,4 @@ class DaskSpec(StrictModel):
 class TaskRunnerSpec(StrictModel):
     """Absent: bags run in a process pool of `max_workers` on this machine (none for one worker)."""
 
-    dask: DaskSpec | None = None
+    dask: DaskSpec | None = Field(default=None, description="run the bags as tasks on Dask (the dask extra)")
