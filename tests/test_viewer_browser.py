@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.sync.client import connect
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion import convert_dataset
@@ -27,9 +28,9 @@ from dataprep.viewer import ViewerSummary, make_server, write_viewer
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))  # scripts/ is not a package of the project; its DevTools client is reused
 from scripts.ui_screenshot import DevTools, find_chromium, start_chromium, stop  # noqa: E402
-from websockets.sync.client import connect  # noqa: E402
 
 FPS = 5
+NO_SCORE = "\u2013"  # the index's dash for an episode without a quality report
 GOLDEN = PROJECT / "tests" / "golden" / "video"
 # errors thrown in a page are kept for the test to read (installed before any page script runs)
 CATCH_ERRORS = "window.__errors = []; addEventListener('error', e => window.__errors.push(String(e.message)));"
@@ -38,8 +39,8 @@ CATCH_ERRORS = "window.__errors = []; addEventListener('error', e => window.__er
 def convert(tmp: Path, codec: str) -> Path:
     """Two bags (a 15 Hz camera, and a 4 Hz one that fails the gap threshold and drops ticks) in 4-frame
     episodes, two cameras: every mp4 holds several episodes, each at its own span."""
-    bags = [write_ros2_bag(tmp / "bags" / f"b{i}", Ros2BagSpec(duration_s=2.3, camera_hz=hz, width=96, height=64))
-            for i, hz in enumerate((15.0, 4.0))]
+    for i, hz in enumerate((15.0, 4.0)):
+        write_ros2_bag(tmp / "bags" / f"b{i}", Ros2BagSpec(duration_s=2.3, camera_hz=hz, width=96, height=64))
     camera = {"align": {"policy": "nearest", "tolerance_s": 0.05}}
     config = ConvertConfig.model_validate({
         "input": {"bags": str(tmp / "bags")}, "output_root": str(tmp / "out"), "repo_id": f"test/{codec}",
@@ -139,7 +140,7 @@ def test_the_index_lists_every_episode_with_its_score_and_filters_the_failing(
     shown = browser.value("viewerIndex.shown()")
     scores = quality_scores(summary.root)
     assert [row["episode"] for row in shown] == list(range(summary.episodes))
-    expected = [f"{scores[e]:.3f}" if e in scores else "–" for e in range(summary.episodes)]
+    expected = [f"{scores[e]:.3f}" if e in scores else NO_SCORE for e in range(summary.episodes)]
     assert [row["cells"][4] for row in shown] == expected
     failing = [e["episode_index"] for e in json.loads((summary.root / "meta/quality.json").read_text())["episodes"]
                if e["quality"]["failing"]] if scores else []
