@@ -154,6 +154,15 @@ class VideoSpec(StrictModel):
     g: int = Field(default=2, ge=1)
 
 
+class ViewerSpec(StrictModel):
+    """The static dataset viewer (`python -m flows.view_dataset`), written after each run when enabled."""
+
+    enabled: bool = Field(default=False, description="write the viewer after the run and link it from the run's "
+                          "artifacts (an index of every episode with its quality; synced videos and plots)")
+    out: Path | None = Field(default=None, description="where the viewer goes; None: `<dataset root>-viewer` "
+                             "beside the dataset (outside it: a conversion replaces the dataset folder whole)")
+
+
 class InputSpec(StrictModel):
     """Which bags to convert: files, rosbag2 folders, folders holding them, or glob patterns."""
 
@@ -212,6 +221,7 @@ class ConvertConfig(StrictModel):
     clock: ClockSpec = ClockSpec()
     quality: QualitySpec = QualitySpec()
     episodes: EpisodesSpec = EpisodesSpec()
+    viewer: ViewerSpec = ViewerSpec()
 
     @field_validator("chunk_size", mode="before")
     @classmethod
