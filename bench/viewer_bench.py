@@ -61,8 +61,8 @@ def measure(root: Path, out: Path) -> dict[str, float]:
     wall = time.perf_counter() - started
     peak = peak_rss() / MB
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and not p.is_symlink()) / 1e6
-    return {"episodes": summary.episodes, "frames": summary.frames, "cold_s": cold, "wall_s": wall, "rss_before_mb": before,
-            "peak_rss_mb": peak, "viewer_mb": size}
+    return {"episodes": summary.episodes, "frames": summary.frames, "cold_s": cold, "wall_s": wall,
+            "rss_before_mb": before, "peak_rss_mb": peak, "viewer_mb": size}
 
 
 def in_subprocess(root: Path, out: Path) -> dict[str, float]:
