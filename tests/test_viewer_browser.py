@@ -62,6 +62,7 @@ def viewers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ViewerSummary
     tmp = tmp_path_factory.mktemp("viewers")
     summaries = {codec: write_viewer(convert(tmp / codec, codec)) for codec in ("libsvtav1", "h264")}
     summaries["golden"] = write_viewer(GOLDEN, tmp / "golden-viewer")
+    summaries["golden-image"] = write_viewer(GOLDEN.parent / "image", tmp / "golden-image-viewer")
     return summaries
 
 
@@ -162,7 +163,9 @@ def check_episode(browser: Browser, url: str, episode: int) -> None:
     assert all(abs(t) < 1e-3 for t in browser.value("viewerEpisode.videoTimes()"))  # at its own span's start
     browser.value("viewerEpisode.play()")
     browser.wait(f"viewerEpisode.videoTimes().every(t => t > {min(0.3, duration / 3)})", f"{url}: videos play")
-    sample = browser.value("({v: viewerEpisode.videoTimes(), c: viewerEpisode.cursorTimes()})")
+    # read inside an animation frame, after the page's own frame callback has moved the cursor for it
+    sample = browser.value("new Promise(r => requestAnimationFrame(() => "
+                           "r({v: viewerEpisode.videoTimes(), c: viewerEpisode.cursorTimes()})))")
     assert all(0 < t < duration for t in sample["v"]), sample
     for cursor in sample["c"]:  # the cursor drawn on every plot follows the master video within a frame
         assert abs(cursor - sample["v"][0]) < frame, sample
@@ -190,3 +193,17 @@ def test_an_episode_plays_and_seeks_from_the_loopback_server(
         served: Callable[[ViewerSummary], str]) -> None:
     summary = viewers[name]
     check_episode(browser, served(summary) + "episode.html", 1)
+
+
+def test_an_image_mode_dataset_plays_its_plots_on_a_clock_and_seeks_on_click(
+        viewers: dict[str, ViewerSummary], browser: Browser) -> None:
+    summary = viewers["golden-image"]  # lerobot's image-mode dataset: PNG frames in the parquet, no mp4
+    browser.open((summary.out / "episode.html").as_uri() + "?e=0", "window.viewerEpisode")
+    assert browser.value("viewerEpisode.episode.videos") == []
+    assert browser.value("document.querySelectorAll('.plot').length") == 3
+    browser.value("viewerEpisode.play()")
+    browser.wait("viewerEpisode.cursorTimes().every(t => t > 0.2)", "the cursor runs on the page's clock")
+    browser.value("viewerEpisode.pause()")
+    target = browser.value("viewerEpisode.clickPlot(2, 0.5)")
+    assert all(abs(c - target) < 1e-6 for c in browser.value("viewerEpisode.cursorTimes()"))
+    assert browser.value("window.__errors") == []
