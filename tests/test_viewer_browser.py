@@ -207,3 +207,24 @@ def test_an_image_mode_dataset_plays_its_plots_on_a_clock_and_seeks_on_click(
     target = browser.value("viewerEpisode.clickPlot(2, 0.5)")
     assert all(abs(c - target) < 1e-6 for c in browser.value("viewerEpisode.cursorTimes()"))
     assert browser.value("window.__errors") == []
+
+
+def test_dropped_ticks_are_placed_on_the_episodes_time_axis(viewers: dict[str, ViewerSummary],
+                                                            browser: Browser) -> None:
+    summary = viewers["h264"]
+    entries = json.loads((summary.root / "meta/quality.json").read_text())["episodes"]
+    for entry in entries:  # every drop the episode counts is placed, at a frame inside the episode
+        quality = entry["quality"]
+        placed: dict[str, int] = {}
+        for frames, reason, count in quality["drops_at"]:
+            assert 0 <= frames <= entry["frames"]
+            placed[reason] = placed.get(reason, 0) + count
+        assert placed == quality["dropped"], entry["episode_index"]
+    dropping = next(e for e in entries if e["quality"]["drops_at"])
+    browser.open((summary.out / "episode.html").as_uri() + f"?e={dropping['episode_index']}", "window.viewerEpisode")
+    marks = browser.value("[...document.querySelectorAll('#drops .mark')].map(m => Number(m.dataset.frame))")
+    assert marks == [frames for frames, _, _ in dropping["quality"]["drops_at"]]
+    browser.value("document.querySelector('#drops .mark').click()")  # a mark seeks to where the drop was
+    at = dropping["quality"]["drops_at"][0][0] / FPS
+    browser.wait(f"viewerEpisode.cursorTimes().every(t => Math.abs(t - {at}) < 1e-6)", "a drop mark seeks")
+    assert browser.value("window.__errors") == []

@@ -100,6 +100,7 @@
     });
     show(0);
     quality(ep, duration);
+    dropStrip(ep, duration, seek);
     requestAnimationFrame(tick);
     // what tests and scripts read and drive
     window.viewerEpisode = {
@@ -114,6 +115,36 @@
         return plots[i].timeAt(x);
       },
     };
+  }
+
+  // Where ticks were dropped, on the plots' time axis: a mark before the frame that followed each drop.
+  function dropStrip(ep, duration, seek) {
+    const drops = (ep.quality && ep.quality.drops_at) || [];
+    const box = $("drops");
+    if (!ep.quality) return;
+    const reasons = [...new Set(drops.map(d => d[1]))];
+    const color = r => COLORS[(reasons.indexOf(r) + 3) % COLORS.length];
+    box.innerHTML = "<h2>Dropped ticks on the time axis</h2>" + (drops.length ? "" :
+      '<p class="muted">' + (V.droppedTotal(ep.quality.dropped) ? "this quality report does not place its drops "
+                             + "in time" : "no tick dropped") + "</p>");
+    if (!drops.length) return;
+    const strip = document.createElement("div");
+    strip.className = "strip";
+    for (const [frames, reason, count] of drops) {
+      const mark = document.createElement("div"), t = frames / ep.fps;
+      mark.className = "mark";
+      mark.style.left = "calc(" + PAD.left + "px + (100% - " + (PAD.left + PAD.right) + "px) * " + t / duration + ")";
+      mark.style.background = color(reason);
+      mark.title = count + " × " + reason + " before frame " + frames + " (" + t.toFixed(2) + " s)";
+      mark.dataset.frame = frames;
+      mark.addEventListener("click", () => seek(t));
+      strip.appendChild(mark);
+    }
+    const legend = document.createElement("div");
+    legend.className = "legend";
+    legend.innerHTML = reasons.map(r => '<span><i style="background:' + color(r) + '"></i>' + V.esc(r) + " (" +
+      drops.filter(d => d[1] === r).reduce((a, d) => a + d[2], 0) + ")</span>").join("");
+    box.append(strip, legend);
   }
 
   function nav(id, target, total) {
