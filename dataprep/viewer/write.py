@@ -79,7 +79,8 @@ def _episode_js(meta: DatasetMeta, row: EpisodeRow, series: EpisodeSeries, quali
     head = {
         "index": row.index, "length": row.length, "fps": meta.info.fps, "tasks": list(row.tasks),
         "total": meta.info.total_episodes, "bucket": series.bucket, "points": series.points,
-        "videos": [{"key": v.key, "src": f"{href}/{v.path}", "from": v.from_s, "to": v.to_s} for v in row.videos],
+        "videos": [{"key": v.key, "src": f"{href}/{v.path}", "from": v.from_s, "to": v.to_s,
+                    "codec": (meta.info.features[v.key].info or {}).get("video.codec")} for v in row.videos],
         "quality": quality,
     }
     features = []

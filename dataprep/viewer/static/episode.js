@@ -33,6 +33,11 @@
       const caption = document.createElement("figcaption");
       caption.textContent = spec.key + "  (" + spec.from.toFixed(3) + "–" + spec.to.toFixed(3) + " s of " +
                             spec.src.split("/").slice(-3).join("/") + ")";
+      video.addEventListener("error", () => {  // e.g. a codec this browser cannot decode (HEVC in Chromium)
+        caption.classList.add("bad");
+        caption.textContent = spec.key + ": this browser cannot play " + spec.src + " (codec " +
+                              (spec.codec || "unknown") + ")";
+      });
       figure.append(video, caption);
       $("videos").appendChild(figure);
       return {video, from: spec.from};

@@ -28,6 +28,7 @@
                    data.cameras.length + " camera(s)", data.features.length + " plotted feature(s)"];
     if (q) {
       parts.push("mean score " + V.score(q.mean_score), "failing " + (q.failing_episodes || []).length);
+      if (q.excluded_episodes) parts.push(q.excluded_episodes + " excluded (listed in meta/quality.json)");
       const dropped = V.droppedText(q.dropped);
       if (dropped) parts.push("dropped: " + dropped);
     } else {
