@@ -83,6 +83,9 @@ def test_an_output_that_is_not_a_viewer_or_lies_inside_the_dataset_is_refused(tm
     with pytest.raises(ViewerError, match=r"mine exists and is not a viewer"):
         write_viewer(root, tmp_path / "mine")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(ViewerError, match=r"a-file is not a folder"):
+        write_viewer(root, tmp_path / "a-file")
     with pytest.raises(ViewerError, match=r"must live outside the dataset"):
         write_viewer(root, root / "viewer")
     with pytest.raises(ViewerError, match=r"not a LeRobot dataset \(meta/info.json is missing\)"):

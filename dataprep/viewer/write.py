@@ -128,6 +128,8 @@ def _check_out(out: Path, root: Path) -> None:
     if out.resolve().is_relative_to(root.resolve()):
         raise ViewerError(f"{out}: the viewer must live outside the dataset {root} (a conversion replaces the "
                           f"dataset folder whole); pass another --out, e.g. {default_out(root)}")
+    if out.is_symlink() or out.is_file():
+        raise ViewerError(f"{out} is not a folder; pass another --out")
     if out.exists() and not (out / MARKER).is_file():
         raise ViewerError(f"{out} exists and is not a viewer (no {MARKER}); it is left alone: pass another --out")
 
@@ -148,7 +150,6 @@ def write_viewer(root: Path, out: Path | None = None) -> ViewerSummary:
         for name in STATIC_FILES:
             (tmp / name).write_bytes((static / name).read_bytes())
         href = _link_dataset(tmp, root)
-        episodes = frames = 0
         with (tmp / "data" / "index.js").open("w", encoding="utf-8") as index:
             episodes, frames = _write_episodes(meta, quality_document, href, tmp, index)
         marker = {"dataset": str(root), "episodes": episodes, "frames": frames, "dataset_href": href}
@@ -156,8 +157,6 @@ def write_viewer(root: Path, out: Path | None = None) -> ViewerSummary:
     except BaseException:
         discard_tmp(out, MARKER)
         raise
-    if out.is_symlink() or out.is_file():
-        raise ViewerError(f"{out} is not a folder; pass another --out")
     swap_into_place(tmp, out)
     seconds = time.monotonic() - started
     logger.info("wrote the viewer of %s to %s: %d episodes in %.1f s", root, out, episodes, seconds)
