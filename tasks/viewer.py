@@ -9,6 +9,7 @@ does not follow file:// links.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact
@@ -16,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from dataprep.config import ConvertConfig
 from dataprep.errors import DataprepError
-from dataprep.viewer import ViewerSummary, write_viewer
+from dataprep.viewer import ViewerSummary, default_out, read_viewer, write_viewer
 from tasks.artifacts import artifact_key
 
 
@@ -49,3 +50,14 @@ def viewer_after_run(config: ConvertConfig, root: Path) -> Path | None:
     if not config.viewer.enabled:
         return None
     return write_viewer_task(root, config.viewer.out)
+
+
+def link_existing_viewer(root: Path, section: Any = None) -> bool:
+    """For a run report: link the viewer of the dataset at `root` if one was written for it (at the stage
+    section's `viewer.out`, else beside the dataset); False when there is none."""
+    out = getattr(getattr(section, "viewer", None), "out", None) or default_out(root)
+    summary = read_viewer(out)
+    if summary is None or summary.root.resolve() != Path(root).resolve():
+        return False
+    viewer_link_artifact(summary)
+    return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
@@ -13,6 +14,7 @@ from dataprep.config import ConvertConfig
 from dataprep.sample import Ros2BagSpec, write_ros2_bag
 from flows.rosbag_to_lerobot import rosbag_to_lerobot
 from tasks.artifacts import artifact_key
+from tasks.viewer import link_existing_viewer
 
 
 def config_for(tmp: Path, **changes: object) -> ConvertConfig:
@@ -37,3 +39,11 @@ def test_the_flow_writes_the_viewer_and_links_it_when_the_configuration_asks(tmp
     assert (tmp_path / "viewer" / "index.html").as_uri() in str(found[0].data)
     assert "python -m flows.view_dataset" in str(found[0].description)
 
+    # the pipeline's run report links the same viewer through link_existing_viewer; nothing where there is none
+    assert report_links(report.dataset.root, config) == (True, False)
+
+
+@flow
+def report_links(root: Path, config: ConvertConfig) -> tuple[bool, bool]:
+    """As the pipeline's report calls it: with the stage's section, and without (the default place is empty)."""
+    return link_existing_viewer(root, config), link_existing_viewer(root)

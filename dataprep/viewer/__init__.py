@@ -7,6 +7,6 @@ re-encoded); `make_server(folder)` serves it on loopback with the Range requests
 
 from dataprep.viewer.errors import ViewerError
 from dataprep.viewer.serve import make_server
-from dataprep.viewer.write import ViewerSummary, default_out, write_viewer
+from dataprep.viewer.write import ViewerSummary, default_out, read_viewer, write_viewer
 
-__all__ = ["ViewerError", "ViewerSummary", "default_out", "make_server", "write_viewer"]
+__all__ = ["ViewerError", "ViewerSummary", "default_out", "make_server", "read_viewer", "write_viewer"]

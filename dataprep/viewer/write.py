@@ -59,6 +59,16 @@ class ViewerSummary:
                 f"{self.root} --out {self.out} --serve)")
 
 
+def read_viewer(out: Path) -> ViewerSummary | None:
+    """The viewer written at `out`, from its marker; None where there is none (or it is unreadable)."""
+    try:
+        marker = json.loads((Path(out) / MARKER).read_text(encoding="utf-8"))
+        return ViewerSummary(Path(out).absolute(), Path(marker["dataset"]), int(marker["episodes"]),
+                             int(marker["frames"]), 0.0, marker.get("dataset_href") == DATASET_LINK)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def default_out(root: Path) -> Path:
     """`<root>-viewer` beside the dataset: outside it, since a conversion replaces the dataset folder whole."""
     root = Path(root).absolute()
