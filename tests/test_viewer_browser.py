@@ -17,11 +17,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from websockets.sync.client import connect
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion import convert_dataset
+from dataprep.lerobot import EpisodeWriter, finalize_dataset
+from dataprep.lerobot.schema import DatasetSchema, VectorFeature
 from dataprep.sample import Ros2BagSpec, write_ros2_bag
 from dataprep.viewer import ViewerSummary, make_server, write_viewer
 
@@ -227,4 +230,26 @@ def test_dropped_ticks_are_placed_on_the_episodes_time_axis(viewers: dict[str, V
     browser.value("document.querySelector('#drops .mark').click()")  # a mark seeks to where the drop was
     at = dropping["quality"]["drops_at"][0][0] / FPS
     browser.wait(f"viewerEpisode.cursorTimes().every(t => Math.abs(t - {at}) < 1e-6)", "a drop mark seeks")
+    assert browser.value("window.__errors") == []
+
+
+def test_a_thinned_long_episode_draws_its_bands_and_seeks(tmp_path: Path, browser: Browser) -> None:
+    """A 5000-frame vector-only episode (no camera): plotted as min-max buckets, the page's clock plays it."""
+    schema = DatasetSchema(fps=FPS, robot_type="bot", cameras=(), vectors=(VectorFeature("action", 3),))
+    with EpisodeWriter(tmp_path / "staging" / "ep0", schema, "long", "synthetic", chunk_size=1000) as writer:
+        for i in range(5000):
+            writer.add_frame({"action": np.array([np.sin(i / 50), i % 7, 1e3 * (i == 2500)], np.float32)}, {})
+        staged = writer.close()
+    root = finalize_dataset([staged], tmp_path / "long", "local/long", schema).root
+    summary = write_viewer(root)
+    browser.open((summary.out / "episode.html").as_uri() + "?e=0", "window.viewerEpisode")
+    assert browser.value("viewerEpisode.episode.bucket") == 3
+    assert browser.value("viewerEpisode.episode.features[0].high[2].some(v => v === 1000)")  # the spike kept
+    drawn = browser.value("(() => { const c = document.querySelector('.plot canvas'); const g = c.getContext('2d');"
+                          " const d = g.getImageData(0, 0, c.width, c.height).data; let n = 0;"
+                          " for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; })()")
+    assert drawn > 10_000  # grid, bands and lines are on the canvas
+    target = browser.value("viewerEpisode.clickPlot(0, 0.5)")
+    assert abs(target - 5000 / FPS / 2) < 2 / FPS
+    assert all(abs(c - target) < 1e-6 for c in browser.value("viewerEpisode.cursorTimes()"))
     assert browser.value("window.__errors") == []

@@ -115,7 +115,7 @@
       cursorTimes: () => plots.map(p => p.cursorTime()),
       clickPlot: (i, fraction) => {  // a real click event at a share of the plot's width
         const canvas = plots[i].canvas, r = canvas.getBoundingClientRect();
-        const x = 54 + fraction * (canvas.clientWidth - 64);
+        const x = PAD.left + fraction * (canvas.clientWidth - PAD.left - PAD.right);
         canvas.dispatchEvent(new MouseEvent("click", {clientX: r.left + x, clientY: r.top + 40, bubbles: true}));
         return plots[i].timeAt(x);
       },

@@ -1,10 +1,10 @@
-// A line plot on a canvas: one line per element of a feature against episode time, a band between min and
-// max where the episode was thinned to buckets, a cursor (a positioned div, so moving it redraws nothing),
+// A line plot on a canvas: one line per element of a feature against episode time, passing through each
+// bucket's min and max where the episode was thinned (so a one-frame spike keeps its height), a cursor (a positioned div, so moving it redraws nothing),
 // and a click that reports the time under the mouse.
 "use strict";
 const COLORS = ["#1570ef", "#f79009", "#12b76a", "#d92d20", "#7a5af8", "#0e9384", "#dd2590", "#667085",
                 "#b54708", "#026aa2", "#4e5ba6", "#3f621a"];
-const PAD = {left: 54, right: 10, top: 18, bottom: 22};
+const PAD = {left: 54, right: 24, top: 18, bottom: 22};
 
 class Plot {
   constructor(parent, feature, episode, onSeek) {
@@ -65,25 +65,19 @@ class Plot {
     for (let t = 0; t <= this.duration + 1e-9; t += tick) {  // time axis
       const px = this.xAt(t);
       g.beginPath(); g.moveTo(px, PAD.top); g.lineTo(px, h - PAD.bottom); g.stroke();
-      g.fillText(Number(t.toFixed(3)) + " s", px - 8, h - 6);
+      const label = Number(t.toFixed(3)) + " s";
+      g.fillText(label, Math.min(px - 8, w - g.measureText(label).width - 2), h - 6);
     }
     const {low, high} = this.feature;
     low.forEach((values, i) => {
-      const color = COLORS[i % COLORS.length];
-      if (high) {  // thinned: the band between min and max of each bucket
-        g.fillStyle = color + "55";
-        g.beginPath();
-        values.forEach((v, k) => { if (v !== null) g.lineTo(this.xAt(k * this.step), y(v)); });
-        for (let k = values.length - 1; k >= 0; k--) if (high[i][k] !== null) g.lineTo(this.xAt(k * this.step), y(high[i][k]));
-        g.fill();
-      }
-      g.strokeStyle = color; g.lineWidth = 1.5;
+      g.strokeStyle = COLORS[i % COLORS.length]; g.lineWidth = 1.5;
       g.beginPath();
       let pen = false;
       values.forEach((v, k) => {
         if (v === null) { pen = false; return; }
-        const value = high ? (v + high[i][k]) / 2 : v, px = this.xAt(k * this.step), py = y(value);
-        if (pen) g.lineTo(px, py); else g.moveTo(px, py);
+        const px = this.xAt(k * this.step);
+        if (pen) g.lineTo(px, y(v)); else g.moveTo(px, y(v));
+        if (high) g.lineTo(px, y(high[i][k]));  // thinned: a stroke from the bucket's min to its max
         pen = true;
       });
       g.stroke();
