@@ -221,7 +221,8 @@ class ConvertConfig(StrictModel):
     clock: ClockSpec = ClockSpec()
     quality: QualitySpec = QualitySpec()
     episodes: EpisodesSpec = EpisodesSpec()
-    viewer: ViewerSpec = ViewerSpec()
+    viewer: ViewerSpec = Field(default=ViewerSpec(), description="the dataset viewer written after the run "
+                               "(docs/viewer.md)")
 
     @field_validator("chunk_size", mode="before")
     @classmethod
