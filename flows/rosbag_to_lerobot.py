@@ -30,6 +30,7 @@ from flows.run_names import conversion_run_name
 from flows.summaries import describe_conversion as describe
 from tasks.conversion import bag_task_runner, convert_bag_task, finalize_dataset_task, plan_conversion_task
 from tasks.validation import validate_dataset_task
+from tasks.viewer import viewer_after_run
 
 
 @flow(name="convert-bags", flow_run_name=conversion_run_name)
@@ -71,6 +72,7 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
         conversions, failures = split_outcomes(bags, outcomes)
         report = finalize_dataset_task(config, conversions, failures)
         validate_dataset_task(report.dataset.root)  # the artifact says whether lerobot can read it
+        viewer_after_run(config, report.dataset.root)  # the dataset viewer, when the configuration asks for it
     return report
 
 

@@ -159,6 +159,15 @@ class VideoSpec(StrictModel):
     g: int = Field(default=2, ge=1, description="keyframe interval in frames (GOP size)")
 
 
+class ViewerSpec(StrictModel):
+    """The static dataset viewer (`python -m flows.view_dataset`), written after each run when enabled."""
+
+    enabled: bool = Field(default=False, description="write the viewer after the run and link it from the run's "
+                          "artifacts (an index of every episode with its quality; synced videos and plots)")
+    out: Path | None = Field(default=None, description="where the viewer goes; None: `<dataset root>-viewer` "
+                             "beside the dataset (outside it: a conversion replaces the dataset folder whole)")
+
+
 class InputSpec(StrictModel):
     """Which bags to convert: files, rosbag2 folders, folders holding them, or glob patterns."""
 
@@ -221,6 +230,8 @@ class ConvertConfig(StrictModel):
     clock: ClockSpec = Field(default=ClockSpec(), description="which time places each topic's messages")
     quality: QualitySpec = Field(default=QualitySpec(), description="when an episode fails, and what then")
     episodes: EpisodesSpec = Field(default=EpisodesSpec(), description="where episodes begin and end")
+    viewer: ViewerSpec = Field(default=ViewerSpec(), description="the dataset viewer written after the run "
+                               "(docs/viewer.md)")
 
     @field_validator("chunk_size", mode="before")
     @classmethod

@@ -48,6 +48,8 @@ class EpisodeQuality:
     score: float
     reasons: tuple[str, ...]  # what lowered the score
     failing: tuple[str, ...]  # thresholds crossed
+    # where ticks were dropped: (frames kept before the drop, reason, ticks), for the viewer's time axis
+    drops_at: tuple[tuple[int, str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,7 +59,8 @@ class EpisodeQuality:
         return cls(frames=data["frames"], ticks=data["ticks"], dropped=dict(data["dropped"]),
                    topics={k: TopicQuality(**v) for k, v in data["topics"].items()},
                    channels={k: ChannelQuality(**v) for k, v in data["channels"].items()},
-                   score=data["score"], reasons=tuple(data["reasons"]), failing=tuple(data["failing"]))
+                   score=data["score"], reasons=tuple(data["reasons"]), failing=tuple(data["failing"]),
+                   drops_at=tuple((int(f), str(r), int(n)) for f, r, n in data.get("drops_at", ())))
 
 
 @dataclass
@@ -109,7 +112,16 @@ class QualityTracker:
         self._topics: dict[str, _TopicAcc] = {}
         self._channels = [_ChannelAcc() for _ in self.channels]
         self._frames = 0
+        self._drops: list[tuple[int, str, int]] = []
         self._mark = (Counter(dropped), ticks, Counter(unmatched))
+
+    def on_drops(self, reasons: list[str]) -> None:
+        """Ticks dropped just before the next kept frame (or a frame dropped as bad): placed at the frame count."""
+        for reason in reasons:
+            if self._drops and self._drops[-1][:2] == (self._frames, reason):
+                self._drops[-1] = (self._frames, reason, self._drops[-1][2] + 1)
+            else:
+                self._drops.append((self._frames, reason, 1))
 
     def on_message(self, topic: str, time_ns: int, skew_ns: int | None) -> None:
         self._topics.setdefault(topic, _TopicAcc()).add(time_ns, skew_ns)
@@ -169,4 +181,5 @@ class QualityTracker:
                 failing.append(f"{key}: camera gap of {gap:.2f} s > max_camera_gap_s {spec.max_camera_gap_s:g} s")
         # a dropped tick is also an unmatched one: count the worse of the two, then the repeats
         score = round(max(0.0, 1 - max(drop_share, 1 - match[0]) - repeat[0]), 3)
-        return EpisodeQuality(self._frames, ticks, dropped, topics, channels, score, tuple(reasons), tuple(failing))
+        return EpisodeQuality(self._frames, ticks, dropped, topics, channels, score, tuple(reasons), tuple(failing),
+                              tuple(self._drops))

@@ -50,6 +50,7 @@ _NOT_CONTENT = frozenset({
     "chunk_size", "memory_budget_mb",
     "max_workers", "task_runner",
     "mode", "data_files_size_in_mb", "video_files_size_in_mb", "chunks_size",
+    "viewer",  # written after the run from the committed dataset; shapes no episode
 })
 
 
