@@ -1,0 +1,60 @@
+"""A long recording converts in the memory of a short one: nothing grows with the number of messages.
+
+Each bag is converted in its own subprocess (peak RSS is per process). The bags have the real Kuavo message
+rates (500 Hz sensors and joint commands, three 30 Hz cameras) and tiny images, so the long one has 24x the
+messages of the short one and still converts in seconds. With rosbags' own ROS1 reader (one ~176-byte
+record per message, held from open to close) the long bag's peak is ~25 MB higher; the bound is half that
+(bench/longrec_bench.py measures both, and the spread of repeated runs is a few MB).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dataprep.sample import KuavoBagSpec, write_kuavo_bag
+
+PROJECT = Path(__file__).resolve().parents[1]
+BOUND_MB = 12.0
+
+CONVERT = """
+import json, resource, sys
+from pathlib import Path
+from dataprep.config import ConvertConfig, load_config
+from dataprep.conversion import convert_dataset
+bag, out, reader = sys.argv[1], sys.argv[2], sys.argv[3]
+if reader == "rosbags":
+    import rosbags.rosbag1
+    from dataprep.rosbag import reader as module
+    module.Ros1Reader = rosbags.rosbag1.Reader
+config = load_config(ConvertConfig, Path(sys.argv[4]) / "configs/kuavo.yaml",
+                     [f"input.bags={json.dumps([bag])}", f"output_root={json.dumps(out)}", "repo_id=test/long",
+                      "video.codec=h264"])
+report = convert_dataset(config)
+print(json.dumps({"peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "episodes": report.dataset.episodes, "frames": report.dataset.frames}))
+"""
+
+
+def convert_in_subprocess(bag: Path, out: Path, reader: str = "stream") -> dict[str, int]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT), os.environ.get("PYTHONPATH"))
+                                                        if p)}
+    proc = subprocess.run([sys.executable, "-c", CONVERT, str(bag), str(out), reader, str(PROJECT)], env=env,
+                          capture_output=True, text=True, check=True, timeout=600)
+    result: dict[str, int] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_a_long_bag_peaks_within_a_few_mb_of_a_short_one(tmp_path: Path) -> None:
+    spec = {"width": 64, "height": 48, "sensors_hz": 500.0}
+    short = write_kuavo_bag(tmp_path / "short.bag", KuavoBagSpec(duration_s=5.0, **spec))  # type: ignore[arg-type]
+    long = write_kuavo_bag(tmp_path / "long.bag", KuavoBagSpec(duration_s=120.0, **spec),  # type: ignore[arg-type]
+                           repeat_s=5.0)
+    a = convert_in_subprocess(short, tmp_path / "out-short")
+    b = convert_in_subprocess(long, tmp_path / "out-long")
+    assert a["episodes"] == b["episodes"] == 1 and b["frames"] > 20 * a["frames"]
+    grown = (b["peak_kb"] - a["peak_kb"]) / 1024
+    assert grown < BOUND_MB, f"peak RSS grew {grown:.1f} MB from a 5 s to a 120 s bag"
