@@ -130,3 +130,28 @@ def test_an_append_after_compaction_goes_on_after_the_compacted_files(compacted:
     assert validate_dataset(root).ok
     assert compact_dataset(root).after["data"] == 1
     assert frames(root) == after
+
+
+def test_an_append_compacts_once_more_files_than_the_setting_could_be_merged(bags: list[Path],
+                                                                             tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    config = config_for(bags[0], out).model_copy(update={"compact_after_files": 5})
+    for bag in bags[:3]:
+        convert_dataset(config.model_copy(update={"input": config.input.model_copy(update={"bags": (str(bag),)})}))
+        mergeable = partly_filled_files(out / REPO)
+        assert mergeable <= 5  # after the second append 5 files could merge (not more); the third compacts
+    assert len(files(out / REPO, "data")) == 1 and validate_dataset(out / REPO).ok
+
+
+def test_the_command_compacts_and_says_what_it_did(appended: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.edit_dataset import main
+
+    out = tmp_path / "out"
+    shutil.copytree(appended, out)
+    assert main(["compact", str(out / REPO)]) == 0
+    assert capsys.readouterr().out == f"{out / REPO}: compacted data 3, meta/episodes 3, " + ", ".join(
+        f"videos/{key} 3" for key in CAMERAS) + " -> data 1, meta/episodes 1, " + ", ".join(
+        f"videos/{key} 1" for key in CAMERAS) + "\n"
+    assert main(["compact", str(tmp_path / "nothing")]) == 2
+    assert "error: " in capsys.readouterr().err

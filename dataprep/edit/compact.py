@@ -68,21 +68,27 @@ def compact_dataset(root: Path) -> CompactionSummary:
     """Merge the dataset's partly filled files; the dataset changes only once the new version is complete."""
     root = Path(root)
     with output_lock(dataset_lock_path(root), f"dataset {root}"):
-        recover_dataset(root)
-        plan = _Plan.of(root)
-        before, after = plan.before(), plan.after()
-        if before == after:
-            logger.info("%s: nothing to compact (%s)", root, before)
-            return CompactionSummary(root, before, after, changed=False)
-        tmp = tmp_folder(root)
-        discard_tmp(root, COMMIT_PATH)  # a crashed compaction's or commit's leftover
-        tmp.mkdir(parents=True)
-        try:
-            plan.write(tmp)
-        except BaseException:
-            discard_tmp(root, COMMIT_PATH)
-            raise
-        swap_into_place(tmp, root)
+        return compact_unlocked(root)
+
+
+def compact_unlocked(root: Path) -> CompactionSummary:
+    """`compact_dataset` for a caller that holds the dataset's lock already (an append run)."""
+    root = Path(root)
+    recover_dataset(root)
+    plan = _Plan.of(root)
+    before, after = plan.before(), plan.after()
+    if before == after:
+        logger.info("%s: nothing to compact (%s)", root, before)
+        return CompactionSummary(root, before, after, changed=False)
+    tmp = tmp_folder(root)
+    discard_tmp(root, COMMIT_PATH)  # a crashed compaction's or commit's leftover
+    tmp.mkdir(parents=True)
+    try:
+        plan.write(tmp)
+    except BaseException:
+        discard_tmp(root, COMMIT_PATH)
+        raise
+    swap_into_place(tmp, root)
     logger.info("compacted %s: %s files -> %s", root, before, after)
     return CompactionSummary(root, before, after, changed=True)
 
