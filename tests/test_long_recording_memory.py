@@ -1,10 +1,11 @@
 """A long recording converts in the memory of a short one: nothing grows with the number of messages.
 
-Each bag is converted in its own subprocess (peak RSS is per process). The bags have the real Kuavo message
-rates (500 Hz sensors and joint commands, three 30 Hz cameras) and tiny images, so the long one has 24x the
-messages of the short one and still converts in seconds. With rosbags' own ROS1 reader (one ~176-byte
-record per message, held from open to close) the long bag's peak is ~25 MB higher; the bound is half that
-(bench/longrec_bench.py measures both, and the spread of repeated runs is a few MB).
+Each bag is converted in its own subprocess (peak RSS is per process). The bags have 4x the Kuavo sensor rate
+(2 kHz sensors and joint commands, three 30 Hz cameras: the index grows with messages) and tiny images, so
+the long one holds 246 k messages and converts in seconds. Measured (shared machine): the 60 s bag peaks
++6 MB above the 5 s one with the streaming reader, +16 MB with rosbags' own ROS1 reader (one ~176-byte
+record per message, held from open to close); the bound sits between. bench/longrec_bench.py measures the
+same on a 1,250 s bag at the real rates: +1.00x against rosbags' 1.87x.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 
 PROJECT = Path(__file__).resolve().parents[1]
-BOUND_MB = 12.0
+BOUND_MB = 11.0
 
 CONVERT = """
 import json, resource, sys
@@ -49,12 +50,12 @@ def convert_in_subprocess(bag: Path, out: Path, reader: str = "stream") -> dict[
 
 
 def test_a_long_bag_peaks_within_a_few_mb_of_a_short_one(tmp_path: Path) -> None:
-    spec = {"width": 64, "height": 48, "sensors_hz": 500.0}
+    spec = {"width": 64, "height": 48, "sensors_hz": 2000.0}
     short = write_kuavo_bag(tmp_path / "short.bag", KuavoBagSpec(duration_s=5.0, **spec))  # type: ignore[arg-type]
-    long = write_kuavo_bag(tmp_path / "long.bag", KuavoBagSpec(duration_s=120.0, **spec),  # type: ignore[arg-type]
+    long = write_kuavo_bag(tmp_path / "long.bag", KuavoBagSpec(duration_s=60.0, **spec),  # type: ignore[arg-type]
                            repeat_s=5.0)
     a = convert_in_subprocess(short, tmp_path / "out-short")
     b = convert_in_subprocess(long, tmp_path / "out-long")
-    assert a["episodes"] == b["episodes"] == 1 and b["frames"] > 20 * a["frames"]
+    assert a["episodes"] == b["episodes"] and b["frames"] > 15 * a["frames"]
     grown = (b["peak_kb"] - a["peak_kb"]) / 1024
-    assert grown < BOUND_MB, f"peak RSS grew {grown:.1f} MB from a 5 s to a 120 s bag"
+    assert grown < BOUND_MB, f"peak RSS grew {grown:.1f} MB from a 5 s to a 60 s bag"
