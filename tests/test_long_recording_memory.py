@@ -3,7 +3,7 @@
 Each bag is converted in its own subprocess (peak RSS is per process). The bags have 4x the Kuavo sensor rate
 (2 kHz sensors and joint commands, three 30 Hz cameras: the index grows with messages) and tiny images, so
 the long one holds 246 k messages and converts in seconds. Measured (shared machine): the 60 s bag peaks
-+6 MB above the 5 s one with the streaming reader, +16 MB with rosbags' own ROS1 reader (one ~176-byte
++5 MB above the 5 s one with the streaming reader, +18 MB with rosbags' own ROS1 reader (one ~176-byte
 record per message, held from open to close); the bound sits between. bench/longrec_bench.py measures the
 same on a 1,250 s bag at the real rates: +1.00x against rosbags' 1.87x.
 """
@@ -56,6 +56,6 @@ def test_a_long_bag_peaks_within_a_few_mb_of_a_short_one(tmp_path: Path) -> None
                            repeat_s=5.0)
     a = convert_in_subprocess(short, tmp_path / "out-short")
     b = convert_in_subprocess(long, tmp_path / "out-long")
-    assert a["episodes"] == b["episodes"] and b["frames"] > 15 * a["frames"]
+    assert a["episodes"] == b["episodes"] and b["frames"] > 10 * a["frames"]
     grown = (b["peak_kb"] - a["peak_kb"]) / 1024
     assert grown < BOUND_MB, f"peak RSS grew {grown:.1f} MB from a 5 s to a 60 s bag"

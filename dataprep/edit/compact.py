@@ -26,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dataprep.conversion.staging import LOCK_FOLDER
 from dataprep.errors import DataprepError
 from dataprep.lerobot.commit_record import COMMIT_PATH, recover_dataset
 from dataprep.lerobot.committed import LINKED_FOLDERS, read_committed
@@ -38,7 +39,6 @@ from dataprep.storage.swap import discard_tmp, fsync_tree, link_or_copy, swap_in
 
 logger = logging.getLogger(__name__)
 
-LOCK_FOLDER = ".locks"  # as conversion.staging.LOCK_FOLDER: the same lock a conversion run takes
 _MIB = 1024 * 1024
 
 
@@ -53,7 +53,8 @@ class CompactionSummary:
 
 
 def dataset_lock_path(root: Path) -> Path:
-    """The lock of the dataset at `<output_root>/<owner>/<name>`, the one `convert_dataset` holds."""
+    """The lock of the dataset at `<output_root>/<owner>/<name>`: the one `convert_dataset` holds
+    (`conversion.staging.lock_path`, derived here from the folder instead of a configuration)."""
     root = Path(root).resolve()
     return root.parent.parent / LOCK_FOLDER / root.parent.name / f"{root.name}.lock"
 
