@@ -155,3 +155,15 @@ def test_the_command_compacts_and_says_what_it_did(appended: Path, tmp_path: Pat
         f"videos/{key} 1" for key in CAMERAS) + "\n"
     assert main(["compact", str(tmp_path / "nothing")]) == 2
     assert "error: " in capsys.readouterr().err
+
+
+def test_an_image_mode_dataset_compacts_its_data_and_episodes_files(bags: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    for bag in bags[:2]:
+        config = config_for(bag, out).model_copy(update={"camera_storage": "image"})
+        convert_dataset(config)
+    before = rows(out / REPO, "data")
+    summary = compact_dataset(out / REPO)
+    assert summary.before == {"data": 2, "meta/episodes": 2} and summary.after == {"data": 1, "meta/episodes": 1}
+    assert rows(out / REPO, "data").equals(before)
+    assert validate_dataset(out / REPO).ok
