@@ -214,6 +214,12 @@ class ConvertConfig(StrictModel):
     data_files_size_in_mb: int | float = Field(default=100, gt=0, description="a shared parquet file grows to this")
     video_files_size_in_mb: int | float = Field(default=200, gt=0, description="a shared mp4 grows to this")
     chunks_size: int = Field(default=1000, ge=1, description="files per chunk-XXX folder")
+    compact_after_files: int | None = Field(
+        default=None, ge=1,
+        description="append mode: after a commit, compact the dataset (merge partly filled data, video and "
+        "episodes files up to the limits above, no re-encoding) once more than this many files could be merged "
+        "away; None: never (`python -m flows.edit_dataset compact ROOT` does it on demand)",
+    )
     max_workers: WorkerCount = Field(default=1, description="bags converted at once: an int >= 1 or auto (from "
                                      "the cores and available memory; dataprep/conversion/workers.py)")
     task_runner: TaskRunnerSpec | None = Field(default=None, description="{dask: {address: ...}} or {dask: "

@@ -101,3 +101,19 @@ def remove_staged_bags(config: ConvertConfig, sources: Sequence[CommittedSource]
     while root.is_dir() and not any(root.iterdir()) and root.is_relative_to(top):
         root.rmdir()  # `.staging/<owner>/<name>`, then its parents once empty
         root = root.parent
+
+
+def compact_if_due(config: ConvertConfig) -> bool:
+    """In append mode, compact the dataset just committed when more than `compact_after_files` files could be
+    merged away; the run holds the dataset's lock already. True when it compacted."""
+    from dataprep.edit.compact import compact_unlocked, partly_filled_files  # the edit package imports this one
+
+    if config.mode != "append" or config.compact_after_files is None:
+        return False
+    mergeable = partly_filled_files(config.dataset_root)
+    if mergeable <= config.compact_after_files:
+        return False
+    logger.info("%s: %d files can be merged (compact_after_files: %d): compacting", config.dataset_root,
+                mergeable, config.compact_after_files)
+    return compact_unlocked(config.dataset_root).changed
+

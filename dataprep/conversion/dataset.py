@@ -20,6 +20,7 @@ from dataprep.conversion.commit import (
     bags_to_convert,
     committed_record,
     committed_sources,
+    compact_if_due,
     in_plan_order,
     remove_staged_bags,
 )
@@ -125,6 +126,7 @@ def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
                                    limits, commit)
     crash_point("before-staging-cleanup")
     remove_staged_bags(config, commit.sources)
+    compact_if_due(config)
     return summary
 
 

@@ -49,7 +49,7 @@ _NOT_CONTENT = frozenset({
     "input", "output_root", "repo_id", "on_bag_error",
     "chunk_size", "memory_budget_mb",
     "max_workers", "task_runner",
-    "mode", "data_files_size_in_mb", "video_files_size_in_mb", "chunks_size",
+    "mode", "data_files_size_in_mb", "video_files_size_in_mb", "chunks_size", "compact_after_files",
     "viewer",  # written after the run from the committed dataset; shapes no episode
 })
 
