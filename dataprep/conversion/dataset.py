@@ -33,10 +33,11 @@ from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.finalize import Commit, DatasetSummary, committed_summary, finalize_dataset
 from dataprep.lerobot.packing import PackLimits
 from dataprep.memory.conversion import ConversionMemoryPlan, resolve_conversion_config
-from dataprep.rosbag import find_bags
+from dataprep.rosbag.discover import expand_bags
 from dataprep.sample.kuavo_bag import ensure_kuavo_sample
 from dataprep.storage import LockHolder, ensure_writable, output_lock
 from dataprep.storage.crashpoints import crash_point
+from dataprep.storage.inputs import Rejected
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class ConversionPlan:
     root: Path
     config: ConvertConfig
     memory: ConversionMemoryPlan
+    rejected: tuple[Rejected, ...] = ()  # input paths not opened (a FIFO, a symlink loop...): failed bags
 
 
 @dataclass(frozen=True)
@@ -90,14 +92,24 @@ def plan_conversion(config: ConvertConfig) -> ConversionPlan:
         if not sample.exists():
             logger.info("writing the bundled sample recording to %s", sample)
             ensure_kuavo_sample(sample)
-    bags = tuple(find_bags(config.input.bags))
+    expansion = expand_bags(config.input.bags)
+    bags = expansion.found
     ensure_writable(config.output_root)  # a read-only output fails here, once, not once per bag
     record = committed_record(config, settings_hash(config))
     todo = bags_to_convert(bags, record, config)
     resolved, memory = resolve_conversion_config(  # a run that cannot fit fails here, naming what to change
         config, todo, workers=memory_planned_workers(config, len(todo)))
     return ConversionPlan(bags=todo, staging=staging_root(config), root=config.dataset_root, config=resolved,
-                          memory=memory)
+                          memory=memory, rejected=expansion.rejected)
+
+
+def failure_hint(config: ConvertConfig, conversions: Sequence[BagConversion]) -> str:
+    """What to do when failed bags stop the run, for the setting in force: `skip` only helps when some bag
+    converted (there are others to assemble)."""
+    if conversions and config.on_bag_error == "fail":
+        return "set on_bag_error: skip to assemble the others, or fix the bags listed below and rerun"
+    return ("no bag converted, so there is nothing to assemble: fix the bags listed below (or remove them from "
+            "input.bags) and rerun")
 
 
 def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversion]) -> DatasetSummary:
@@ -140,7 +152,7 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
         listing = "\n".join(failure.block() for failure in failures)
         raise DataprepError(
             f"{len(failures)} of {len(failures) + len(conversions)} bag(s) failed, so {config.dataset_root} "
-            f"was not written (set on_bag_error: skip to assemble the others):\n{listing}"
+            f"was not written ({failure_hint(config, conversions)}):\n{listing}"
         )
     for failure in failures:
         logger.info("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)  # the report lists them
@@ -169,11 +181,13 @@ def conversion_lock(config: ConvertConfig) -> Iterator[LockHolder]:
         yield holder
 
 
-def split_outcomes(bags: Sequence[Path], outcomes: Sequence[BagOutcome]) -> tuple[list[BagConversion],
-                                                                                   list[BagFailure]]:
-    """Conversions and failures, each in plan order (the episode order), however the workers finished."""
+def split_outcomes(bags: Sequence[Path], outcomes: Sequence[BagOutcome], rejected: Sequence[Rejected] = ()
+                   ) -> tuple[list[BagConversion], list[BagFailure]]:
+    """Conversions and failures, each in plan order (the episode order), however the workers finished; the
+    input paths rejected by the plan (never opened) come first among the failures."""
     conversions = [o for o in outcomes if isinstance(o, BagConversion)]
-    failures = [BagFailure(str(bag), str(o)) for bag, o in zip(bags, outcomes) if isinstance(o, DataprepError)]
+    failures = [BagFailure(str(r.path), f"bag {r.path}: {r.reason}") for r in rejected]
+    failures += [BagFailure(str(bag), str(o)) for bag, o in zip(bags, outcomes) if isinstance(o, DataprepError)]
     return conversions, failures
 
 
@@ -188,5 +202,5 @@ def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None
         config = plan.config  # chunk_size resolved by the memory plan
         bags = [bag.absolute() for bag in plan.bags]
         outcomes = convert_bags(config, bags, plan_bag_workers(config, len(bags)), on_chunk)
-        conversions, failures = split_outcomes(bags, outcomes)
+        conversions, failures = split_outcomes(bags, outcomes, plan.rejected)
         return conclude_conversion(config, conversions, failures)

@@ -24,8 +24,9 @@ from dataprep.hdf5.index_file import IndexCounts, merged_stats, write_index_file
 from dataprep.hdf5.layout import CACHE_DIR, INDEX_NAME, SCANS_DIR, SUMMARY_NAME
 from dataprep.hdf5.scan import FileScan, scan_replay, scan_segments
 from dataprep.hdf5.scanstore import load_scan, save_scan, scan_file_path, scan_key
-from dataprep.hdf5.sources import FileIdentity, find_files
+from dataprep.hdf5.sources import FileIdentity, expand_files
 from dataprep.storage import write_json_atomic
+from dataprep.storage.inputs import real_path
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class SourceFile:
 
     path: Path
     source: Hdf5SourceSpec
+    rejected: str | None = None  # why the path is not opened (a FIFO, a symlink loop...): the file's failure
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,14 @@ def plan_index(config: Hdf5IndexConfig) -> tuple[SourceFile, ...]:
         _write_missing_samples(config)
     planned: dict[Path, SourceFile] = {}
     for source in config.sources:
-        for path in find_files(source.paths):
+        expansion = expand_files(source.paths)
+        for path in expansion.found:
             key = path.resolve()
             if key in planned and planned[key].source != source:
                 raise Hdf5Error(f"{path} is named by two sources ({planned[key].source.kind} and {source.kind})")
             planned[key] = SourceFile(path, source)
+        for rejected in expansion.rejected:
+            planned.setdefault(real_path(rejected.path), SourceFile(rejected.path, source, rejected.reason))
     return tuple(planned.values())
 
 
@@ -100,6 +105,8 @@ def _write_missing_samples(config: Hdf5IndexConfig) -> None:
 
 def scan_source(config: Hdf5IndexConfig, file: SourceFile) -> FileScan:
     """The file's scan: the stored one if the file is unchanged since it was made, else a fresh scan (stored)."""
+    if file.rejected is not None:
+        raise Hdf5Error(f"{file.path}: {file.rejected}")
     identity = FileIdentity.of(file.path)
     cache_size = config.image_cache.size if config.image_cache and file.source.kind == "replay" else None
     key = scan_key(identity, file.source, cache_size)
@@ -189,5 +196,5 @@ def build_index(config: Hdf5IndexConfig) -> IndexReport:
             scans.append(scan_source(config, file))
         except DataprepError as err:
             logger.warning("%s", err)
-            failures.append(FileFailure(str(file.path.resolve()), str(err)))
+            failures.append(FileFailure(str(real_path(file.path)), str(err)))
     return write_index(config, scans, failures, started)
