@@ -40,10 +40,14 @@ def load_pipeline(args: argparse.Namespace) -> PipelineConfig:
 
 
 def load_section(args: argparse.Namespace, stage: str) -> Any:
-    """The validated section of one stage; an error naming the file when the section is absent."""
+    """The validated section of one stage, its bundled sample written when it asks for one and it is missing;
+    an error naming the file when the section is absent."""
     section = getattr(load_pipeline(args), stage)
     if section is None:
         raise DataprepError(f"{args.config} has no {stage!r} section; add one or pass a configuration that has it")
+    from dataprep.sample.missing import write_missing_samples  # rosbags' writers, only for a stage that runs
+
+    write_missing_samples(section)
     return section
 
 

@@ -34,7 +34,6 @@ from dataprep.lerobot.finalize import Commit, DatasetSummary, committed_summary,
 from dataprep.lerobot.packing import PackLimits
 from dataprep.memory.conversion import ConversionMemoryPlan, resolve_conversion_config
 from dataprep.rosbag.discover import expand_bags
-from dataprep.sample.kuavo_bag import ensure_kuavo_sample
 from dataprep.storage import LockHolder, ensure_writable, output_lock
 from dataprep.storage.crashpoints import crash_point
 from dataprep.storage.inputs import Rejected
@@ -83,15 +82,9 @@ class ConversionReport:
 
 
 def plan_conversion(config: ConvertConfig) -> ConversionPlan:
-    """Resolve the configured bags (writing the bundled sample first when configured so), recover the dataset
-    from an interrupted run, and leave out the bags it already holds (append mode, see `commit`)."""
-    if config.input.generate_sample_if_missing:
-        if len(config.input.bags) != 1:
-            raise DataprepError("input.generate_sample_if_missing needs exactly one bag path in input.bags")
-        sample = Path(config.input.bags[0])
-        if not sample.exists():
-            logger.info("writing the bundled sample recording to %s", sample)
-            ensure_kuavo_sample(sample)
+    """Resolve the configured bags, recover the dataset from an interrupted run, and leave out the bags it
+    already holds (append mode, see `commit`). The bundled sample, when configured, is written before any stage
+    runs (`dataprep.sample.write_missing_samples`)."""
     expansion = expand_bags(config.input.bags)
     bags = expansion.found
     ensure_writable(config.output_root)  # a read-only output fails here, once, not once per bag

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from dataprep.config.hdf5 import Hdf5IndexConfig, Hdf5SourceSpec
 from dataprep.errors import DataprepError
 from dataprep.hdf5.errors import Hdf5Error
@@ -69,8 +67,6 @@ class IndexReport:
 
 def plan_index(config: Hdf5IndexConfig) -> tuple[SourceFile, ...]:
     """Every file of every source; a file named by two sources is an error (which kind would it be?)."""
-    if config.generate_sample_if_missing:
-        _write_missing_samples(config)
     planned: dict[Path, SourceFile] = {}
     for source in config.sources:
         expansion = expand_files(source.paths)
@@ -82,25 +78,6 @@ def plan_index(config: Hdf5IndexConfig) -> tuple[SourceFile, ...]:
         for rejected in expansion.rejected:
             planned.setdefault(real_path(rejected.path), SourceFile(rejected.path, source, rejected.reason))
     return tuple(planned.values())
-
-
-def _write_missing_samples(config: Hdf5IndexConfig) -> None:
-    """The bundled sample: a replay file (300 rows, 32x32 cameras) or a point-cloud file per missing .h5 path."""
-    from dataprep.sample.hdf5_files import write_replay_file, write_segment_file  # the sample package imports rosbags
-
-    for source in config.sources:
-        for name in source.paths:
-            path = Path(name)
-            if path.suffix != ".h5" or path.exists() or any(c in name for c in "*?["):
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if source.kind == "replay":
-                write_replay_file(path)
-            else:  # 8 segments, cut by size or by a data/segments table of (start, length)
-                size = source.segment_size or 4096
-                table = None if source.segment_size else np.array([(i * size, size) for i in range(8)])
-                write_segment_file(path, points=8 * size, segments=table)
-            logger.info("wrote the bundled %s sample at %s", source.kind, path)
 
 
 def scan_source(config: Hdf5IndexConfig, file: SourceFile) -> FileScan:
