@@ -24,6 +24,7 @@ from dataprep.conversion.commit import (
     remove_staged_bags,
 )
 from dataprep.conversion.containment import run_level_errors
+from dataprep.conversion.memory_plan import ConversionMemoryPlan, resolve_conversion_config
 from dataprep.conversion.quality_report import QUALITY_PATH, quality_document, read_quality_report
 from dataprep.conversion.staging import BagConversion, lock_path, settings_hash, staging_root
 from dataprep.conversion.workers import memory_planned_workers, plan_bag_workers
@@ -32,7 +33,6 @@ from dataprep.lerobot.commit_record import COMMIT_PATH
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.finalize import Commit, DatasetSummary, committed_summary, finalize_dataset
 from dataprep.lerobot.packing import PackLimits
-from dataprep.memory.conversion import ConversionMemoryPlan, resolve_conversion_config
 from dataprep.rosbag.discover import expand_bags
 from dataprep.storage import LockHolder, ensure_writable, output_lock
 from dataprep.storage.crashpoints import crash_point
