@@ -12,7 +12,6 @@ from prefect import flow
 from dataprep.config import Hdf5IndexConfig
 from dataprep.errors import DataprepError
 from dataprep.hdf5 import FileFailure, FileScan, IndexReport
-from dataprep.storage.inputs import real_path
 from flows.cli import load_section, run_cli, stage_parser
 from flows.summaries import describe_index as describe
 from flows.summaries import raise_for_index_failures
@@ -33,7 +32,7 @@ def hdf5_index(config: Hdf5IndexConfig) -> IndexReport:
         error = state.result(raise_on_failure=False)
         if not isinstance(error, DataprepError):
             state.result()  # not bad input: re-raise whatever ended the task, and the run with it
-        failures.append(FileFailure(str(real_path(file.path)), str(error)))
+        failures.append(FileFailure(file.failure_path, str(error)))
     return write_index_task(config, scans, failures, started)
 
 

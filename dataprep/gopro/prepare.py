@@ -31,7 +31,7 @@ from dataprep.gopro.tree import (
     voxel_path,
 )
 from dataprep.gopro.voxels import VoxelWriter
-from dataprep.storage import write_json_atomic
+from dataprep.storage import write_json_if_changed
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ def _prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: boo
         remove_voxels(job.output_dir, layout.voxel_folder, stale_voxels)
         if files:
             state = {**_settings(config), "spikes": {f: list(c) for f, c in spikes.checks.items()}}
-            write_json_atomic(job.output_dir / STATE_FILE, state)
+            write_json_if_changed(job.output_dir / STATE_FILE, state)  # unchanged: not rewritten
         prune_empty(job.output_dir, (*link_folders, layout.voxel_folder), STATE_FILE, keep_state=bool(files))
     left_out = tuple(LeftOut(f.frame, doubles.get(f.frame, f.reason)) for f in frame_plan.left_out)
     lines = (

@@ -28,10 +28,12 @@ class PreparePlan(NamedTuple):
 
 
 def child_dirs(path: Path) -> list[str]:
-    """Names of the visible sub-folders of `path`; none when it does not exist."""
+    """Names of the visible sub-folders of `path` (through links that lead to one; `broken_sequences` names
+    the links that lead nowhere); none when it does not exist."""
     try:
         with os.scandir(path) as entries:
-            return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+            names = [e.name for e in entries if not e.name.startswith(".")]
+        return sorted(name for name in names if entry_kind(path / name) == "folder")
     except FileNotFoundError:
         return []
     except OSError as err:

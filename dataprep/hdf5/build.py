@@ -37,6 +37,12 @@ class SourceFile:
     source: Hdf5SourceSpec
     rejected: str | None = None  # why the path is not opened (a FIFO, a symlink loop...): the file's failure
 
+    @property
+    def failure_path(self) -> str:
+        """How a failure names the file: its resolved path, or the path itself when it was never opened (a
+        link to /dev/zero is named by the link)."""
+        return str(self.path.absolute() if self.rejected is not None else real_path(self.path))
+
 
 @dataclass(frozen=True)
 class FileFailure:
@@ -173,5 +179,5 @@ def build_index(config: Hdf5IndexConfig) -> IndexReport:
             scans.append(scan_source(config, file))
         except DataprepError as err:
             logger.warning("%s", err)
-            failures.append(FileFailure(str(real_path(file.path)), str(err)))
+            failures.append(FileFailure(file.failure_path, str(err)))
     return write_index(config, scans, failures, started)

@@ -92,10 +92,10 @@ def entry_kind(path: Path) -> Literal["file", "folder"] | str:
 
 
 def real_path(path: Path) -> Path:
-    """What two spellings of one input share: the resolved path; the absolute one where resolving fails (a
-    symlink loop, which `Path.resolve` raises RuntimeError on)."""
+    """What two spellings of one input share: the resolved path; the absolute one where nothing real is there
+    to resolve to (a dangling link, or a symlink loop, which `Path.resolve` raises RuntimeError on)."""
     try:
-        return path.resolve()
+        return path.resolve(strict=True)
     except (OSError, RuntimeError):
         return path.absolute()
 
