@@ -206,7 +206,7 @@ def test_gopro_frames_and_sequences_that_are_not_files_or_folders_are_left_out_w
                                        "files are read; move it out of the input")
     assert left[(TEST, "7")].startswith("sharp/7.png is a dangling symlink (to gone-long-ago")
     sequences = {r.name: r.reason for r in report.sequences}
-    assert "a symlink loop" in sequences["train/GOPR9999_00_00"]
+    assert "a symlink loop" in (sequences["train/GOPR9999_00_00"] or "")
     assert report.failures == ()
 
 
