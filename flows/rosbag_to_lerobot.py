@@ -69,7 +69,7 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
         runner = bag_task_runner(config, workers)
         outcomes = convert_bags.with_options(task_runner=runner)(config, bags, workers.encoder_threads)
         conversions, failures = split_outcomes(bags, outcomes, plan.rejected)
-        report = finalize_dataset_task(config, conversions, failures)
+        report = finalize_dataset_task(config, conversions, failures, plan.changed)
         validate_dataset_task(report.dataset.root)  # the artifact says whether lerobot can read it
     return report
 

@@ -229,3 +229,22 @@ def test_a_gopro_rerun_that_changes_nothing_writes_nothing(tmp_path: Path) -> No
     again = prepare_tree(tree.config)
     assert again.totals()["links_unchanged"] > 0 and again.totals()["links_created"] == 0
     assert snapshot(tree.out) == before  # report.json, every .prepared.json, every folder untouched
+
+
+def test_a_committed_bag_whose_file_changed_is_said_on_the_console_and_in_the_report(good_bag: Path,
+                                                                                     tmp_path: Path) -> None:
+    from flows.summaries import describe_conversion
+
+    folder = tmp_path / "bags"
+    shutil.copytree(good_bag, folder / "good")
+    config = config_for(folder, tmp_path / "out", "fail")
+    assert convert_dataset(config).changed == ()
+    storage = next((folder / "good").glob("*.mcap"))
+    os.utime(storage, ns=(storage.stat().st_atime_ns, storage.stat().st_mtime_ns + 10**9))  # rewritten in place
+    report = convert_dataset(config)
+    assert report.changed == (str(folder / "good"),)
+    assert report.dataset.episodes == 1  # kept as committed, not converted twice
+    console = describe_conversion(report)
+    assert (f"{folder / 'good'}: CHANGED: changed since its episodes were committed; the dataset still holds the "
+            "old content (this run does not convert it again); to convert it again, rerun with --set "
+            "rosbag_to_lerobot.mode=rebuild") in console

@@ -18,6 +18,7 @@ from dataprep.conversion.bag_pool import BagOutcome, convert_bags
 from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema
 from dataprep.conversion.commit import (
     bags_to_convert,
+    changed_since_commit,
     committed_record,
     committed_sources,
     in_plan_order,
@@ -52,6 +53,7 @@ class ConversionPlan:
     config: ConvertConfig
     memory: ConversionMemoryPlan
     rejected: tuple[Rejected, ...] = ()  # input paths not opened (a FIFO, a symlink loop...): failed bags
+    changed: tuple[Path, ...] = ()  # committed bags whose files changed since: kept as committed, said so
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class ConversionReport:
     bags: tuple[BagConversion, ...]
     skipped: tuple[BagFailure, ...] = ()
     quality: dict[str, Any] = field(default_factory=dict)  # what meta/quality.json holds
+    changed: tuple[str, ...] = ()  # committed bags whose files changed since; the dataset holds their old content
 
 
 def plan_conversion(config: ConvertConfig) -> ConversionPlan:
@@ -90,10 +93,11 @@ def plan_conversion(config: ConvertConfig) -> ConversionPlan:
     ensure_writable(config.output_root)  # a read-only output fails here, once, not once per bag
     record = committed_record(config, settings_hash(config))
     todo = bags_to_convert(bags, record, config)
+    changed = changed_since_commit(bags, record, config)
     resolved, memory = resolve_conversion_config(  # a run that cannot fit fails here, naming what to change
         config, todo, workers=memory_planned_workers(config, len(todo)))
     return ConversionPlan(bags=todo, staging=staging_root(config), root=config.dataset_root, config=resolved,
-                          memory=memory, rejected=expansion.rejected)
+                          memory=memory, rejected=expansion.rejected, changed=changed)
 
 
 def failure_hint(config: ConvertConfig, conversions: Sequence[BagConversion]) -> str:
@@ -134,7 +138,7 @@ def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
 
 
 def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversion],
-                        failures: Sequence[BagFailure]) -> ConversionReport:
+                        failures: Sequence[BagFailure], changed: Sequence[Path] = ()) -> ConversionReport:
     """Commit the dataset, unless a bag failed and `on_bag_error` is `fail`: then list every failure.
 
     Every bag has been attempted by now, so one run reports all bad bags at once, and the bags that did
@@ -152,11 +156,12 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
     root = config.dataset_root
     if not conversions and config.mode == "append" and (root / COMMIT_PATH).is_file():
         logger.info("%s holds every planned bag already; nothing to append", root)
-        return ConversionReport(committed_summary(root, config.repo_id), (), (), read_quality_report(root) or {})
+        return ConversionReport(committed_summary(root, config.repo_id), (), (), read_quality_report(root) or {},
+                                tuple(map(str, changed)))
     ordered = in_plan_order(conversions)
     summary = finalize_conversion(config, ordered)
     quality = read_quality_report(summary.root) or {}
-    return ConversionReport(summary, tuple(ordered), tuple(failures), quality)
+    return ConversionReport(summary, tuple(ordered), tuple(failures), quality, tuple(map(str, changed)))
 
 
 def with_absolute_paths(config: ConvertConfig) -> ConvertConfig:
@@ -196,4 +201,4 @@ def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None
         bags = [bag.absolute() for bag in plan.bags]
         outcomes = convert_bags(config, bags, plan_bag_workers(config, len(bags)), on_chunk)
         conversions, failures = split_outcomes(bags, outcomes, plan.rejected)
-        return conclude_conversion(config, conversions, failures)
+        return conclude_conversion(config, conversions, failures, plan.changed)
