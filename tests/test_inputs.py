@@ -248,3 +248,15 @@ def test_a_committed_bag_whose_file_changed_is_said_on_the_console_and_in_the_re
     assert (f"{folder / 'good'}: CHANGED: changed since its episodes were committed; the dataset still holds the "
             "old content (this run does not convert it again); to convert it again, rerun with --set "
             "rosbag_to_lerobot.mode=rebuild") in console
+
+
+def test_inspect_bags_names_a_fifo_and_still_shows_the_good_bag(good_bag: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.inspect_bags import main
+
+    folder = bag_folder(tmp_path, good_bag, "fifo.bag")
+    assert main([str(folder)]) == 2
+    out, err = capsys.readouterr()
+    assert "/camera/image_raw" in out  # the good bag's summary
+    assert "1 of 2 bag(s) cannot be read" in err
+    assert f"bag {folder / 'fifo.bag'}: a FIFO (named pipe), not a regular file" in err
