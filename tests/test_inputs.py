@@ -260,3 +260,16 @@ def test_inspect_bags_names_a_fifo_and_still_shows_the_good_bag(good_bag: Path, 
     assert "/camera/image_raw" in out  # the good bag's summary
     assert "1 of 2 bag(s) cannot be read" in err
     assert f"bag {folder / 'fifo.bag'}: a FIFO (named pipe), not a regular file" in err
+
+
+def test_a_bad_input_added_to_a_committed_dataset_is_listed_under_skip_and_the_dataset_kept(
+        good_bag: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "bags"
+    shutil.copytree(good_bag, folder / "good")
+    config = config_for(folder, tmp_path / "out", "skip")
+    first = convert_dataset(config)
+    info = (first.dataset.root / "meta/info.json").read_bytes()
+    fifo(folder / "new.bag")
+    again = convert_dataset(config)
+    assert (again.dataset.episodes, [f.bag for f in again.skipped]) == (1, [str(folder / "new.bag")])
+    assert (again.dataset.root / "meta/info.json").read_bytes() == info

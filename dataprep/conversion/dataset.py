@@ -142,10 +142,12 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
     """Commit the dataset, unless a bag failed and `on_bag_error` is `fail`: then list every failure.
 
     Every bag has been attempted by now, so one run reports all bad bags at once, and the bags that did
-    convert stay staged: the rerun after a fix reads only what failed. With no new bag in append mode the
-    committed dataset is reported as it is.
+    convert stay staged: the rerun after a fix reads only what failed. With no new bag converted in append mode
+    the committed dataset is reported as it is (under `skip`, with the new bags that failed listed).
     """
-    if failures and (config.on_bag_error == "fail" or not conversions):
+    root = config.dataset_root
+    committed = not conversions and config.mode == "append" and (root / COMMIT_PATH).is_file()
+    if failures and (config.on_bag_error == "fail" or not (conversions or committed)):
         listing = "\n".join(failure.block() for failure in failures)
         raise DataprepError(
             f"{len(failures)} of {len(failures) + len(conversions)} bag(s) failed, so {config.dataset_root} "
@@ -153,11 +155,10 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
         )
     for failure in failures:
         logger.info("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)  # the report lists them
-    root = config.dataset_root
-    if not conversions and config.mode == "append" and (root / COMMIT_PATH).is_file():
-        logger.info("%s holds every planned bag already; nothing to append", root)
-        return ConversionReport(committed_summary(root, config.repo_id), (), (), read_quality_report(root) or {},
-                                tuple(map(str, changed)))
+    if committed:  # under skip, new bags that failed leave the committed dataset as it is, and are listed
+        logger.info("%s holds every planned bag that converted already; nothing to append", root)
+        return ConversionReport(committed_summary(root, config.repo_id), (), tuple(failures),
+                                read_quality_report(root) or {}, tuple(map(str, changed)))
     ordered = in_plan_order(conversions)
     summary = finalize_conversion(config, ordered)
     quality = read_quality_report(summary.root) or {}
