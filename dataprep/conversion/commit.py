@@ -62,7 +62,7 @@ def bags_to_convert(bags: Sequence[Path], record: CommitRecord | None, config: C
     committed = {source.path: source.staging_key for source in record.sources}
     missing = tuple(bag for bag in bags if str(bag.resolve()) not in committed)
     for bag in changed_since_commit(bags, record, config):
-        logger.warning("%s: %s", bag, CHANGED_NOTE)
+        logger.warning("%s %s", bag, CHANGED_NOTE)
     if len(missing) < len(bags):
         logger.info("%d of %d bag(s) are in the dataset already; %d to convert",
                     len(bags) - len(missing), len(bags), len(missing))
@@ -70,7 +70,7 @@ def bags_to_convert(bags: Sequence[Path], record: CommitRecord | None, config: C
 
 
 CHANGED_NOTE = ("changed since its episodes were committed; the dataset still holds the old content (this run "
-                "does not convert it again); to convert it again, rerun with --set rosbag_to_lerobot.mode=rebuild")
+                f"does not convert it again); to convert it again, {REBUILD_HINT}")
 
 
 def changed_since_commit(bags: Sequence[Path], record: CommitRecord | None, config: ConvertConfig
