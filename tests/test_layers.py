@@ -99,3 +99,26 @@ def test_no_facade_hides_a_cycle_behind_a_module_getattr() -> None:
             if any(isinstance(node, ast.FunctionDef) and node.name == "__getattr__"
                    for node in ast.parse(path.read_text(encoding="utf-8")).body)]
     assert lazy == []
+
+
+@pytest.mark.parametrize("cpus", [1, 4, 32])
+def test_worker_counts_validate_by_syntax_alone_and_resolve_at_plan_time(monkeypatch: pytest.MonkeyPatch,
+                                                                         cpus: int) -> None:
+    """`cpu*0.05` is as valid on 1 CPU as on 32; what it comes to is decided when a stage is planned."""
+    import os
+
+    from dataprep.config import GoproPrepareConfig, LoaderSpec
+    from dataprep.config.workers import parse_worker_count
+    from dataprep.memory import resolve_workers
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)))
+    spike = {"encoding": "bytes", "frames": 4, "height": 2, "width": 8}
+    gopro = GoproPrepareConfig.model_validate({"gopro_root": "g", "spike_root": "s", "output_root": "o",
+                                               "spike": spike, "workers": "CPU * 0.05"})
+    assert gopro.workers == "cpu*0.05"  # one spelling from here on
+    assert resolve_workers(gopro.workers) == max(1, int(cpus * 0.05))
+    assert LoaderSpec(num_workers="cpu*0.05").num_workers == "cpu*0.05"
+    assert (parse_worker_count("4"), parse_worker_count(0), parse_worker_count("auto")) == (4, 0, "auto")
+    for bad in ("half", "cpu*0", -1, True, 1.5):
+        with pytest.raises(ValueError, match="worker count"):
+            parse_worker_count(bad)
