@@ -86,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dry_run and not args.clean_staging:
         parser.error("--dry-run goes with --clean-staging")
     if args.clean_staging:
-        return run_cli(lambda: clean_staging(load_section(args, "rosbag_to_lerobot"), dry_run=args.dry_run).text())
+        return run_cli(lambda: clean_staging(load_section(args, "rosbag_to_lerobot", samples=False),
+                                             dry_run=args.dry_run).text())
     return run_cli(lambda: describe(rosbag_to_lerobot(load_section(args, "rosbag_to_lerobot"))))
 
 
