@@ -235,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| input | exit | console line naming it | traceback? | data lost? |")
     print("|---|---|---|---|---|")
     for row in rows:
-        line = row.line.replace("|", "\\|")
-        print(f"| {row.probe} | {row.exit} | `{line}` | {'yes' if row.traceback else 'no'} | {row.lost} |")
+        line = row.line.replace("|", "\\|").replace("`", "'")  # plain text: messages hold backticks
+        print(f"| {row.probe} | {row.exit} | {line} | {'yes' if row.traceback else 'no'} | {row.lost} |")
     if args.work_dir is None:
         shutil.rmtree(root, ignore_errors=True)
     return 0
