@@ -273,3 +273,22 @@ def test_a_bad_input_added_to_a_committed_dataset_is_listed_under_skip_and_the_d
     again = convert_dataset(config)
     assert (again.dataset.episodes, [f.bag for f in again.skipped]) == (1, [str(folder / "new.bag")])
     assert (again.dataset.root / "meta/info.json").read_bytes() == info
+
+
+@pytest.mark.timeout(300)
+def test_the_prefect_flow_lists_a_rejected_input_as_the_library_does(good_bag: Path, tmp_path: Path,
+                                                                      prefect_server: None) -> None:
+    from flows.hdf5_index import hdf5_index
+    from flows.rosbag_to_lerobot import rosbag_to_lerobot
+
+    folder = bag_folder(tmp_path, good_bag, "fifo.bag")
+    report = rosbag_to_lerobot(config_for(folder, tmp_path / "out", "skip"))
+    assert report.dataset.episodes == 1
+    assert [(f.bag, f.cause.split(",")[0]) for f in report.skipped] == [(str(folder / "fifo.bag"),
+                                                                         "a FIFO (named pipe)")]
+    replay = tmp_path / "replay"
+    write_replay_file(replay / "good.h5", ReplayFileSpec(rows=40, height=8, width=8))
+    loop(replay / "loop.h5")
+    index = hdf5_index(Hdf5IndexConfig.model_validate({"sources": [{"kind": "replay", "paths": str(replay)}],
+                                                       "output_root": str(tmp_path / "index")}))
+    assert [(Path(f.path).name, "a symlink loop" in f.error) for f in index.failures] == [("loop.h5", True)]
