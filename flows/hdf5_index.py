@@ -32,7 +32,7 @@ def hdf5_index(config: Hdf5IndexConfig) -> IndexReport:
         error = state.result(raise_on_failure=False)
         if not isinstance(error, DataprepError):
             state.result()  # not bad input: re-raise whatever ended the task, and the run with it
-        failures.append(FileFailure(str(file.path.resolve()), str(error)))
+        failures.append(FileFailure(file.failure_path, str(error)))
     return write_index_task(config, scans, failures, started)
 
 

@@ -26,6 +26,7 @@ from dataprep.conversion import ConversionReport, convert_dataset
 from dataprep.errors import DataprepError
 from dataprep.gopro import prepare_tree, raise_for_failures
 from dataprep.hdf5 import build_index
+from dataprep.sample.missing import write_missing_samples
 from dataprep.validate import ValidationReport, validate_dataset
 from flows.cli import load_pipeline, run_cli, stage_parser
 from flows.summaries import describe_conversion, describe_gopro, describe_index, raise_for_index_failures
@@ -101,6 +102,7 @@ def run_stages(config: PipelineConfig, runners: Mapping[str, Callable[[Any], Any
         if section is None or (only and name not in only):
             continue
         try:
+            write_missing_samples(section)  # the bundled sample, once, before the stage (when configured)
             results[name] = run(section)
         except DataprepError as err:
             results[name] = err

@@ -69,8 +69,8 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
         get_run_logger().info("%s", workers.reason)
         runner = bag_task_runner(config, workers)
         outcomes = convert_bags.with_options(task_runner=runner)(config, bags, workers.encoder_threads)
-        conversions, failures = split_outcomes(bags, outcomes)
-        report = finalize_dataset_task(config, conversions, failures)
+        conversions, failures = split_outcomes(bags, outcomes, plan.rejected)
+        report = finalize_dataset_task(config, conversions, failures, plan.changed)
         validate_dataset_task(report.dataset.root)  # the artifact says whether lerobot can read it
         viewer_after_run(config, report.dataset.root)  # the dataset viewer, when the configuration asks for it
     return report
@@ -88,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dry_run and not args.clean_staging:
         parser.error("--dry-run goes with --clean-staging")
     if args.clean_staging:
-        return run_cli(lambda: clean_staging(load_section(args, "rosbag_to_lerobot"), dry_run=args.dry_run).text())
+        return run_cli(lambda: clean_staging(load_section(args, "rosbag_to_lerobot", samples=False),
+                                             dry_run=args.dry_run).text())
     return run_cli(lambda: describe(rosbag_to_lerobot(load_section(args, "rosbag_to_lerobot"))))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataprep.conversion import QUALITY_PATH, ConversionReport
+from dataprep.conversion.commit import CHANGED_NOTE
 from dataprep.gopro import PrepareReport, format_report
 from dataprep.hdf5 import Hdf5Error, IndexReport
 from dataprep.lerobot import DatasetInfo
@@ -29,6 +30,7 @@ def describe_conversion(report: ConversionReport) -> str:
         lines += [f"    header stamps, {count} message(s): {problem}" for problem, count in bag.stamp_problems.items()]
     lines.append(f"  quality report: {summary.root.resolve() / QUALITY_PATH}")
     lines += [f"  {failure.bag}: SKIPPED (on_bag_error: skip): {failure.cause}" for failure in report.skipped]
+    lines += [f"  {bag}: CHANGED: {CHANGED_NOTE}" for bag in report.changed]
     return "\n".join(lines)
 
 

@@ -102,8 +102,8 @@ def convert_bag_task(config: ConvertConfig, bag: Path, encoder_threads: int = 0)
 
 @task(name="finalize-dataset", cache_policy=NO_CACHE)
 def finalize_dataset_task(config: ConvertConfig, conversions: list[BagConversion],
-                          failures: list[BagFailure]) -> ConversionReport:
-    report = conclude_conversion(config, conversions, failures)
+                          failures: list[BagFailure], changed: tuple[Path, ...] = ()) -> ConversionReport:
+    report = conclude_conversion(config, conversions, failures, changed)
     record_memory("finalize", config.dataset_root.resolve())
     record_markdown(quality_markdown(report.quality), key=artifact_key("quality", config.dataset_root.resolve()),
                     description=f"Quality and provenance of every episode of {config.repo_id} (meta/quality.json)")

@@ -11,15 +11,14 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from dataprep.config.base import StrictModel
-from dataprep.errors import DataprepError
-from dataprep.memory import resolve_workers
+from dataprep.config.workers import WorkerCount, at_least_one
 
 SECTION = "gopro_prepare"
 _FOLDER = re.compile(r"^[A-Za-z0-9_.\-]+$")
+UINT8_MAX = 255  # the largest sum a uint8 voxel holds
 
 
 class SpikeSpec(StrictModel):
@@ -103,8 +102,8 @@ class GoproPrepareConfig(StrictModel):
         default=("blur", "sharp"), min_length=1, description="GoPro folders to link"
     )
     layout: LayoutSpec = Field(default=LayoutSpec(), description="folder names and patterns of other trees")
-    workers: int | str = Field(
-        default="auto", description="sequences prepared at once: int, 'auto', 'cpu*0.9'"
+    workers: WorkerCount = Field(
+        default="auto", description="sequences prepared at once: int, 'auto' (CPUs x 0.8), 'cpu*0.9'"
     )
     generate_sample_if_missing: bool = Field(
         default=False,
@@ -119,13 +118,7 @@ class GoproPrepareConfig(StrictModel):
     @field_validator("workers")
     @classmethod
     def _check_workers(cls, value: int | str) -> int | str:
-        try:
-            count = resolve_workers(value)
-        except DataprepError as err:
-            raise ValueError(str(err)) from err
-        if count < 1:
-            raise ValueError("at least 1 worker is needed")
-        return value
+        return at_least_one(value)
 
     @field_validator("splits", "sources")
     @classmethod
@@ -146,7 +139,7 @@ class GoproPrepareConfig(StrictModel):
                     f"spike.frames {frames} does not divide into voxels.bins {bins} equal groups; "
                     f"choose bins among {[b for b in range(1, frames + 1) if frames % b == 0]}"
                 )
-            if np.iinfo(np.uint8).max < frames // bins and self.voxels.dtype == "uint8":
+            if frames // bins > UINT8_MAX and self.voxels.dtype == "uint8":
                 raise ValueError(f"voxels.dtype uint8 cannot hold sums of {frames // bins} frames")
         taken = {self.layout.spike_folder, self.layout.voxel_folder}
         if len(taken) < 2 or taken & set(self.sources):

@@ -11,8 +11,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from dataprep.config.base import StrictModel
-from dataprep.errors import DataprepError
-from dataprep.memory.workers import WorkerSpec, resolve_workers
+from dataprep.config.workers import WorkerCount
 
 
 class LoaderSpec(StrictModel):
@@ -20,7 +19,7 @@ class LoaderSpec(StrictModel):
 
     batch_size: int | Literal["auto"] = Field(default="auto", description="auto: the largest power of two that "
                                               "fits the GPU (needs model_params, activation_mb_per_sample)")
-    num_workers: WorkerSpec = Field(default="auto", description="int, 'auto' (CPUs x 0.8) or 'cpu*RATIO'")
+    num_workers: WorkerCount = Field(default="auto", description="int, 'auto' (CPUs x 0.8) or 'cpu*RATIO'")
     split_per_gpu: bool = Field(default=True, description="one training process per GPU shares the workers")
     prefetch_factor: int = Field(default=2, ge=1, description="batches each worker loads ahead")
     pin_memory: bool | Literal["auto"] = Field(default="auto", description="auto: when a GPU is present")
@@ -30,15 +29,6 @@ class LoaderSpec(StrictModel):
     bytes_per_param: int = Field(default=16, ge=1,
                                  description="weights, gradients and two Adam moments in float32: 4 x 4 bytes")
     activation_mb_per_sample: float | None = Field(default=None, gt=0, description="activation memory per sample")
-
-    @field_validator("num_workers")
-    @classmethod
-    def _check_workers(cls, value: WorkerSpec) -> WorkerSpec:
-        try:
-            resolve_workers(value, cpus=1)
-        except DataprepError as err:
-            raise ValueError(str(err)) from err
-        return value
 
     @field_validator("batch_size")
     @classmethod

@@ -12,7 +12,8 @@ from dataprep.config.bags import ClockSpec, EpisodesSpec, QualitySpec, TypesSpec
 from dataprep.config.base import StrictModel
 from dataprep.config.gopro import GoproPrepareConfig
 from dataprep.config.hdf5 import Hdf5IndexConfig
-from dataprep.config.parallel import TaskRunnerSpec, WorkerCount
+from dataprep.config.parallel import TaskRunnerSpec
+from dataprep.config.workers import WorkerCount, at_least_one
 from dataprep.errors import DataprepError
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -220,8 +221,8 @@ class ConvertConfig(StrictModel):
         "episodes files up to the limits above, no re-encoding) once more than this many files could be merged "
         "away; None: never (`python -m flows.edit_dataset compact ROOT` does it on demand)",
     )
-    max_workers: WorkerCount = Field(default=1, description="bags converted at once: an int >= 1 or auto (from "
-                                     "the cores and available memory; dataprep/conversion/workers.py)")
+    max_workers: WorkerCount = Field(default=1, description="bags converted at once: an int >= 1, auto (from "
+                                     "the cores and available memory; dataprep/conversion/workers.py) or cpu*RATIO")
     task_runner: TaskRunnerSpec | None = Field(default=None, description="{dask: {address: ...}} or {dask: "
                                                "{n_workers: N}}: bags on a Dask cluster")
     camera_storage: Literal["video", "image"] = Field(
@@ -245,6 +246,11 @@ class ConvertConfig(StrictModel):
         if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{value!r} is not a number of frames >= 1 or 'auto'")
         return value
+
+    @field_validator("max_workers")
+    @classmethod
+    def _check_workers(cls, value: int | str) -> int | str:
+        return at_least_one(value)
 
     @field_validator("features", "cameras")
     @classmethod

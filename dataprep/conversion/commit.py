@@ -61,15 +61,26 @@ def bags_to_convert(bags: Sequence[Path], record: CommitRecord | None, config: C
         return tuple(bags)
     committed = {source.path: source.staging_key for source in record.sources}
     missing = tuple(bag for bag in bags if str(bag.resolve()) not in committed)
-    for bag in bags:
-        key = committed.get(str(bag.resolve()))
-        if key is not None and key != bag_key(bag, config):
-            logger.warning("%s changed since its episodes were committed; they are kept as they were (to convert "
-                           "it again: mode: rebuild)", bag)
+    for bag in changed_since_commit(bags, record, config):
+        logger.warning("%s %s", bag, CHANGED_NOTE)
     if len(missing) < len(bags):
         logger.info("%d of %d bag(s) are in the dataset already; %d to convert",
                     len(bags) - len(missing), len(bags), len(missing))
     return missing
+
+
+CHANGED_NOTE = ("changed since its episodes were committed; the dataset still holds the old content (this run "
+                f"does not convert it again); to convert it again, {REBUILD_HINT}")
+
+
+def changed_since_commit(bags: Sequence[Path], record: CommitRecord | None, config: ConvertConfig
+                         ) -> tuple[Path, ...]:
+    """The planned bags the dataset holds whose files changed since (their staging key differs now)."""
+    if record is None:
+        return ()
+    committed = {source.path: source.staging_key for source in record.sources}
+    return tuple(bag for bag in bags if str(bag.resolve()) in committed
+                 and committed[str(bag.resolve())] != bag_key(bag, config))
 
 
 def in_plan_order(conversions: Sequence[BagConversion]) -> list[BagConversion]:

@@ -31,7 +31,7 @@ from dataprep.gopro.tree import (
     voxel_path,
 )
 from dataprep.gopro.voxels import VoxelWriter
-from dataprep.storage import write_json_atomic
+from dataprep.storage import Fingerprint, write_json_if_changed
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +145,10 @@ def _check_one(
 ) -> tuple[SpikeCheck, bool]:
     """One spike file's check, and whether its voxel is written (in a dry run: would be; `writer` is None)."""
     try:
-        stat = path.stat()
+        stamp = Fingerprint.of(path)
     except OSError as err:
         return SpikeCheck(-1, -1, f"unreadable: {err.strerror}"), False
-    known = last is not None and (last.size, last.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    known = last is not None and (last.size, last.mtime_ns) == stamp
     voxel_due = (
         config.voxels is not None and (not known or (last is not None and last.problem is None))
         and not (known and voxel_current)
@@ -163,8 +163,8 @@ def _check_one(
         else:
             check_spike_file(path, geometry)
     except SpikeFileError as err:
-        return SpikeCheck(stat.st_size, stat.st_mtime_ns, err.problem), False
-    return SpikeCheck(stat.st_size, stat.st_mtime_ns, None), voxel_due
+        return SpikeCheck(*stamp, err.problem), False
+    return SpikeCheck(*stamp, None), voxel_due
 
 
 def prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: bool = False) -> SequenceResult:
@@ -204,7 +204,7 @@ def _prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: boo
         remove_voxels(job.output_dir, layout.voxel_folder, stale_voxels)
         if files:
             state = {**_settings(config), "spikes": {f: list(c) for f, c in spikes.checks.items()}}
-            write_json_atomic(job.output_dir / STATE_FILE, state)
+            write_json_if_changed(job.output_dir / STATE_FILE, state)  # unchanged: not rewritten
         prune_empty(job.output_dir, (*link_folders, layout.voxel_folder), STATE_FILE, keep_state=bool(files))
     left_out = tuple(LeftOut(f.frame, doubles.get(f.frame, f.reason)) for f in frame_plan.left_out)
     lines = (

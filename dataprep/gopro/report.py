@@ -1,7 +1,13 @@
-"""What a run did, per sequence and in total: `report.json`, the per-split summary rows, the console text."""
+"""What a run did, per sequence and in total: `report.json`, the per-split summary rows, the console text.
+
+`report.json` describes the tree and the last run that changed it: a rerun that changes nothing (no link,
+voxel or state file written or removed, the same frames, left-out frames and failures) leaves it untouched,
+so a read-only sync of the output sees no file change. The console still shows the rerun's own counts.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -91,9 +97,30 @@ class PrepareReport(NamedTuple):
         }
 
 
+CHANGES = tuple(key for key in COUNTS if key != "links_unchanged")
+
+
+def _without_counts(document: Any) -> Any:
+    """report.json less the per-run counts: what the tree holds, which a rerun that changes nothing keeps."""
+    if not isinstance(document, dict):
+        return document
+    kept = {**document, "totals": {k: v for k, v in document.get("totals", {}).items() if k not in COUNTS}}
+    kept["sequences"] = {name: {k: v for k, v in entry.items() if k not in COUNTS}
+                         for name, entry in document.get("sequences", {}).items()}
+    return kept
+
+
 def write_report(report: PrepareReport) -> Path:
+    """Write report.json, unless this run changed nothing and the file already describes this very tree."""
     path = report.output_root / REPORT_FILE
-    write_json_atomic(path, report.as_json())
+    document = report.as_json()
+    if not any(report.totals()[key] for key in CHANGES):
+        try:
+            if _without_counts(json.loads(path.read_text(encoding="utf-8"))) == _without_counts(document):
+                return path
+        except (OSError, ValueError):
+            pass  # absent or unreadable: write it
+    write_json_atomic(path, document)
     return path
 
 

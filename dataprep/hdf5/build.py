@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from dataprep.config.hdf5 import Hdf5IndexConfig, Hdf5SourceSpec
 from dataprep.errors import DataprepError
 from dataprep.hdf5.errors import Hdf5Error
@@ -24,8 +22,9 @@ from dataprep.hdf5.index_file import IndexCounts, merged_stats, write_index_file
 from dataprep.hdf5.layout import CACHE_DIR, INDEX_NAME, SCANS_DIR, SUMMARY_NAME
 from dataprep.hdf5.scan import FileScan, scan_replay, scan_segments
 from dataprep.hdf5.scanstore import load_scan, save_scan, scan_file_path, scan_key
-from dataprep.hdf5.sources import FileIdentity, find_files
+from dataprep.hdf5.sources import FileIdentity, expand_files
 from dataprep.storage import write_json_atomic
+from dataprep.storage.inputs import real_path
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +35,13 @@ class SourceFile:
 
     path: Path
     source: Hdf5SourceSpec
+    rejected: str | None = None  # why the path is not opened (a FIFO, a symlink loop...): the file's failure
+
+    @property
+    def failure_path(self) -> str:
+        """How a failure names the file: its resolved path, or the path itself when it was never opened (a
+        link to /dev/zero is named by the link)."""
+        return str(self.path.absolute() if self.rejected is not None else real_path(self.path))
 
 
 @dataclass(frozen=True)
@@ -67,39 +73,23 @@ class IndexReport:
 
 def plan_index(config: Hdf5IndexConfig) -> tuple[SourceFile, ...]:
     """Every file of every source; a file named by two sources is an error (which kind would it be?)."""
-    if config.generate_sample_if_missing:
-        _write_missing_samples(config)
     planned: dict[Path, SourceFile] = {}
     for source in config.sources:
-        for path in find_files(source.paths):
+        expansion = expand_files(source.paths)
+        for path in expansion.found:
             key = path.resolve()
             if key in planned and planned[key].source != source:
                 raise Hdf5Error(f"{path} is named by two sources ({planned[key].source.kind} and {source.kind})")
             planned[key] = SourceFile(path, source)
+        for rejected in expansion.rejected:
+            planned.setdefault(real_path(rejected.path), SourceFile(rejected.path, source, rejected.reason))
     return tuple(planned.values())
-
-
-def _write_missing_samples(config: Hdf5IndexConfig) -> None:
-    """The bundled sample: a replay file (300 rows, 32x32 cameras) or a point-cloud file per missing .h5 path."""
-    from dataprep.sample.hdf5_files import write_replay_file, write_segment_file  # the sample package imports rosbags
-
-    for source in config.sources:
-        for name in source.paths:
-            path = Path(name)
-            if path.suffix != ".h5" or path.exists() or any(c in name for c in "*?["):
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if source.kind == "replay":
-                write_replay_file(path)
-            else:  # 8 segments, cut by size or by a data/segments table of (start, length)
-                size = source.segment_size or 4096
-                table = None if source.segment_size else np.array([(i * size, size) for i in range(8)])
-                write_segment_file(path, points=8 * size, segments=table)
-            logger.info("wrote the bundled %s sample at %s", source.kind, path)
 
 
 def scan_source(config: Hdf5IndexConfig, file: SourceFile) -> FileScan:
     """The file's scan: the stored one if the file is unchanged since it was made, else a fresh scan (stored)."""
+    if file.rejected is not None:
+        raise Hdf5Error(f"{file.path}: {file.rejected}")
     identity = FileIdentity.of(file.path)
     cache_size = config.image_cache.size if config.image_cache and file.source.kind == "replay" else None
     key = scan_key(identity, file.source, cache_size)
@@ -189,5 +179,5 @@ def build_index(config: Hdf5IndexConfig) -> IndexReport:
             scans.append(scan_source(config, file))
         except DataprepError as err:
             logger.warning("%s", err)
-            failures.append(FileFailure(str(file.path.resolve()), str(err)))
+            failures.append(FileFailure(file.failure_path, str(err)))
     return write_index(config, scans, failures, started)

@@ -39,7 +39,8 @@ from dataprep.lerobot.schema import DatasetSchema, dataset_arrow_schema, info_fe
 from dataprep.lerobot.video import VideoInfo
 from dataprep.storage import write_json_atomic
 from dataprep.storage.crashpoints import crash_point
-from dataprep.storage.swap import discard_tmp, fsync_tree, link_or_copy, swap_into_place, tmp_folder
+from dataprep.storage.markers import fsync_tree
+from dataprep.storage.swap import discard_tmp, link_or_copy, swap_into_place, tmp_folder
 
 logger = logging.getLogger(__name__)
 
