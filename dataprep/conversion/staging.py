@@ -22,12 +22,12 @@ from dataprep.conversion.quality import EpisodeQuality
 from dataprep.errors import DataprepError
 from dataprep.lerobot.episode_writer import STAGED_FORMAT, StagedEpisode
 from dataprep.storage.fingerprint import Fingerprint
+from dataprep.storage.lock import dataset_lock_path
 from dataprep.storage.markers import write_marker
 
 logger = logging.getLogger(__name__)
 
 STAGING_FOLDER = ".staging"
-LOCK_FOLDER = ".locks"
 BAG_MARKER = "bag.json"
 BAG_FORMAT = 1  # the layout of bag.json; bump it when that changes (STAGED_FORMAT is the episodes')
 
@@ -38,7 +38,7 @@ def staging_root(config: ConvertConfig) -> Path:
 
 def lock_path(config: ConvertConfig) -> Path:
     """The lock every run writing this dataset holds, from plan to finalize (`dataprep.storage.output_lock`)."""
-    return config.output_root / LOCK_FOLDER / f"{config.repo_id}.lock"
+    return dataset_lock_path(config.output_root, config.repo_id)
 
 
 # Settings that say where and how to run, not what a staged bag holds: changing one keeps every staged bag.

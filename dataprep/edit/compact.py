@@ -26,7 +26,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataprep.conversion.staging import LOCK_FOLDER
 from dataprep.errors import DataprepError
 from dataprep.lerobot.commit_record import COMMIT_PATH, recover_dataset
 from dataprep.lerobot.committed import LINKED_FOLDERS, read_committed
@@ -34,8 +33,10 @@ from dataprep.lerobot.layout import data_file, episodes_file, video_file
 from dataprep.lerobot.packing import FileRef, plan_files
 from dataprep.lerobot.video_concat import concat_videos
 from dataprep.storage.crashpoints import crash_point
+from dataprep.storage.lock import dataset_lock_path as lock_under
 from dataprep.storage.lock import output_lock
-from dataprep.storage.swap import discard_tmp, fsync_tree, link_or_copy, swap_into_place, tmp_folder
+from dataprep.storage.markers import fsync_tree
+from dataprep.storage.swap import discard_tmp, link_or_copy, swap_into_place, tmp_folder
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +55,9 @@ class CompactionSummary:
 
 def dataset_lock_path(root: Path) -> Path:
     """The lock of the dataset at `<output_root>/<owner>/<name>`: the one `convert_dataset` holds
-    (`conversion.staging.lock_path`, derived here from the folder instead of a configuration)."""
+    (derived here from the folder instead of a configuration)."""
     root = Path(root).resolve()
-    return root.parent.parent / LOCK_FOLDER / root.parent.name / f"{root.name}.lock"
+    return lock_under(root.parent.parent, f"{root.parent.name}/{root.name}")
 
 
 def partly_filled_files(root: Path) -> int:

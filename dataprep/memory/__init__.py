@@ -6,11 +6,12 @@ numbers the formulas use; `batch` sizes batches and DataLoaders; `workers` resol
 machine. Each stage plans its own memory from these (`dataprep.conversion.memory_plan`,
 `dataprep.gopro.memory_plan`, `dataprep.hdf5.memory_plan`); every planner takes the machine's figures as an
 argument, so plans are testable anywhere. Import the formulas from their modules; the facade holds what
-other packages use most.
+other packages use most, and what training code calls (`plan_loader`, `read_gpus`).
 """
 
+from dataprep.memory.batch import plan_loader
 from dataprep.memory.coefficients import Coefficients, load_coefficients
-from dataprep.memory.monitor import SystemMemory, memory_report, read_system
+from dataprep.memory.monitor import SystemMemory, memory_report, read_gpus, read_system
 from dataprep.memory.snapshot import MB, MemorySnapshot, peak_rss, take_snapshot
 from dataprep.memory.stage_plan import StagePlan
 from dataprep.memory.workers import cpu_count, resolve_workers
@@ -25,6 +26,8 @@ __all__ = [
     "load_coefficients",
     "memory_report",
     "peak_rss",
+    "plan_loader",
+    "read_gpus",
     "read_system",
     "resolve_workers",
     "take_snapshot",
