@@ -6,7 +6,9 @@
   used evicted first. Pair it with `epoch_order`, which shuffles across all files but visits them in
   groups of `cache_files`, so each file is loaded once per epoch instead of once per segment.
 - `on_demand`: each segment is one contiguous read per column from a handle kept open per process.
-Map-style (`len`, `[i]`), no torch needed; `collate_segments` makes a batch for a DataLoader.
+Map-style (`len`, `[i]`), no torch needed; `collate_segments` makes a batch for a DataLoader, and
+`dataprep.torchdata` has the torch views. Every mode returns arrays of the segment's own (writable, owning
+their memory): cached files are copied out of, so changing a segment in place never changes the cache.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ class SegmentDataset:
                 read_span(self._handles, source, start, out)
                 columns.append(out)
         else:
-            columns = [c[start:start + length] for c in self._columns(fid)]
+            columns = [c[start:start + length].copy() for c in self._columns(fid)]
         x, y, z, classification = columns
         return Segment(x, y, z, classification, file=self._paths[fid], start=start)
 
