@@ -1,0 +1,73 @@
+"""Point-cloud segments as tensors, and the sampler that keeps the LRU mode fast under a DataLoader.
+
+`shuffle=True` visits segments in a uniform order, so an LRU cache of a few files misses on nearly every
+segment (404 segments/s against 2,818 with `epoch_order`). `EpochOrderSampler` yields `epoch_order` instead:
+a shuffle across all files that visits them in groups of `cache_files`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from dataprep.hdf5.layout import SEGMENT_COLUMNS
+from dataprep.hdf5.segments import SegmentDataset
+
+
+class SegmentTorchDataset(Dataset[dict[str, Any]]):
+    """`[i]` is a dict: the columns x, y, z, classification as tensors of the segment's own memory, `start`
+    (int) and `file` (str). Equal-length segments stack with `default_collate`; `collate_segment_tensors`
+    concatenates segments of any length."""
+
+    def __init__(self, segments: SegmentDataset) -> None:
+        self.segments = segments
+
+    def __len__(self) -> int:
+        return len(self.segments)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        segment = self.segments[i]
+        item: dict[str, Any] = {c: torch.from_numpy(getattr(segment, c)) for c in SEGMENT_COLUMNS}
+        item.update(start=segment.start, file=segment.file)
+        return item
+
+
+def collate_segment_tensors(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Segments concatenated point by point (they may differ in length): segment k holds points
+    `offsets[k]:offsets[k + 1]` of each column; `start` and `file` name each segment's source."""
+    lengths = torch.tensor([len(item["x"]) for item in items], dtype=torch.int64)
+    batch: dict[str, Any] = {c: torch.cat([item[c] for item in items]) for c in SEGMENT_COLUMNS}
+    batch["offsets"] = torch.cat([torch.zeros(1, dtype=torch.int64), torch.cumsum(lengths, 0)])
+    batch["start"] = torch.tensor([item["start"] for item in items], dtype=torch.int64)
+    batch["file"] = [item["file"] for item in items]
+    return batch
+
+
+class EpochOrderSampler(Sampler[int]):
+    """Yields `SegmentDataset.epoch_order` each epoch: every segment once, files grouped for the LRU cache.
+
+    A fixed `seed` gives epoch e the order of seed (seed, e); each pass (or `set_epoch`) moves to the next
+    epoch. Without a seed the order is drawn from torch's generator, so `torch.manual_seed` reproduces it.
+    """
+
+    def __init__(self, dataset: SegmentDataset | SegmentTorchDataset, seed: int | None = None) -> None:
+        self.segments = dataset.segments if isinstance(dataset, SegmentTorchDataset) else dataset
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.segments)
+
+    def __iter__(self) -> Iterator[int]:
+        if self.seed is None:
+            seed = int(torch.randint(0, 2**62, (), dtype=torch.int64).item())
+        else:
+            seed = int(np.random.SeedSequence([self.seed, self.epoch]).generate_state(1, np.uint64)[0])
+        self.epoch += 1
+        yield from (int(i) for i in self.segments.epoch_order(seed))
