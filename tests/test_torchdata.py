@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import h5py
 import numpy as np
 import pytest
 from gopro_mini import MiniTree, build
@@ -69,9 +70,29 @@ def test_replay_recipe_workers_draw_distinct_batches_of_tensors(index: Path, con
     assert all(isinstance(first[k], torch.Tensor) for k in ("joint", "action", "reward", "not_done", "row"))
     for k in range(3):  # the images are the rows the batch names
         path, row = first["file"][k], int(first["row"][k])
-        stored = np.ascontiguousarray(read_image(path, "left_image", row))
-        expected = cv2.resize(stored, (IMAGE, IMAGE), interpolation=cv2.INTER_LINEAR)  # as the image cache did
-        np.testing.assert_array_equal(first["left_image"][k].numpy(), expected)
+        np.testing.assert_array_equal(first["left_image"][k].numpy(), expected_left(path, row))
+
+
+def expected_left(path: str, row: int) -> np.ndarray:
+    stored = np.ascontiguousarray(read_image(path, "left_image", row))
+    return cv2.resize(stored, (IMAGE, IMAGE), interpolation=cv2.INTER_LINEAR)  # as the image cache did
+
+
+def test_worker_buffers_are_reused_only_once_the_loop_drops_every_view(index: Path) -> None:
+    loader = recipe("replay_loader")(index, batch_size=8, batches_per_epoch=12, image_size=IMAGE, num_workers=2,
+                                     seed=2)
+    for batch in loader:  # dropped batch by batch: the workers refill their buffers
+        for k in range(0, 8, 3):
+            np.testing.assert_array_equal(batch["left_image"][k].numpy(), expected_left(batch["file"][k],
+                                                                                       int(batch["row"][k])))
+    held = [(b["next_global_image"][2:5], b["file"][2:5], b["row"][2:5].clone()) for b in loader]  # views only
+    for images, files, rows in held:  # none was overwritten by a later batch
+        for image, path, row in zip(images, files, rows, strict=True):
+            with h5py.File(path, "r") as f:
+                nxt = int(row) if f["terminal"][int(row)] else int(row) + 1
+            stored = np.ascontiguousarray(read_image(path, "global_image", nxt))
+            expected = cv2.resize(stored, (IMAGE, IMAGE), interpolation=cv2.INTER_LINEAR)
+            np.testing.assert_array_equal(image.numpy(), expected)
 
 
 def test_replay_recipe_with_a_fixed_seed_reproduces_the_batches(index: Path) -> None:

@@ -4,8 +4,8 @@
 A batch of 256 at 224 x 224 carries ~230 MB of images. Pickled as numpy through a worker's pipe that was 627
 samples/s against ~7,000 in one process; inside a worker these views read the images straight into one
 shared-memory tensor (the storage torch's `default_collate` would allocate), so the batch reaches the main
-process as a file descriptor, not as a copy. In the main process (`num_workers=0`) the sampler's own pooled
-buffer is used instead, which costs no page faults.
+process as a file descriptor, not as a copy, and reuse that memory once the main process has dropped the
+batch (see `shared`). In the main process (`num_workers=0`) the sampler's own pooled buffer is used.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from torch.utils.data import Dataset, IterableDataset, default_collate, get_work
 
 from dataprep.hdf5.layout import REPLAY_IMAGES
 from dataprep.hdf5.replay import ReplayBatch, ReplaySampler
+from dataprep.torchdata.shared import in_worker, ring, view
 
 IMAGE_FIELDS = tuple(name for cam in REPLAY_IMAGES for name in (cam, f"next_{cam}"))  # batch_at's buffer order
 VECTOR_FIELDS = ("joint", "action", "next_joint", "reward", "not_done")
@@ -38,18 +39,16 @@ def replay_tensors(batch: ReplayBatch, images: torch.Tensor | None = None) -> di
     return out
 
 
-def _image_buffer(shape: tuple[int, ...]) -> torch.Tensor:
-    """uint8 memory for a batch's images: shared memory inside a DataLoader worker (no copy on the way out)."""
-    storage = torch.UntypedStorage._new_shared(math.prod(shape))  # what default_collate allocates in workers
-    return torch.empty(0, dtype=torch.uint8).set_(storage, 0, shape)  # type: ignore[call-overload]
-
-
 def read_batch(sampler: ReplaySampler, index: np.ndarray) -> dict[str, Any]:
-    """The transitions at these index samples as tensors, read into shared memory when in a worker."""
-    if get_worker_info() is None:
+    """The transitions at these index samples as tensors, read into a reused shared buffer when in a worker."""
+    if not in_worker():
         return replay_tensors(sampler.batch_at(index))
-    images = _image_buffer((len(IMAGE_FIELDS), len(index), sampler.image_size, sampler.image_size, 3))
-    return replay_tensors(sampler.batch_at(index, images=images.numpy()), images)
+    shape = (len(IMAGE_FIELDS), len(index), sampler.image_size, sampler.image_size, 3)
+    storage, slot = ring("replay").take(math.prod(shape))
+    images = view(storage, 0, torch.uint8, shape)
+    batch = replay_tensors(sampler.batch_at(index, images=images.numpy()), images)
+    batch[IMAGE_FIELDS[0]] = ring("replay").lease(batch[IMAGE_FIELDS[0]], slot)
+    return batch
 
 
 class ReplayStream(IterableDataset[dict[str, Any]]):

@@ -16,6 +16,7 @@ from torch.utils.data import Dataset, Sampler
 
 from dataprep.hdf5.layout import SEGMENT_COLUMNS
 from dataprep.hdf5.segments import SegmentDataset
+from dataprep.torchdata.shared import aligned, in_worker, ring, view
 
 
 class SegmentTorchDataset(Dataset[dict[str, Any]]):
@@ -40,11 +41,25 @@ def collate_segment_tensors(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Segments concatenated point by point (they may differ in length): segment k holds points
     `offsets[k]:offsets[k + 1]` of each column; `start` and `file` name each segment's source."""
     lengths = torch.tensor([len(item["x"]) for item in items], dtype=torch.int64)
-    batch: dict[str, Any] = {c: torch.cat([item[c] for item in items]) for c in SEGMENT_COLUMNS}
+    batch: dict[str, Any] = _concatenate(items, int(lengths.sum()))
     batch["offsets"] = torch.cat([torch.zeros(1, dtype=torch.int64), torch.cumsum(lengths, 0)])
     batch["start"] = torch.tensor([item["start"] for item in items], dtype=torch.int64)
     batch["file"] = [item["file"] for item in items]
     return batch
+
+
+def _concatenate(items: Sequence[dict[str, Any]], points: int) -> dict[str, Any]:
+    """The columns of every item, end to end; in a worker, into one reused shared buffer (see `shared`)."""
+    if not in_worker():
+        return {c: torch.cat([item[c] for item in items]) for c in SEGMENT_COLUMNS}
+    sizes = [aligned(points * items[0][c].element_size()) for c in SEGMENT_COLUMNS]
+    storage, slot = ring("segments").take(sum(sizes), headroom=0.25)
+    columns: dict[str, Any] = {}
+    for c, offset in zip(SEGMENT_COLUMNS, np.cumsum([0, *sizes[:-1]]), strict=True):
+        out = view(storage, int(offset), items[0][c].dtype, (points,))
+        columns[c] = torch.cat([item[c] for item in items], out=out)
+    columns[SEGMENT_COLUMNS[0]] = ring("segments").lease(columns[SEGMENT_COLUMNS[0]], slot)
+    return columns
 
 
 class EpochOrderSampler(Sampler[int]):
