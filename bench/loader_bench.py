@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 
 from bench.hdf5_bench import machine_busy, others_share
 from dataprep.config import Hdf5IndexConfig
@@ -36,10 +37,33 @@ def recipe(name: str) -> Callable[..., Any]:
     return runpy.run_path(str(RECIPES / f"{name}.py"))["make_loader"]
 
 
+CPU: dict[str, list[float]] = {}  # microseconds of CPU (this process and its workers) per item, per side
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its live children (the DataLoader's persistent workers)."""
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            continue
+    return total
+
+
 def rate(items: Callable[[], int]) -> float:
-    start = time.perf_counter()
+    """Items per wall second; the CPU per item goes into CPU under the function's name."""
+    cpu, start = cpu_seconds(), time.perf_counter()
     count = items()
-    return count / (time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    CPU.setdefault(items.__name__, []).append((cpu_seconds() - cpu) / count * 1e6)
+    return count / wall
+
+
+def cpu_line() -> str:
+    single, loader = (float(np.median(CPU.pop(k))) for k in ("single", "through_loader"))
+    return f"  CPU per item, all processes: single {single:.0f} us, DataLoader {loader:.0f} us"
 
 
 def bench_replay(args: argparse.Namespace, work: Path) -> list[str]:
@@ -68,6 +92,7 @@ def bench_replay(args: argparse.Namespace, work: Path) -> list[str]:
 
     single()  # warm the page cache and handles
     first_epoch = rate(through_loader)  # includes starting the workers
+    CPU.clear()
     before = machine_busy()
     ours, theirs = [], []
     for _ in range(args.rounds):
@@ -84,6 +109,7 @@ def bench_replay(args: argparse.Namespace, work: Path) -> list[str]:
             f"first epoch with worker start {first_epoch:,.0f})"),
             (f"  ratio {many / one:.2f} (target >= {TARGET}), duplicate batches {duplicates} of {len(keys)}: "
             f"{'OK' if ok else 'MISSED'}"),
+            cpu_line(),
             f"  (other processes used {share} of the machine's CPU meanwhile)"]
 
 
@@ -113,6 +139,7 @@ def bench_segments(args: argparse.Namespace, work: Path) -> list[str]:
 
     single()
     first_epoch = rate(through_loader)
+    CPU.clear()
     before = machine_busy()
     ours, theirs = [], []
     for _ in range(args.rounds):
@@ -128,6 +155,7 @@ def bench_segments(args: argparse.Namespace, work: Path) -> list[str]:
             f"first epoch with worker start {first_epoch:,.0f})"),
             (f"  ratio {many / one:.2f} (target >= {TARGET}), every segment once in every epoch: {all(complete)}: "
             f"{'OK' if ok else 'MISSED'}"),
+            cpu_line(),
             f"  (other processes used {share} of the machine's CPU meanwhile)"]
 
 

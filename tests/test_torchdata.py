@@ -25,7 +25,7 @@ from dataprep.hdf5 import ReplaySampler, SegmentDataset, build_index
 from tests.hdf5_sources import index_config, read_image, write_sources
 
 torch = pytest.importorskip("torch", reason="the torch views need the torch extra: pip install 'dataprep[torch]'")
-from dataprep.torchdata import ReplayTransitions, keep_batch  # noqa: E402
+from dataprep.torchdata import EpochOrderSampler, ReplayTransitions, keep_batch  # noqa: E402
 
 RECIPES = Path(__file__).resolve().parents[1] / "docs/recipes"
 CONTEXTS = ["fork"]  # spawn: test_recipes_run_as_written (a process per worker importing torch takes seconds)
@@ -171,7 +171,7 @@ def test_recipes_run_as_written_with_spawned_workers(index: Path, tree: MiniTree
     command = [sys.executable, str(RECIPES / f"{name}.py"), target, "--workers", "2", "--context", "spawn",
                "--epochs", "2", *args]
     done = subprocess.run(command,
-                          capture_output=True, text=True, timeout=120, env=env, check=False)
+                          capture_output=True, text=True, timeout=300, env=env, check=False)
     assert done.returncode == 0, done.stderr
     epochs = [json.loads(line) for line in done.stdout.strip().splitlines()]
     assert [e["epoch"] for e in epochs] == [0, 1]
@@ -242,3 +242,16 @@ def test_in_place_ops_on_replay_batches_change_only_that_batch(index: Path) -> N
     for value in ReplayTransitions(sampler).__getitems__([0, 1]).values():  # the tensors of the torch view
         if isinstance(value, torch.Tensor):
             value.add_(1)
+
+
+def test_epoch_order_sampler_gives_each_worker_batches_of_its_own_files(index: Path) -> None:
+    segments = SegmentDataset(index, mode="lru", cache_files=1)
+    sampler = EpochOrderSampler(segments, seed=7, batch_size=4, num_workers=2)
+    order = np.array(list(sampler))
+    assert sorted(order.tolist()) == list(range(len(segments)))  # every segment once
+    files = segments.file_ids[order]
+    full = len(order) // 4 * 4
+    batches = files[:full].reshape(-1, 4)
+    per_worker = [set(batches[w::2].ravel().tolist()) for w in range(2)]  # DataLoader: batch i -> worker i % 2
+    assert per_worker[0] and per_worker[1] and not per_worker[0] & per_worker[1]
+    assert list(sampler) != order.tolist()  # the next epoch is another shuffle

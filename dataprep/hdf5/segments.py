@@ -138,9 +138,18 @@ class SegmentDataset:
         rng = np.random.default_rng(seed)
         if self.mode != "lru":
             return rng.permutation(len(self))
-        files = rng.permutation(np.unique(self._file_id))
+        return self.grouped_order(rng.permutation(np.unique(self._file_id)), rng)
+
+    @property
+    def file_ids(self) -> np.ndarray:
+        """The file of every segment (an index into the index's files)."""
+        return self._file_id
+
+    def grouped_order(self, files: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The segments of `files`, in that file order, `cache_files` files at a time, each group shuffled."""
         groups = [files[i:i + self.cache_files] for i in range(0, len(files), self.cache_files)]
-        return np.concatenate([rng.permutation(np.flatnonzero(np.isin(self._file_id, g))) for g in groups])
+        parts = [rng.permutation(np.flatnonzero(np.isin(self._file_id, g))) for g in groups]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def close(self) -> None:
         self._handles.close()

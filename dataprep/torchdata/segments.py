@@ -67,11 +67,17 @@ class EpochOrderSampler(Sampler[int]):
 
     A fixed `seed` gives epoch e the order of seed (seed, e); each pass (or `set_epoch`) moves to the next
     epoch. Without a seed the order is drawn from torch's generator, so `torch.manual_seed` reproduces it.
+
+    With `num_workers` and `batch_size` (those the DataLoader gets), the LRU mode's files are also split among
+    the workers: the DataLoader hands batch i to worker i % num_workers, so the order interleaves batches of
+    each worker's own files, and every file is loaded by one worker once per epoch instead of by every worker.
     """
 
-    def __init__(self, dataset: SegmentDataset | SegmentTorchDataset, seed: int | None = None) -> None:
+    def __init__(self, dataset: SegmentDataset | SegmentTorchDataset, seed: int | None = None, *,
+                 batch_size: int = 1, num_workers: int = 0) -> None:
         self.segments = dataset.segments if isinstance(dataset, SegmentTorchDataset) else dataset
         self.seed, self.epoch = seed, 0
+        self.batch_size, self.num_workers = batch_size, num_workers
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -85,4 +91,22 @@ class EpochOrderSampler(Sampler[int]):
         else:
             seed = int(np.random.SeedSequence([self.seed, self.epoch]).generate_state(1, np.uint64)[0])
         self.epoch += 1
-        yield from (int(i) for i in self.segments.epoch_order(seed))
+        yield from (int(i) for i in self.order(seed))
+
+    def order(self, seed: int) -> np.ndarray:
+        """The epoch's order for this seed."""
+        workers = self.num_workers
+        if self.segments.mode != "lru" or workers < 2 or self.batch_size < 1:
+            return self.segments.epoch_order(seed)
+        rng = np.random.default_rng(seed)
+        files = rng.permutation(np.unique(self.segments.file_ids))
+        size = self.batch_size
+        full: list[list[np.ndarray]] = []
+        rest: list[np.ndarray] = []
+        for w in range(workers):  # worker w's files, in batches; the incomplete last batch of each goes last
+            mine = self.segments.grouped_order(files[w::workers], rng)
+            cut = len(mine) - len(mine) % size
+            full.append([mine[i:i + size] for i in range(0, cut, size)])
+            rest.append(mine[cut:])
+        interleaved = [batches[j] for j in range(max(map(len, full))) for batches in full if j < len(batches)]
+        return np.concatenate([*interleaved, *rest]).astype(np.int64)

@@ -28,7 +28,8 @@ def make_loader(index_dir: Path | str, *, mode: str = "lru", cache_files: int = 
         batch_size=batch_size,
         # not shuffle=True: in lru mode a uniform shuffle reloads whole files all epoch; epoch_order visits
         # the files in groups of cache_files, each group's segments shuffled together
-        sampler=EpochOrderSampler(segments, seed=seed),
+        # batch_size and num_workers: each worker gets batches of its own files, so each file is loaded once
+        sampler=EpochOrderSampler(segments, seed=seed, batch_size=batch_size, num_workers=num_workers),
         collate_fn=collate_segment_tensors,  # segments differ in length: points concatenated, with offsets
         num_workers=num_workers,
         multiprocessing_context=context if num_workers else None,
