@@ -1,6 +1,6 @@
 """Training readers through torch's DataLoader (issue 21) against the same readers in one process.
 
-`python -m bench.loader_bench` writes small sources into a temp dir (~0.5 GB at the defaults, removed
+`python -m bench.loader_bench` writes small sources into a temp dir (~0.7 GB at the defaults, removed
 afterwards), then measures, in one run and alternating the two sides round by round:
 - replay: `ReplaySampler.sample(256)` at 224 (image cache) in this process, against the documented recipe
   (docs/recipes/replay_loader.py: `ReplayStream`, `num_workers=2`), counting duplicate batches;
@@ -173,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=12, help="replay batches per round")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--segment-files", type=int, default=12)
-    parser.add_argument("--segments-per-file", type=int, default=32)
+    parser.add_argument("--segment-files", type=int, default=24)
+    parser.add_argument("--segments-per-file", type=int, default=64)
     parser.add_argument("--segment-size", type=int, default=16384)
     parser.add_argument("--segment-batch", type=int, default=64)
     parser.add_argument("--cache-files", type=int, default=5)
