@@ -35,6 +35,11 @@ class SpikeSpec(StrictModel):
     height: int = Field(gt=0, description="pixels")
     width: int = Field(gt=0, description="pixels")
     flip: bool | None = Field(default=None, description="flip rows on read; None: only for bitpacked")
+    image_scale: float | None = Field(
+        default=None, gt=0,
+        description="image size / spike size on both axes, checked for every frame (1: the same size, 2: 1280 x "
+        "720 images beside 640 x 360 spikes); a frame that does not match is left out; None: not checked",
+    )
 
     @model_validator(mode="after")
     def _check_bits(self) -> SpikeSpec:

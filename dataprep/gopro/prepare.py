@@ -20,6 +20,7 @@ from dataprep.gopro.errors import SequenceError, SpikeFileError
 from dataprep.gopro.plan import LeftOut, SequenceJob, plan_frames, plan_links
 from dataprep.gopro.report import PrepareReport, SequenceFailure, SequenceResult, write_report
 from dataprep.gopro.scan import PreparePlan, folder_frames, plan_prepare
+from dataprep.gopro.sizes import frame_size_problems
 from dataprep.gopro.spikes import SpikeGeometry, check_spike_file, voxelize_file
 from dataprep.gopro.tree import (
     ExistingTree,
@@ -195,6 +196,7 @@ def _prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: boo
     diff_links(plan_links(candidates, files, source_dirs, output_dir, relative), existing)
     spikes = _check_spikes(config, job, candidates, files.get(layout.spike_folder, {}), existing, dry_run)
     invalid = {frame: check.problem for frame, check in spikes.checks.items() if check.problem is not None}
+    doubles = {**doubles, **frame_size_problems(config, job, [f for f in candidates if f not in invalid], files)}
     frame_plan = plan_frames(files, {**doubles, **invalid})
     changes = diff_links(plan_links(frame_plan.frames, files, source_dirs, output_dir, relative), existing)
     kept = set(frame_plan.frames) if config.voxels is not None else set()

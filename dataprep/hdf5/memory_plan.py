@@ -14,7 +14,7 @@ from dataprep.hdf5.index_file import IndexTables
 from dataprep.hdf5.layout import INDEX_NAME, SEGMENT_COLUMNS, segment_path
 from dataprep.hdf5.scan import DatasetInfo
 from dataprep.hdf5.sources import find_files
-from dataprep.memory.estimators import itemsize, replay_batch_bytes, replay_sampler_bytes
+from dataprep.memory.estimators import itemsize, replay_batch_bytes
 from dataprep.memory.monitor import SystemMemory
 from dataprep.memory.stage_plan import StagePlan
 from dataprep.memory.strategy import replay_settings, segment_reader_settings
@@ -64,10 +64,10 @@ def plan_hdf5(config: Hdf5IndexConfig, system: SystemMemory, loader_workers: int
                               f"cache_files={seg.cache_files}); {seg.strategy.reasoning}; {figures.source}"))
     if figures.replay_bytes:
         batch = replay_batch_bytes(REPLAY_BATCH, REPLAY_IMAGE_SIZE)
-        rep = replay_settings(figures.index_bytes, batch, figures.replay_bytes, system.available)
-        need = replay_sampler_bytes(figures.index_bytes, REPLAY_BATCH, REPLAY_IMAGE_SIZE, rep.prefetch)
-        rows.append(StagePlan("hdf5_index replay", need,
-                              system.available, "lazy sampler", None, None,
+        rep = replay_settings(figures.index_bytes, batch, figures.replay_bytes, system.available,
+                              workers=loader_workers)
+        rows.append(StagePlan("hdf5_index replay", rep.need,
+                              system.available, "lazy sampler", None, loader_workers,
                               f"ReplaySampler(index, prefetch={rep.prefetch}) for batches of {REPLAY_BATCH} at "
                               f"{REPLAY_IMAGE_SIZE} px; sources {rep.strategy.reasoning}; {figures.source}"))
     return rows
