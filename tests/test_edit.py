@@ -199,3 +199,35 @@ def test_the_command_names_a_missing_episode_and_leaves_the_dataset_as_it_was(
     with pytest.raises(EditError, match="no episode to delete"):
         delete_episodes(root, [])
     assert snapshot(root) == before
+
+
+def test_the_delete_flow_runs_on_a_prefect_server_and_deletes_the_failing_episodes(
+    converted: Path, tmp_path: Path, prefect_server: None
+) -> None:
+    from prefect.artifacts import Artifact
+
+    from flows.edit_dataset import delete_dataset_flow
+    from tasks.artifacts import artifact_key
+
+    root = copy_of(converted, tmp_path)
+    quality = json.loads((root / "meta/quality.json").read_text())
+    quality["dataset"]["failing_episodes"] = [0, 3]  # as a report with two failing takes would say
+    (root / "meta/quality.json").write_text(json.dumps(quality))
+    summary = delete_dataset_flow(str(root), failing=True)
+    assert summary.episodes == 2
+    assert [Path(s.path).name for s in CommitRecord.load(root).sources if s.end_episode > s.first_episode] == [
+        "b.bag", "c.bag"]
+    artifact = Artifact.get(artifact_key("edit", root.resolve()))
+    assert artifact is not None and "now 2 episode(s)" in str(artifact.data)
+
+
+def test_foreign_datasets_written_by_lerobot_can_be_trimmed_and_deleted_from(tmp_path: Path) -> None:
+    for kind in ("video", "image"):  # lerobot 0.6.1 wrote these (tests/golden/make_golden.py)
+        root = tmp_path / kind
+        shutil.copytree(PROJECT / "tests/golden" / kind, root)
+        trim_episode(root, 0, "1:-1")
+        delete_episodes(root, [1])
+        report = validate_dataset(root, decode_all=True)
+        assert report.ok and (report.episodes, report.frames) == (1, 10), report.table()
+        rows = episode_rows(root, 0)
+        assert rows["index"] == list(range(10)) and rows["frame_index"] == list(range(10))
