@@ -1,4 +1,6 @@
-"""Prefect task around one dataset edit (`dataprep.edit`): run it, record what it did as an artifact."""
+"""Prefect task around one dataset edit (`dataprep.edit`): run it, record what it did as an artifact.
+
+`root` is the dataset the artifact and the slot are keyed by (the edited one, or the new one of a merge)."""
 
 from __future__ import annotations
 
@@ -14,22 +16,25 @@ from tasks.artifacts import artifact_key, record_markdown
 from tasks.dataset_slot import dataset_slot
 
 
-def edit_markdown(operation: str, arguments: dict[str, Any], summary: EditSummary) -> str:
+def edit_markdown(operation: str, arguments: dict[str, Any], result: EditSummary | tuple[EditSummary, ...]) -> str:
     shown = ", ".join(f"{key}={value}" for key, value in arguments.items())
-    return (f"# {operation} on `{summary.root}`\n\n- arguments: {shown}\n- now {summary.episodes} episode(s), "
-            f"{summary.frames} frames\n- {summary.linked_files} file(s) kept as they were (hard links), "
-            f"{summary.reencoded_episodes} episode video(s) re-encoded\n")
+    lines = [f"# {operation}", "", f"- arguments: {shown}"]
+    lines += [f"- `{summary.root}`: {summary.episodes} episode(s), {summary.frames} frames; "
+              f"{summary.linked_files} file(s) kept as they were (hard links), "
+              f"{summary.reencoded_episodes} episode video(s) re-encoded"
+              for summary in (result if isinstance(result, tuple) else (result,))]
+    return "\n".join(lines) + "\n"
 
 
 @task(name="edit-dataset", cache_policy=NO_CACHE)
-def edit_task(operation: str, run: Callable[..., EditSummary], root: Path, arguments: dict[str, Any]) -> EditSummary:
+def edit_task(operation: str, run: Callable[..., Any], root: Path, arguments: dict[str, Any]) -> Any:
     """No retries: an edit that failed left the dataset as it was, and its error names what to change.
 
     Holds the dataset's slot, as a conversion stage does: an edit started during the nightly run waits for it.
     """
     with dataset_slot(root):
-        summary = run(root, **arguments)
-    record_markdown(edit_markdown(operation, arguments, summary), key=artifact_key("edit", root.resolve()),
+        result = run(**arguments)
+    record_markdown(edit_markdown(operation, arguments, result), key=artifact_key("edit", root.resolve()),
                     description=f"{operation} of {root}")
-    get_run_logger().info("%s %s: %d episodes, %d frames", operation, root, summary.episodes, summary.frames)
-    return summary
+    get_run_logger().info("%s", edit_markdown(operation, arguments, result))
+    return result

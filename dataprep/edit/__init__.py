@@ -3,7 +3,18 @@ the old one and swaps it in as a commit does, keeping meta/commit.json and meta/
 
 from dataprep.edit.build import EditSummary
 from dataprep.edit.delete import delete_episodes
+from dataprep.edit.merge import merge_datasets
 from dataprep.edit.source import EditError, SourceDataset, read_source
+from dataprep.edit.split import split_dataset
 from dataprep.edit.trim import trim_episode
 
-__all__ = ["EditError", "EditSummary", "SourceDataset", "delete_episodes", "read_source", "trim_episode"]
+__all__ = [
+    "EditError",
+    "EditSummary",
+    "SourceDataset",
+    "delete_episodes",
+    "merge_datasets",
+    "read_source",
+    "split_dataset",
+    "trim_episode",
+]

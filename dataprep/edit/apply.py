@@ -48,3 +48,22 @@ def edit_in_place(root: Path, operation: str, args: dict[str, Any],
             documents[QUALITY_PATH] = quality
         version = NewVersion(source.tasks, {}, renumbered_record(source, takes), documents)
         return build_dataset(takes, root, version)
+
+
+def edit_into(dest: Path, operation: str, args: dict[str, Any], takes: Sequence[Take], version: NewVersion,
+              again: bool = False) -> EditSummary:
+    """Write a new dataset at `dest` (split, merge) from `takes` of other datasets, crash-safely and once.
+
+    `dest` must be absent, empty, or the result of this very edit (a rerun after a kill: nothing to do).
+    """
+    dest = Path(dest)
+    with output_lock(dataset_lock_path(dest), f"dataset {dest}"):
+        recover_dataset(dest)
+        if (dest / INFO_PATH).is_file() and not again and already_done(dest, operation, args):
+            logger.info("%s is what this %s made already; nothing to do", dest, operation)
+            existing = read_source(dest)
+            return EditSummary(dest, len(existing.episodes), existing.frames, 0, 0)
+        if dest.exists() and any(dest.iterdir()):
+            raise EditError(f"{dest} exists and is not empty; {operation} writes a new dataset: choose another folder "
+                            "or remove it")
+        return build_dataset(takes, dest, version)
