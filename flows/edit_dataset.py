@@ -23,6 +23,8 @@ from typing import Any
 from dataprep.edit import EditError, EditSummary, delete_episodes, merge_datasets, split_dataset, trim_episode
 from flows.cli import run_cli
 
+Result = EditSummary | tuple[EditSummary, ...]  # split makes two datasets
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -103,14 +105,14 @@ def _build_flows() -> dict[str, Any]:
     from tasks.editing import edit_task
 
     @flow(name="edit_dataset-trim")
-    def trim_dataset_flow(root: str, episode: int | None = None, frames: str | None = None) -> EditSummary:
+    def trim_dataset_flow(root: str, episode: int | None = None, frames: str | None = None) -> Result:
         """Keep frames A..B-1 (`frames` "A:B") of episode `episode` of the dataset at `root`."""
         if episode is None or frames is None:
             raise EditError("trim needs the parameters episode and frames (e.g. episode=3, frames='10:-10')")
         return edit_task("trim", trim_episode, Path(root), {"root": Path(root), "episode": episode, "frames": frames})
 
     @flow(name="edit_dataset-delete")
-    def delete_dataset_flow(root: str, episodes: list[int] | None = None, failing: bool = False) -> EditSummary:
+    def delete_dataset_flow(root: str, episodes: list[int] | None = None, failing: bool = False) -> Result:
         """Delete `episodes` (or, with failing=True, the quality report's failing ones) from `root`."""
         return edit_task("delete", delete_episodes, Path(root),
                          {"root": Path(root), "episodes": episodes or [], "failing": failing})
@@ -118,7 +120,7 @@ def _build_flows() -> dict[str, Any]:
     @flow(name="edit_dataset-split")
     def split_dataset_flow(root: str, train: str | None = None, val: str | None = None,
                            val_episodes: list[int] | None = None, val_share: float | None = None,
-                           seed: int = 0) -> tuple[EditSummary, EditSummary]:
+                           seed: int = 0) -> Result:
         """Split `root` into the new datasets `train` and `val` (episodes listed, or a seeded share)."""
         if train is None or val is None:
             raise EditError("split needs the parameters train and val (the two new dataset folders)")
@@ -127,7 +129,7 @@ def _build_flows() -> dict[str, Any]:
         return edit_task("split", split_dataset, Path(root), arguments)
 
     @flow(name="edit_dataset-merge")
-    def merge_dataset_flow(sources: list[str] | None = None, into: str | None = None) -> EditSummary:
+    def merge_dataset_flow(sources: list[str] | None = None, into: str | None = None) -> Result:
         """Merge the datasets `sources` (in order) into the new dataset `into`."""
         if not sources or into is None:
             raise EditError("merge needs the parameters sources (two or more dataset folders) and into")

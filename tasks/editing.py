@@ -27,13 +27,14 @@ def edit_markdown(operation: str, arguments: dict[str, Any], result: EditSummary
 
 
 @task(name="edit-dataset", cache_policy=NO_CACHE)
-def edit_task(operation: str, run: Callable[..., Any], root: Path, arguments: dict[str, Any]) -> Any:
+def edit_task(operation: str, run: Callable[..., Any], root: Path, arguments: dict[str, Any]
+              ) -> EditSummary | tuple[EditSummary, ...]:
     """No retries: an edit that failed left the dataset as it was, and its error names what to change.
 
     Holds the dataset's slot, as a conversion stage does: an edit started during the nightly run waits for it.
     """
     with dataset_slot(root):
-        result = run(**arguments)
+        result: EditSummary | tuple[EditSummary, ...] = run(**arguments)
     record_markdown(edit_markdown(operation, arguments, result), key=artifact_key("edit", root.resolve()),
                     description=f"{operation} of {root}")
     get_run_logger().info("%s", edit_markdown(operation, arguments, result))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ def split_dataset(
     results = []
     for part, indices in (("train", train), ("val", val)):
         takes = whole_episodes(source, indices)
-        documents = {EDITS_PATH: edits_after(source, "split", {**args, "part": part}, takes)}
+        documents: dict[str, Any] = {EDITS_PATH: edits_after(source, "split", {**args, "part": part}, takes)}
         quality = quality_after(source, takes, "split")
         if quality is not None:
             documents[QUALITY_PATH] = quality
