@@ -146,11 +146,12 @@ class TimelineSpec(StrictModel):
 
 
 class VideoSpec(StrictModel):
-    """Encoder settings; None takes the codec's default (lerobot's for libsvtav1)."""
+    """Encoder settings; None takes lerobot 0.6.1's default for the codec."""
 
     codec: Literal["libsvtav1", "h264"] = "libsvtav1"
-    crf: int | None = Field(default=None, ge=0, le=63)
-    preset: int | str | None = None
+    crf: int | None = Field(default=None, ge=0, le=63, description="quality; None: lerobot's 30 (both codecs)")
+    preset: int | str | None = Field(
+        default=None, description="speed preset; None: lerobot's 12 for libsvtav1, x264's own (medium) for h264")
     g: int = Field(default=2, ge=1)
 
 
