@@ -28,15 +28,21 @@ OPERATIONS = {
     "split": ["split", "{root}", "--val-episodes", "1,3", "--into", "{out}/train", "{out}/val"],
     "merge": ["merge", "{out}/train", "{out}/val", "--into", "{out}/merged"],  # the split's two parts
 }
-# the operation alone is timed (imports before the clock starts); peak RSS is the whole process's, imports included
+# The operation alone is timed (imports before the clock starts). Peak RSS is VmHWM, which starts afresh at exec:
+# ru_maxrss would carry over the bench process's own peak (it converted the dataset) through fork and exec.
 MEASURE = """
-import resource, subprocess, sys, time
+import sys, time
 from flows.edit_dataset import main
 import dataprep.edit.build, av, cv2  # what the operation would import anyway
-imported = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def peak_mb():
+    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+imported = peak_mb()
 start = time.perf_counter()
 code = main(sys.argv[1:])
-print(time.perf_counter() - start, imported, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, code)
+print(time.perf_counter() - start, imported, peak_mb(), code)
 """
 
 
