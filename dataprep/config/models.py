@@ -152,11 +152,12 @@ class TimelineSpec(StrictModel):
 
 
 class VideoSpec(StrictModel):
-    """Encoder settings; None takes the codec's default (lerobot's for libsvtav1)."""
+    """Encoder settings; None takes lerobot 0.6.1's default for the codec."""
 
     codec: Literal["libsvtav1", "h264"] = Field(default="libsvtav1", description="libsvtav1 (AV1, as lerobot) or h264")
-    crf: int | None = Field(default=None, ge=0, le=63, description="constant rate factor: lower is better and larger")
-    preset: int | str | None = Field(default=None, description="the encoder's speed preset")
+    crf: int | None = Field(default=None, ge=0, le=63, description="quality; None: lerobot's 30 (both codecs)")
+    preset: int | str | None = Field(
+        default=None, description="speed preset; None: lerobot's 12 for libsvtav1, x264's own (medium) for h264")
     g: int = Field(default=2, ge=1, description="keyframe interval in frames (GOP size)")
 
 

@@ -2,10 +2,11 @@
 
 At the start of every run an interrupted swap is finished or rolled back (`recover_dataset`). In `append`
 mode (the default, for nightly runs) the commit record says which bags the dataset holds: those are not
-converted again, new bags become episodes after the committed ones. The record's settings hash must equal
-this run's: episodes converted with other settings are never mixed into one dataset. `rebuild` mode builds
-the whole dataset from every planned bag. Once a version is committed, the staged copies of its bags are
-deleted: the dataset holds them now (one copy on disk).
+converted again, new bags become episodes after the committed ones; a dataset without a record is
+adopted (`adopt.py`). The record's settings hash must equal this run's: episodes converted with other
+settings are never mixed into one dataset. `rebuild` mode builds the whole dataset from every planned
+bag. Once a version is committed, the staged copies of its bags are deleted: the dataset holds them now
+(one copy on disk).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from dataprep.config import ConvertConfig
+from dataprep.conversion.adopt import adopt_dataset
 from dataprep.conversion.staging import STAGING_FOLDER, BagConversion, bag_key, staging_root
 from dataprep.errors import DataprepError
-from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord, CommittedSource, recover_dataset
+from dataprep.lerobot.commit_record import CommitRecord, CommittedSource, recover_dataset
 from dataprep.lerobot.layout import INFO_PATH
 
 logger = logging.getLogger(__name__)
@@ -30,7 +32,9 @@ REBUILD_HINT = "rerun with --set rosbag_to_lerobot.mode=rebuild (or mode: rebuil
 def committed_record(config: ConvertConfig, settings: str) -> CommitRecord | None:
     """The record an append run builds on (None: no dataset yet, or `rebuild`), after recovering a crash.
 
-    Refuses a dataset without a record (written by an older version) and one converted with other settings.
+    A v3.0 dataset without a record (written or edited by lerobot's tools) is adopted (`adopt.py`): its
+    episodes stay as they are and new bags go after them. Refuses one converted with other settings; a
+    record without a settings hash ("") holds episodes converted elsewhere, which any settings may follow.
     """
     root = config.dataset_root
     recover_dataset(root)
@@ -38,11 +42,8 @@ def committed_record(config: ConvertConfig, settings: str) -> CommitRecord | Non
         return None
     record = CommitRecord.load(root)
     if record is None:
-        raise DataprepError(
-            f"{root} has no commit record ({COMMIT_PATH}): it was written by an older version, so new bags "
-            f"cannot be appended to it safely; {REBUILD_HINT}"
-        )
-    if record.settings_hash != settings:
+        record = adopt_dataset(root)
+    if record.settings_hash not in (settings, ""):
         raise DataprepError(
             f"{root} was converted with other settings (settings hash {record.settings_hash}, this "
             f"configuration's is {settings}); appending would mix episodes converted differently; {REBUILD_HINT}"
