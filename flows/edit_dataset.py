@@ -23,10 +23,10 @@ from typing import Any
 
 from dataprep.config import PipelineConfig, load_config
 from dataprep.edit import EditError, EditSummary, delete_episodes, merge_datasets, split_dataset, trim_episode
-from dataprep.edit.compact import CompactSummary, compact_dataset
+from dataprep.edit.compact import CompactionSummary, compact_dataset
 from flows.cli import run_cli
 
-Result = EditSummary | tuple[EditSummary, ...] | CompactSummary  # split makes two datasets
+Result = EditSummary | tuple[EditSummary, ...] | CompactionSummary  # split makes two datasets
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Operation:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     library_arguments: Callable[[argparse.Namespace], dict[str, Any]]  # parsed command line -> call's kwargs
-    run: Callable[..., Any]  # run(**kwargs) -> EditSummary (split: one per part), CompactSummary
+    run: Callable[..., Any]  # run(**kwargs) -> EditSummary (split: one per part), CompactionSummary
     flow: str
     repeatable: bool = True  # an edit that made the current version is skipped unless --again (compaction: moot)
 
@@ -174,7 +174,7 @@ def _files(counts: dict[str, int]) -> str:
 
 
 def describe(operation: str, result: Result) -> str:
-    if isinstance(result, CompactSummary):
+    if isinstance(result, CompactionSummary):
         if not result.changed:
             return f"{result.root}: nothing to compact ({_files(result.before)})"
         return f"{result.root}: compacted {_files(result.before)} -> {_files(result.after)}"

@@ -12,17 +12,17 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from dataprep.edit import EditSummary
-from dataprep.edit.compact import CompactSummary
+from dataprep.edit.compact import CompactionSummary
 from tasks.artifacts import artifact_key, record_markdown
 from tasks.dataset_slot import dataset_slot
 
-EditResult = EditSummary | tuple[EditSummary, ...] | CompactSummary
+EditResult = EditSummary | tuple[EditSummary, ...] | CompactionSummary
 
 
 def edit_markdown(operation: str, arguments: dict[str, Any], result: EditResult) -> str:
     shown = ", ".join(f"{key}={value}" for key, value in arguments.items())
     lines = [f"# {operation}", "", f"- arguments: {shown}"]
-    if isinstance(result, CompactSummary):
+    if isinstance(result, CompactionSummary):
         counts = ", ".join(f"{kind} {result.before[kind]} -> {result.after.get(kind, 0)}" for kind in result.before)
         lines.append(f"- `{result.root}`: " + (f"files per kind {counts}" if result.changed else "nothing to compact"))
         return "\n".join(lines) + "\n"

@@ -18,21 +18,16 @@ from dataprep.edit.source import EditError, SourceDataset, read_source
 from dataprep.lerobot.commit_record import recover_dataset
 from dataprep.lerobot.layout import INFO_PATH
 from dataprep.storage import output_lock
+from dataprep.storage.lock import dataset_folder_lock_path
 
 logger = logging.getLogger(__name__)
-LOCK_FOLDER = ".locks"  # conversion.staging's; kept equal so both lock the same file
-
-
-def dataset_lock_path(root: Path) -> Path:
-    root = Path(root).absolute()
-    return root.parent.parent / LOCK_FOLDER / root.parent.name / f"{root.name}.lock"
 
 
 def edit_in_place(root: Path, operation: str, args: dict[str, Any],
                   takes_of: Callable[[SourceDataset], Sequence[Take]], again: bool = False) -> EditSummary:
     """Replace the dataset at `root` by `takes_of(its current version)`, crash-safely and once."""
     root = Path(root)
-    with output_lock(dataset_lock_path(root), f"dataset {root}"):
+    with output_lock(dataset_folder_lock_path(root), f"dataset {root}"):
         recover_dataset(root)
         if not (root / INFO_PATH).is_file():
             raise EditError(f"{root} is not a LeRobot dataset (no {INFO_PATH})")
@@ -57,7 +52,7 @@ def edit_into(dest: Path, operation: str, args: dict[str, Any], takes: Sequence[
     `dest` must be absent, empty, or the result of this very edit (a rerun after a kill: nothing to do).
     """
     dest = Path(dest)
-    with output_lock(dataset_lock_path(dest), f"dataset {dest}"):
+    with output_lock(dataset_folder_lock_path(dest), f"dataset {dest}"):
         recover_dataset(dest)
         if (dest / INFO_PATH).is_file() and not again and already_done(dest, operation, args):
             logger.info("%s is what this %s made already; nothing to do", dest, operation)

@@ -34,7 +34,8 @@ from dataprep.lerobot.video import VideoSettings
 from dataprep.lerobot.video_concat import VideoConcatError, probe_video
 from dataprep.storage import write_json_atomic
 from dataprep.storage.crashpoints import crash_point
-from dataprep.storage.swap import discard_tmp, fsync_tree, link_or_copy, swap_into_place, tmp_folder
+from dataprep.storage.markers import fsync_tree
+from dataprep.storage.swap import discard_tmp, link_or_copy, swap_into_place, tmp_folder
 
 logger = logging.getLogger(__name__)
 SCRATCH = ".edit-scratch"  # re-encoded episodes wait here inside the new version until packed

@@ -33,8 +33,7 @@ from dataprep.lerobot.layout import data_file, episodes_file, video_file
 from dataprep.lerobot.packing import FileRef, plan_files
 from dataprep.lerobot.video_concat import concat_videos
 from dataprep.storage.crashpoints import crash_point
-from dataprep.storage.lock import dataset_lock_path as lock_under
-from dataprep.storage.lock import output_lock
+from dataprep.storage.lock import dataset_folder_lock_path, output_lock
 from dataprep.storage.markers import fsync_tree
 from dataprep.storage.swap import discard_tmp, link_or_copy, swap_into_place, tmp_folder
 
@@ -53,13 +52,6 @@ class CompactionSummary:
     changed: bool
 
 
-def dataset_lock_path(root: Path) -> Path:
-    """The lock of the dataset at `<output_root>/<owner>/<name>`: the one `convert_dataset` holds
-    (derived here from the folder instead of a configuration)."""
-    root = Path(root).resolve()
-    return lock_under(root.parent.parent, f"{root.parent.name}/{root.name}")
-
-
 def partly_filled_files(root: Path) -> int:
     """How many files (all kinds) compaction would merge away: what `compact_after_files` is compared with."""
     plan = _Plan.of(Path(root))
@@ -69,7 +61,7 @@ def partly_filled_files(root: Path) -> int:
 def compact_dataset(root: Path) -> CompactionSummary:
     """Merge the dataset's partly filled files; the dataset changes only once the new version is complete."""
     root = Path(root)
-    with output_lock(dataset_lock_path(root), f"dataset {root}"):
+    with output_lock(dataset_folder_lock_path(root), f"dataset {root}"):
         return compact_unlocked(root)
 
 

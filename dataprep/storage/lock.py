@@ -39,6 +39,13 @@ def dataset_lock_path(output_root: Path, repo_id: str) -> Path:
     return output_root / LOCK_FOLDER / f"{repo_id}.lock"
 
 
+def dataset_folder_lock_path(root: Path) -> Path:
+    """The same lock, found from the dataset folder `<output_root>/<owner>/<name>` (edits and compaction take a
+    folder, not a configuration)."""
+    root = Path(root).absolute()
+    return dataset_lock_path(root.parent.parent, f"{root.parent.name}/{root.name}")
+
+
 class OutputLockedError(RunError):
     """Another run holds the output's lock; the message names it and the lock file."""
 
