@@ -1,7 +1,5 @@
-"""A whole conversion without Prefect: plan the bags, convert them (several at once with `max_workers`),
-assemble the dataset, all under the dataset's lock.
-
-The Prefect flow calls the same steps as tasks; this module is what scripts and tests use directly.
+"""The conversion's plan and conclusion: which bags, how many at once, and the dataset assembled from the bags
+that converted, under the dataset's lock. `stage.ConversionStage` puts them in the stage contract.
 """
 
 from __future__ import annotations
@@ -14,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion.bag_pool import BagOutcome, convert_bags
-from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema
+from dataprep.conversion.bag_to_episodes import build_schema
 from dataprep.conversion.commit import (
     bags_to_convert,
     committed_record,
@@ -26,7 +23,7 @@ from dataprep.conversion.commit import (
 from dataprep.conversion.containment import run_level_errors
 from dataprep.conversion.quality_report import QUALITY_PATH, quality_document, read_quality_report
 from dataprep.conversion.staging import BagConversion, lock_path, settings_hash, staging_root
-from dataprep.conversion.workers import memory_planned_workers, plan_bag_workers
+from dataprep.conversion.workers import BagWorkers, memory_planned_workers, plan_bag_workers
 from dataprep.errors import DataprepError
 from dataprep.lerobot.commit_record import COMMIT_PATH
 from dataprep.lerobot.episode_writer import StagedEpisode
@@ -35,6 +32,7 @@ from dataprep.lerobot.packing import PackLimits
 from dataprep.memory.conversion import ConversionMemoryPlan, resolve_conversion_config
 from dataprep.rosbag import find_bags
 from dataprep.sample.kuavo_bag import ensure_kuavo_sample
+from dataprep.stages import UnitFailure
 from dataprep.storage import LockHolder, ensure_writable, output_lock
 from dataprep.storage.crashpoints import crash_point
 
@@ -43,31 +41,15 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ConversionPlan:
-    """The bags to convert, in episode order, where the result goes, and the memory plan (`config` is the
-    configuration with `chunk_size` resolved: what the bag conversions take)."""
+    """The bags to convert, in episode order, where the result goes, the memory plan (`config` is the
+    configuration with `chunk_size` resolved: what the bag conversions take), and how many bags at once."""
 
     bags: tuple[Path, ...]
     staging: Path
     root: Path
     config: ConvertConfig
     memory: ConversionMemoryPlan
-
-
-@dataclass(frozen=True)
-class BagFailure:
-    """A bag that could not be converted, and why (the message names the bag, topic or field)."""
-
-    bag: str
-    error: str
-
-    @property
-    def cause(self) -> str:
-        """The error without the bag's name in front (where the bag is named already)."""
-        return self.error.removeprefix(f"bag {self.bag}: ")
-
-    def block(self) -> str:
-        """The failure as the console shows it: the bag on its own line, the cause indented below."""
-        return f"- {self.bag}\n    " + self.cause.replace("\n", "\n    ")
+    workers: BagWorkers
 
 
 @dataclass(frozen=True)
@@ -76,7 +58,7 @@ class ConversionReport:
 
     dataset: DatasetSummary
     bags: tuple[BagConversion, ...]
-    skipped: tuple[BagFailure, ...] = ()
+    skipped: tuple[UnitFailure, ...] = ()  # bags left out under on_bag_error: skip
     quality: dict[str, Any] = field(default_factory=dict)  # what meta/quality.json holds
 
 
@@ -97,7 +79,7 @@ def plan_conversion(config: ConvertConfig) -> ConversionPlan:
     resolved, memory = resolve_conversion_config(  # a run that cannot fit fails here, naming what to change
         config, todo, workers=memory_planned_workers(config, len(todo)))
     return ConversionPlan(bags=todo, staging=staging_root(config), root=config.dataset_root, config=resolved,
-                          memory=memory)
+                          memory=memory, workers=plan_bag_workers(resolved, len(todo)))
 
 
 def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversion]) -> DatasetSummary:
@@ -129,7 +111,7 @@ def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
 
 
 def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversion],
-                        failures: Sequence[BagFailure]) -> ConversionReport:
+                        failures: Sequence[UnitFailure]) -> ConversionReport:
     """Commit the dataset, unless a bag failed and `on_bag_error` is `fail`: then list every failure.
 
     Every bag has been attempted by now, so one run reports all bad bags at once, and the bags that did
@@ -143,7 +125,7 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
             f"was not written (set on_bag_error: skip to assemble the others):\n{listing}"
         )
     for failure in failures:
-        logger.info("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)  # the report lists them
+        logger.info("left out of %s: %s: %s", config.repo_id, failure.unit, failure.message)  # the report lists them
     root = config.dataset_root
     if not conversions and config.mode == "append" and (root / COMMIT_PATH).is_file():
         logger.info("%s holds every planned bag already; nothing to append", root)
@@ -167,26 +149,3 @@ def conversion_lock(config: ConvertConfig) -> Iterator[LockHolder]:
     ensure_writable(config.output_root)
     with output_lock(lock_path(config), f"dataset {config.dataset_root}") as holder:
         yield holder
-
-
-def split_outcomes(bags: Sequence[Path], outcomes: Sequence[BagOutcome]) -> tuple[list[BagConversion],
-                                                                                   list[BagFailure]]:
-    """Conversions and failures, each in plan order (the episode order), however the workers finished."""
-    conversions = [o for o in outcomes if isinstance(o, BagConversion)]
-    failures = [BagFailure(str(bag), str(o)) for bag, o in zip(bags, outcomes) if isinstance(o, DataprepError)]
-    return conversions, failures
-
-
-def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None) -> ConversionReport:
-    """Plan, convert every bag (`max_workers` at once), conclude: the whole conversion, under the lock.
-
-    `on_chunk` gets every bag's chunk reports in this process, whichever worker converts it.
-    """
-    config = with_absolute_paths(config)
-    with conversion_lock(config):
-        plan = plan_conversion(config)
-        config = plan.config  # chunk_size resolved by the memory plan
-        bags = [bag.absolute() for bag in plan.bags]
-        outcomes = convert_bags(config, bags, plan_bag_workers(config, len(bags)), on_chunk)
-        conversions, failures = split_outcomes(bags, outcomes)
-        return conclude_conversion(config, conversions, failures)
