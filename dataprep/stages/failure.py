@@ -89,7 +89,22 @@ def interrupted(err: BaseException) -> bool:
                for node in causes(err))
 
 
+_KIND_ATTRIBUTE = "unit_failure_kind"
+
+
+def with_kind(err: DataprepError, kind: FailureKind) -> DataprepError:
+    """`err` marked as a failure of `kind`: for a stage that words an unforeseen error or a full disk as its
+    own `DataprepError`. The mark survives pickling, so a pool's or Prefect's copy keeps it."""
+    setattr(err, _KIND_ATTRIBUTE, kind)
+    return err
+
+
 def failure_kind(err: BaseException) -> FailureKind:
+    """What kind of failure `err` is: a stage's mark first, then what its chain says."""
+    marked: FailureKind | None = next((getattr(node, _KIND_ATTRIBUTE) for node in causes(err)
+                                       if hasattr(node, _KIND_ATTRIBUTE)), None)
+    if marked is not None:
+        return marked
     if interrupted(err):
         return "interrupted"
     if disk_full(err) is not None:
@@ -110,7 +125,7 @@ def unit_failure(unit: str, err: BaseException, named: DataprepError | None = No
     run-wide."""
     if (run_error := run_error_in(named or err)) is not None:
         raise run_error
-    kind = failure_kind(err)
+    kind = failure_kind(named if named is not None and hasattr(named, _KIND_ATTRIBUTE) else err)
     if named is not None:
         message = str(named)
     elif isinstance(err, DataprepError):
@@ -128,4 +143,4 @@ def unit_failure(unit: str, err: BaseException, named: DataprepError | None = No
 
 
 __all__ = ["FailureKind", "UnitFailure", "causes", "disk_full", "failure_kind", "interrupted", "run_error_in",
-           "unit_failure"]
+           "unit_failure", "with_kind"]

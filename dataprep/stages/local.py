@@ -30,6 +30,7 @@ from dataprep.stages.claim import unit_claim
 from dataprep.stages.contract import Executor, PlanT, Report, ResultT, Stage, UnitT
 from dataprep.stages.failure import UnitFailure
 from dataprep.stages.lifeline import bind_to_run, mark_run
+from dataprep.storage.crashpoints import crash_point
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +43,21 @@ def claimed(stage: Stage[PlanT, UnitT, Any, Any], plan: PlanT, unit: UnitT) -> I
         yield
 
 
+def _reporting(report: Report | None) -> Report:
+    """`report`, behind the crash point tests use to kill a unit mid-way (after its first progress record)."""
+    def forward(record: Any) -> None:
+        crash_point("unit-reported")
+        if report is not None:
+            report(record)
+    return forward
+
+
 def attempt(stage: Stage[PlanT, UnitT, ResultT, Any], plan: PlanT, unit: UnitT,
             report: Report | None = None) -> ResultT | UnitFailure:
     """One unit under the policy: its result, or its failure; a run-wide error is raised."""
     try:
         with claimed(stage, plan, unit):
-            return stage.run_unit(plan, unit, report)
+            return stage.run_unit(plan, unit, _reporting(report))
     except Exception as err:  # noqa: BLE001 - the policy: whatever a unit raises is its failure (or run-wide)
         return stage.failure(unit, err)
 
