@@ -56,12 +56,19 @@ def _watch(pid: int, started: float) -> None:
 
 def bind_to_run(run_pid: int | None = None) -> None:
     """Tie this process's life to the run `run_pid` (default: `RUN_PID_ENV`); once per process, and a no-op in
-    the run's own process or with no run named."""
+    the run's own process or with no run named.
+
+    Given `run_pid` (a pool initializer, whose parent is the forkserver) the kernel's parent-death signal is
+    set too. Bound from the environment (a task in a worker some other runner started from one of the run's
+    threads) only the liveness thread watches: the kernel sends that signal when the parent *thread* ends,
+    which for such a worker may be long before the run does.
+    """
     pid = run_pid if run_pid is not None else int(os.environ.get(RUN_PID_ENV) or 0)
     if not pid or pid == os.getpid() or _bound:
         return
     parent = os.getppid()
-    _set_parent_death_signal()
+    if run_pid is not None:
+        _set_parent_death_signal()
     started = _start_time(pid)
     if started is None or os.getppid() != parent:  # the run (or our parent) died before the signal was set
         os.kill(os.getpid(), signal.SIGKILL)
