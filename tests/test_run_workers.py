@@ -84,13 +84,6 @@ def test_a_two_worker_run_killed_mid_bag_leaves_no_process_and_the_rerun_gives_t
     assert rerun.dataset.episodes == 4 and dataset_content(rerun.dataset.root) == dataset_content(clean.dataset.root)
 
 
-def test_a_two_process_worker_flow_run_killed_mid_bag_leaves_no_process(
-        prefect_server: None, bags: Path, tmp_path: Path) -> None:
-    from prefect.settings import PREFECT_API_URL
-
-    kill_mid_bag(kuavo_config(bags, tmp_path / "killed", "max_workers=2"), tmp_path, PREFECT_API_URL.value())
-
-
 def test_a_worker_finding_a_bag_claimed_waits_for_the_holder_and_says_so(
         bags: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     config = kuavo_config(bags, tmp_path / "out", f"input.bags={bags / 'bag_3.bag'}")

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from dataprep.gopro import PrepareReport, prepare_tree
 from dataprep.hdf5 import IndexReport, build_index
 from dataprep.hdf5.build import summary_dict
 from dataprep.sample import GoproTreeSpec, KuavoBagSpec, write_gopro_tree, write_kuavo_bag
+from dataprep.stages import LocalExecutor, Report, Stage, StageOutcome, run_stage
 from dataprep.storage.crashpoints import CRASH_ENV
 from tests.hdf5_sources import write_sources
 from tests.parallel_helpers import PROJECT, dataset_content, kuavo_config
@@ -68,6 +70,43 @@ def kill_mid_unit(section: str, config: dict[str, Any], tmp_path: Path, crash: s
     done = subprocess.run([sys.executable, "-m", "flows.convert_all", "--local", "--config", str(pipeline)],
                           cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+# --- the local executor itself ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Squares(Stage[int, int, int, StageOutcome[int]]):
+    """Units 0..4 squared in a pool of two; unit `kill` kills its worker, unit 3 raises."""
+
+    kill: int
+
+    def plan(self) -> int:
+        return 5
+
+    def units(self, plan: int) -> list[int]:
+        return list(range(plan))
+
+    def run_unit(self, plan: int, unit: int, report: Report | None = None) -> int:  # noqa: ARG002
+        if unit == self.kill:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if unit == 3:
+            raise ValueError("three")
+        return unit * unit
+
+    def workers(self, plan: int) -> int:  # noqa: ARG002
+        return 2
+
+    def conclude(self, plan: int, outcome: StageOutcome[int]) -> StageOutcome[int]:  # noqa: ARG002
+        return outcome
+
+
+def test_a_unit_that_kills_its_pool_worker_fails_alone_and_the_others_give_their_results() -> None:
+    outcome = run_stage(Squares(kill=1), LocalExecutor())
+    assert outcome.results == (0, 4, 16)
+    assert [(f.unit, f.kind, f.message) for f in outcome.failures] == [
+        ("1", "interrupted", ("1: not finished: its worker died before it finished (killed, or out of memory); "
+                              "a rerun does it again")),
+        ("3", "unexpected", "3: unexpected ValueError: three (the traceback is in the log)")]
 
 
 # --- conversion ---------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
 from multiprocessing.managers import SyncManager
@@ -92,6 +92,25 @@ class LocalExecutor(Executor):
 
     def _in_pool(self, stage: Stage[PlanT, UnitT, ResultT, Any], plan: PlanT, units: list[UnitT],
                  workers: int) -> list[ResultT | UnitFailure]:
+        """Every unit in a pool; when a worker dies (killed, out of memory) the pool breaks and every unit it
+        still held fails with it, so those are run again one at a time, each in a pool of its own: the unit
+        that killed its worker fails alone, named, and the others give their results."""
+        order = _positions(units, stage.start_order(plan, units))
+        outcomes: dict[int, ResultT | UnitFailure] = self._pool_run(stage, plan, [(i, units[i]) for i in order],
+                                                                     workers)
+        broken = [i for i, outcome in outcomes.items() if isinstance(outcome, UnitFailure)
+                  and outcome.kind == "interrupted"]
+        if len(broken) > 1:
+            logger.warning("a worker died and took %d unit(s) with it; running them again one at a time",
+                           len(broken))
+            for i in broken:
+                again: dict[int, ResultT | UnitFailure] = self._pool_run(stage, plan, [(i, units[i])], 1)
+                outcomes.update(again)
+        return [outcomes[i] for i in range(len(units))]
+
+    def _pool_run(self, stage: Stage[PlanT, UnitT, ResultT, Any], plan: PlanT, units: list[tuple[int, UnitT]],
+                  workers: int) -> dict[int, ResultT | UnitFailure]:
+        """The units (with their plan positions, in start order) in one pool of `workers` processes."""
         mark_run()  # before the forkserver starts: it and every worker die with this process
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["dataprep.stages.lifeline", *stage.preload])
@@ -106,15 +125,12 @@ class LocalExecutor(Executor):
                                                            initargs=(os.getpid(), stage, plan)))
             if reports is not None and self.on_report is not None:
                 stack.callback(_Relay(reports, self.on_report).stop)
-            index = {id(unit): i for i, unit in enumerate(units)}
-            futures: dict[int, Future[ResultT | UnitFailure]] = {
-                index[id(unit)]: pool.submit(_in_worker, stage, plan, unit, reports)
-                for unit in stage.start_order(plan, units)}
+            futures = {i: pool.submit(_in_worker, stage, plan, unit, reports) for i, unit in units}
             try:
-                outcomes: list[ResultT | UnitFailure] = []
-                for i, unit in enumerate(units):
+                outcomes: dict[int, ResultT | UnitFailure] = {}
+                for i, unit in sorted(units, key=lambda pair: pair[0]):
                     outcome: ResultT | UnitFailure = self._collect(stage, unit, futures[i])
-                    outcomes.append(outcome)
+                    outcomes[i] = outcome
                 return outcomes
             except RunError:
                 for future in futures.values():
@@ -130,6 +146,14 @@ class LocalExecutor(Executor):
             raise
         except Exception as err:  # noqa: BLE001 - a worker that died (BrokenProcessPool) fails its unit, named
             return stage.failure(unit, err)
+
+
+def _positions(units: list[UnitT], order: Sequence[UnitT]) -> list[int]:
+    """The plan positions of `order` (the same unit objects as `units`, reordered)."""
+    free: dict[int, list[int]] = {}
+    for i, unit in enumerate(units):
+        free.setdefault(id(unit), []).append(i)
+    return [free[id(unit)].pop(0) for unit in order]
 
 
 class _Relay:
