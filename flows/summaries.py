@@ -32,8 +32,8 @@ def describe_conversion(report: ConversionReport) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["describe_conversion", "describe_gopro", "describe_index"]
-
-
 def describe_gopro(report: PrepareReport) -> str:
     return format_report(report)
+
+
+__all__ = ["describe_conversion", "describe_gopro", "describe_index"]
