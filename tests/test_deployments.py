@@ -10,10 +10,10 @@ import yaml
 
 from dataprep.config import PipelineConfig, load_config
 from dataprep.errors import DataprepError
-from flows.convert_all import STAGES
 from flows.deploy_steps import ROOT_VARIABLE, enter_project_root, project_root
 from flows.deployment_specs import PREFECT_YAML, load_specs
 from flows.edit_dataset import OPERATIONS
+from flows.stages import STAGES
 
 PROJECT = Path(__file__).resolve().parents[1]
 

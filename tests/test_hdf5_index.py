@@ -135,7 +135,7 @@ def test_each_bad_file_fails_alone_naming_file_and_dataset(tmp_path: Path) -> No
                                              output_root=tmp_path / "index"))
     finally:
         holder.communicate("")
-    errors = {Path(f.path).name: f.error for f in report.failures}
+    errors = {Path(f.unit).name: f.message for f in report.failures}
     summary = json.loads((tmp_path / "index" / SUMMARY_NAME).read_text())
     assert {Path(f["path"]).name: f["error"] for f in summary["failed"]} == errors
     assert [s["path"] for s in summary["files"]] == [str(good.resolve())] and summary["samples"] == 120

@@ -101,7 +101,7 @@ def test_a_bad_input_in_a_bag_folder_is_listed_under_skip(good_bag: Path, tmp_pa
     folder = bag_folder(tmp_path, good_bag, name)
     report = convert_dataset(config_for(folder, tmp_path / "out", "skip"))
     assert report.dataset.episodes == 1  # the good bag beside it is converted
-    assert [failure.bag for failure in report.skipped] == [str(folder / name)]
+    assert [failure.unit for failure in report.skipped] == [str(folder / name)]
     assert BAG_INPUTS[name][1] in report.skipped[0].cause
 
 
@@ -168,8 +168,8 @@ def test_a_bad_input_among_hdf5_sources_is_that_files_failure(tmp_path: Path, na
     report = build_index(Hdf5IndexConfig.model_validate({"sources": [{"kind": "replay", "paths": str(folder)}],
                                                          "output_root": str(tmp_path / "index")}))
     assert [scan.identity.path for scan in report.files] == [str(good.resolve())]
-    assert [Path(f.path).name for f in report.failures] == [name]
-    assert words in report.failures[0].error
+    assert [Path(f.unit).name for f in report.failures] == [name]
+    assert words in report.failures[0].message
 
 
 def test_a_truncated_hdf5_file_is_named_truncated_not_locked(tmp_path: Path) -> None:
@@ -181,9 +181,9 @@ def test_a_truncated_hdf5_file_is_named_truncated_not_locked(tmp_path: Path) -> 
     report = build_index(Hdf5IndexConfig.model_validate({"sources": [{"kind": "replay", "paths": str(folder)}],
                                                          "output_root": str(tmp_path / "index")}))
     (failure,) = report.failures
-    assert "cut.h5: truncated: the file is shorter than its header says (" in failure.error
-    assert "truncated file: eof = " in failure.error and "copy or write it again" in failure.error
-    assert "locked" not in failure.error
+    assert "cut.h5: truncated: the file is shorter than its header says (" in failure.message
+    assert "truncated file: eof = " in failure.message and "copy or write it again" in failure.message
+    assert "locked" not in failure.message
     with h5py.File(folder / "good.h5") as f:  # the good file was only read
         assert np.asarray(f["terminal"]).shape == (40,)
 
@@ -271,7 +271,7 @@ def test_a_bad_input_added_to_a_committed_dataset_is_listed_under_skip_and_the_d
     info = (first.dataset.root / "meta/info.json").read_bytes()
     fifo(folder / "new.bag")
     again = convert_dataset(config)
-    assert (again.dataset.episodes, [f.bag for f in again.skipped]) == (1, [str(folder / "new.bag")])
+    assert (again.dataset.episodes, [f.unit for f in again.skipped]) == (1, [str(folder / "new.bag")])
     assert (again.dataset.root / "meta/info.json").read_bytes() == info
 
 
@@ -284,11 +284,11 @@ def test_the_prefect_flow_lists_a_rejected_input_as_the_library_does(good_bag: P
     folder = bag_folder(tmp_path, good_bag, "fifo.bag")
     report = rosbag_to_lerobot(config_for(folder, tmp_path / "out", "skip"))
     assert report.dataset.episodes == 1
-    assert [(f.bag, f.cause.split(",")[0]) for f in report.skipped] == [(str(folder / "fifo.bag"),
+    assert [(f.unit, f.cause.split(",")[0]) for f in report.skipped] == [(str(folder / "fifo.bag"),
                                                                          "a FIFO (named pipe)")]
     replay = tmp_path / "replay"
     write_replay_file(replay / "good.h5", ReplayFileSpec(rows=40, height=8, width=8))
     loop(replay / "loop.h5")
     index = hdf5_index(Hdf5IndexConfig.model_validate({"sources": [{"kind": "replay", "paths": str(replay)}],
                                                        "output_root": str(tmp_path / "index")}))
-    assert [(Path(f.path).name, "a symlink loop" in f.error) for f in index.failures] == [("loop.h5", True)]
+    assert [(Path(f.unit).name, "a symlink loop" in f.message) for f in index.failures] == [("loop.h5", True)]

@@ -78,8 +78,6 @@ def test_no_import_cycle_between_dataprep_subpackages() -> None:
     assert cycles(import_graph("dataprep", 2)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="flows/convert_all.py <-> flows/launch.py (two stage registries, STAGES and "
-                   "LOCAL_STAGES); the single stage registry of the `contract` branch removes it")
 def test_no_import_cycle_between_flows_modules() -> None:
     assert cycles(import_graph("flows", 2)) == []
 

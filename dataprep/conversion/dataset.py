@@ -1,7 +1,5 @@
-"""A whole conversion without Prefect: plan the bags, convert them (several at once with `max_workers`),
-assemble the dataset, all under the dataset's lock.
-
-The Prefect flow calls the same steps as tasks; this module is what scripts and tests use directly.
+"""The conversion's plan and conclusion: which bags, how many at once, and the dataset assembled from the bags
+that converted, under the dataset's lock. `stage.ConversionStage` puts them in the stage contract.
 """
 
 from __future__ import annotations
@@ -14,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion.bag_pool import BagOutcome, convert_bags
-from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema
+from dataprep.conversion.bag_to_episodes import build_schema
 from dataprep.conversion.commit import (
     bags_to_convert,
     changed_since_commit,
@@ -29,13 +26,14 @@ from dataprep.conversion.containment import run_level_errors
 from dataprep.conversion.memory_plan import ConversionMemoryPlan, resolve_conversion_config
 from dataprep.conversion.quality_report import QUALITY_PATH, quality_document, read_quality_report
 from dataprep.conversion.staging import BagConversion, lock_path, settings_hash, staging_root
-from dataprep.conversion.workers import memory_planned_workers, plan_bag_workers
+from dataprep.conversion.workers import BagWorkers, memory_planned_workers, plan_bag_workers
 from dataprep.errors import DataprepError
 from dataprep.lerobot.commit_record import COMMIT_PATH
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.finalize import Commit, DatasetSummary, committed_summary, finalize_dataset
 from dataprep.lerobot.packing import PackLimits
 from dataprep.rosbag.discover import expand_bags
+from dataprep.stages import UnitFailure
 from dataprep.storage import LockHolder, ensure_writable, output_lock
 from dataprep.storage.crashpoints import crash_point
 from dataprep.storage.inputs import Rejected
@@ -45,33 +43,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ConversionPlan:
-    """The bags to convert, in episode order, where the result goes, and the memory plan (`config` is the
-    configuration with `chunk_size` resolved: what the bag conversions take)."""
+    """The bags to convert, in episode order, where the result goes, the memory plan (`config` is the
+    configuration with `chunk_size` resolved: what the bag conversions take), and how many bags at once."""
 
     bags: tuple[Path, ...]
     staging: Path
     root: Path
     config: ConvertConfig
     memory: ConversionMemoryPlan
+    workers: BagWorkers
     rejected: tuple[Rejected, ...] = ()  # input paths not opened (a FIFO, a symlink loop...): failed bags
     changed: tuple[Path, ...] = ()  # committed bags whose files changed since: kept as committed, said so
-
-
-@dataclass(frozen=True)
-class BagFailure:
-    """A bag that could not be converted, and why (the message names the bag, topic or field)."""
-
-    bag: str
-    error: str
-
-    @property
-    def cause(self) -> str:
-        """The error without the bag's name in front (where the bag is named already)."""
-        return self.error.removeprefix(f"bag {self.bag}: ")
-
-    def block(self) -> str:
-        """The failure as the console shows it: the bag on its own line, the cause indented below."""
-        return f"- {self.bag}\n    " + self.cause.replace("\n", "\n    ")
 
 
 @dataclass(frozen=True)
@@ -80,7 +62,7 @@ class ConversionReport:
 
     dataset: DatasetSummary
     bags: tuple[BagConversion, ...]
-    skipped: tuple[BagFailure, ...] = ()
+    skipped: tuple[UnitFailure, ...] = ()  # bags left out under on_bag_error: skip
     quality: dict[str, Any] = field(default_factory=dict)  # what meta/quality.json holds
     changed: tuple[str, ...] = ()  # committed bags whose files changed since; the dataset holds their old content
 
@@ -98,7 +80,13 @@ def plan_conversion(config: ConvertConfig) -> ConversionPlan:
     resolved, memory = resolve_conversion_config(  # a run that cannot fit fails here, naming what to change
         config, todo, workers=memory_planned_workers(config, len(todo)))
     return ConversionPlan(bags=todo, staging=staging_root(config), root=config.dataset_root, config=resolved,
-                          memory=memory, rejected=expansion.rejected, changed=changed)
+                          memory=memory, workers=plan_bag_workers(resolved, len(todo)),
+                          rejected=expansion.rejected, changed=changed)
+
+
+def rejected_failures(plan: ConversionPlan) -> list[UnitFailure]:
+    """The input paths the plan refused to open, as failed bags (listed first, before the bags that ran)."""
+    return [UnitFailure(str(r.path), "bad-input", f"bag {r.path}: {r.reason}") for r in plan.rejected]
 
 
 def failure_hint(config: ConvertConfig, conversions: Sequence[BagConversion]) -> str:
@@ -140,7 +128,7 @@ def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
 
 
 def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversion],
-                        failures: Sequence[BagFailure], changed: Sequence[Path] = ()) -> ConversionReport:
+                        failures: Sequence[UnitFailure], changed: Sequence[Path] = ()) -> ConversionReport:
     """Commit the dataset, unless a bag failed and `on_bag_error` is `fail`: then list every failure.
 
     Every bag has been attempted by now, so one run reports all bad bags at once, and the bags that did
@@ -156,7 +144,7 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
             f"was not written ({failure_hint(config, conversions)}):\n{listing}"
         )
     for failure in failures:
-        logger.info("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)  # the report lists them
+        logger.info("left out of %s: %s: %s", config.repo_id, failure.unit, failure.message)  # the report lists them
     if committed:  # under skip, new bags that failed leave the committed dataset as it is, and are listed
         logger.info("%s holds every planned bag that converted already; nothing to append", root)
         return ConversionReport(committed_summary(root, config.repo_id), (), tuple(failures),
@@ -180,28 +168,3 @@ def conversion_lock(config: ConvertConfig) -> Iterator[LockHolder]:
     ensure_writable(config.output_root)
     with output_lock(lock_path(config), f"dataset {config.dataset_root}") as holder:
         yield holder
-
-
-def split_outcomes(bags: Sequence[Path], outcomes: Sequence[BagOutcome], rejected: Sequence[Rejected] = ()
-                   ) -> tuple[list[BagConversion], list[BagFailure]]:
-    """Conversions and failures, each in plan order (the episode order), however the workers finished; the
-    input paths rejected by the plan (never opened) come first among the failures."""
-    conversions = [o for o in outcomes if isinstance(o, BagConversion)]
-    failures = [BagFailure(str(r.path), f"bag {r.path}: {r.reason}") for r in rejected]
-    failures += [BagFailure(str(bag), str(o)) for bag, o in zip(bags, outcomes) if isinstance(o, DataprepError)]
-    return conversions, failures
-
-
-def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None) -> ConversionReport:
-    """Plan, convert every bag (`max_workers` at once), conclude: the whole conversion, under the lock.
-
-    `on_chunk` gets every bag's chunk reports in this process, whichever worker converts it.
-    """
-    config = with_absolute_paths(config)
-    with conversion_lock(config):
-        plan = plan_conversion(config)
-        config = plan.config  # chunk_size resolved by the memory plan
-        bags = [bag.absolute() for bag in plan.bags]
-        outcomes = convert_bags(config, bags, plan_bag_workers(config, len(bags)), on_chunk)
-        conversions, failures = split_outcomes(bags, outcomes, plan.rejected)
-        return conclude_conversion(config, conversions, failures, plan.changed)

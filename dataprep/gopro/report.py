@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from dataprep.gopro.errors import GoproError
 from dataprep.gopro.plan import LeftOut, sequence_name
+from dataprep.stages import UnitFailure
 from dataprep.storage import write_json_atomic
 
 REPORT_FILE = "report.json"
@@ -49,21 +50,11 @@ class SequenceResult(NamedTuple):
         return sequence_name(self.split, self.sequence)
 
 
-class SequenceFailure(NamedTuple):
-    split: str
-    sequence: str
-    error: str
-
-    @property
-    def name(self) -> str:
-        return sequence_name(self.split, self.sequence)
-
-
 class PrepareReport(NamedTuple):
     output_root: Path
     splits: tuple[str, ...]
     sequences: tuple[SequenceResult, ...]
-    failures: tuple[SequenceFailure, ...]
+    failures: tuple[UnitFailure, ...]  # each named `split/sequence`
     dry_run: bool = False
 
     def totals(self) -> dict[str, int]:
@@ -93,7 +84,7 @@ class PrepareReport(NamedTuple):
                 if r.reason is None
             },
             "left_out_sequences": {r.name: r.reason for r in self.sequences if r.reason is not None},
-            "failed_sequences": {f.name: f.error for f in self.failures},
+            "failed_sequences": {f.unit: f.message for f in self.failures},
         }
 
 
@@ -140,9 +131,9 @@ def split_rows(report: PrepareReport, split: str) -> list[dict[str, Any]]:
                 }
             )
     rows += [
-        {"sequence": f.sequence, "status": f"FAILED: {f.error}", "frames": 0, "frames_left_out": 0,
-         **dict.fromkeys(COUNTS, 0)}
-        for f in report.failures if f.split == split
+        {"sequence": f.unit.removeprefix(f"{split}/"), "status": f"FAILED: {f.message}", "frames": 0,
+         "frames_left_out": 0, **dict.fromkeys(COUNTS, 0)}
+        for f in report.failures if f.unit.startswith(f"{split}/")
     ]
     return rows
 
@@ -161,7 +152,7 @@ def format_report(report: PrepareReport) -> str:
         f"{t['voxels_written']}, removed {t['voxels_removed']}"),
     ]
     lines += [f"  {r.name}: left out: {r.reason}" for r in report.sequences if r.reason is not None]
-    lines += [f"  {f.name}: FAILED: {f.error}" for f in report.failures]
+    lines += [f"  {f.unit}: FAILED: {f.message}" for f in report.failures]
     if report.dry_run:
         lines += _dry_run_lines(report.sequences)
     return "\n".join(lines)

@@ -1,8 +1,7 @@
-"""The stage: plan the files, scan each (or reuse its stored scan), write the index and summary.json.
+"""The stage's steps: plan the files, scan each (or reuse its stored scan), write the index and summary.json.
 
-The three steps are separate calls so the Prefect flow can run one task per file; `build_index` runs them in
-order for use without Prefect. A file that fails (bad input) fails alone: it is listed in summary.json with
-its error and left out of the index, and every other file is indexed.
+`stage.Hdf5Stage` puts them in the stage contract (one unit per file). A file that fails fails alone: it is
+listed in summary.json with its error and left out of the index, and every other file is indexed.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataprep.config.hdf5 import Hdf5IndexConfig, Hdf5SourceSpec
-from dataprep.errors import DataprepError
 from dataprep.hdf5.errors import Hdf5Error
 from dataprep.hdf5.image_cache import write_image_cache
 from dataprep.hdf5.index_file import IndexCounts, merged_stats, write_index_file
@@ -23,7 +21,9 @@ from dataprep.hdf5.layout import CACHE_DIR, INDEX_NAME, SCANS_DIR, SUMMARY_NAME
 from dataprep.hdf5.scan import FileScan, scan_replay, scan_segments
 from dataprep.hdf5.scanstore import load_scan, save_scan, scan_file_path, scan_key
 from dataprep.hdf5.sources import FileIdentity, expand_files
+from dataprep.stages import UnitFailure
 from dataprep.storage import write_json_atomic
+from dataprep.storage.crashpoints import crash_point
 from dataprep.storage.inputs import real_path
 
 logger = logging.getLogger(__name__)
@@ -45,19 +45,13 @@ class SourceFile:
 
 
 @dataclass(frozen=True)
-class FileFailure:
-    path: str
-    error: str
-
-
-@dataclass(frozen=True)
 class IndexReport:
     """What a build produced; summary.json holds the same, plus statistics."""
 
     root: Path
     counts: IndexCounts
     files: tuple[FileScan, ...]
-    failures: tuple[FileFailure, ...]
+    failures: tuple[UnitFailure, ...]  # each named by the file's resolved path
     bytes_indexed: int  # size of the source files indexed
     index_bytes: int
     seconds: float
@@ -104,35 +98,36 @@ def scan_source(config: Hdf5IndexConfig, file: SourceFile) -> FileScan:
         cache = config.output_root.resolve() / CACHE_DIR / f"{key}.h5"
         write_image_cache(scan, cache, cache_size)
         scan = dataclasses.replace(scan, cache=str(cache))
+    crash_point("hdf5-before-scan-saved")  # the image cache written, the scan not: the rerun scans again
     save_scan(scan, stored_at)
     return scan
 
 
-def _agreeing(scans: Sequence[FileScan]) -> tuple[list[FileScan], list[FileFailure]]:
+def _agreeing(scans: Sequence[FileScan]) -> tuple[list[FileScan], list[UnitFailure]]:
     """Replay files must share joint and action widths to share flat columns; the first file sets them."""
     kept: list[FileScan] = []
-    failures: list[FileFailure] = []
+    failures: list[UnitFailure] = []
     widths: tuple[int, int] | None = None
     for scan in scans:
         if scan.replay is not None:
             these = (scan.replay.joint.shape[1], scan.replay.action.shape[1])
             widths = widths or these
             if these != widths:
-                failures.append(FileFailure(scan.identity.path, f"{scan.identity.path}: joint/action widths {these} "
-                                            f"differ from the other files' {widths}"))
+                failures.append(UnitFailure.rejected(scan.identity.path, f"joint/action widths {these} differ from "
+                                                     f"the other files' {widths}"))
                 continue
         kept.append(scan)
     return kept, failures
 
 
-def write_index(config: Hdf5IndexConfig, scans: Sequence[FileScan], failures: Sequence[FileFailure],
+def write_index(config: Hdf5IndexConfig, scans: Sequence[FileScan], failures: Sequence[UnitFailure],
                 started: float) -> IndexReport:
     """Write index.h5 and summary.json from the scans that succeeded; `started` is the run's time.monotonic()."""
     kept, disagreeing = _agreeing(scans)
     failures = (*failures, *disagreeing)
     root = config.output_root
     if not kept:  # an index of nothing would replace a good one, e.g. while every file is locked by a writer
-        listing = "\n".join(f"- {failure.error}" for failure in failures) or "- no source file was found"
+        listing = "\n".join(f"- {failure.message}" for failure in failures) or "- no source file was found"
         raise Hdf5Error(f"no file could be indexed, so {root / INDEX_NAME} was not written (an existing index is "
                         f"kept):\n{listing}")
     counts = write_index_file(root, kept)
@@ -161,23 +156,9 @@ def summary_dict(report: IndexReport) -> dict[str, object]:
         "transitions": counts.transitions, "segments": counts.segments,
         "files": [{"path": s.identity.path, "kind": s.kind, "rows": s.rows, "reused": s.reused, "cache": s.cache}
                   for s in report.files],
-        "failed": [{"path": f.path, "error": f.error} for f in report.failures],
+        "failed": [{"path": f.unit, "error": f.message} for f in report.failures],
         "stats": {name: m.summary() for name, m in merged_stats(report.files).items()},
         "bytes_indexed": report.bytes_indexed, "index_bytes": report.index_bytes,
         "index_bytes_per_sample": round(report.index_bytes / max(1, counts.samples + counts.segments), 1),
         "seconds": round(report.seconds, 3),
     }  # fmt: skip
-
-
-def build_index(config: Hdf5IndexConfig) -> IndexReport:
-    """Plan, scan every file (bad files fail alone), write the index: the stage without Prefect."""
-    started = time.monotonic()
-    scans: list[FileScan] = []
-    failures: list[FileFailure] = []
-    for file in plan_index(config):
-        try:
-            scans.append(scan_source(config, file))
-        except DataprepError as err:
-            logger.warning("%s", err)
-            failures.append(FileFailure(file.failure_path, str(err)))
-    return write_index(config, scans, failures, started)
