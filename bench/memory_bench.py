@@ -18,22 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dataprep.config import ConvertConfig, GoproPrepareConfig, Hdf5IndexConfig, load_config
+from dataprep.conversion.memory_figures import read_bag_figures
+from dataprep.conversion.memory_plan import buffered_rows, estimate_conversion
+from dataprep.conversion.memory_sweep import measure_conversion
 from dataprep.gopro import SpikeGeometry, prepare_tree
 from dataprep.hdf5 import IndexTables, build_index
-from dataprep.memory import (
-    MB,
-    Coefficients,
-    EncoderCoefficients,
-    gopro_loader_settings,
-    gopro_sample_bytes,
-    load_coefficients,
-    read_system,
-    replay_sampler_bytes,
-)
-from dataprep.memory.coefficients import COEFFICIENTS_PATH
-from dataprep.memory.conversion import buffered_rows, estimate_conversion
-from dataprep.memory.probe import measure_conversion, measure_python
-from dataprep.memory.sources import read_bag_figures
+from dataprep.memory import MB, Coefficients, load_coefficients, read_system
+from dataprep.memory.coefficients import COEFFICIENTS_PATH, EncoderCoefficients
+from dataprep.memory.estimators import gopro_sample_bytes, replay_sampler_bytes
+from dataprep.memory.measure import measure_python
+from dataprep.memory.strategy import gopro_loader_settings
 from dataprep.sample import (
     GoproTreeSpec,
     KuavoBagSpec,

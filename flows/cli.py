@@ -42,11 +42,17 @@ def load_pipeline(args: argparse.Namespace) -> PipelineConfig:
     return load_config(PipelineConfig, Path(args.config), args.overrides)
 
 
-def load_section(args: argparse.Namespace, stage: str) -> Any:
-    """The validated section of one stage; an error naming the file when the section is absent."""
+def load_section(args: argparse.Namespace, stage: str, *, samples: bool = True) -> Any:
+    """The validated section of one stage, its bundled sample written when it asks for one and it is missing
+    (`samples`: a command that only looks, such as --clean-staging, writes none); an error naming the file
+    when the section is absent."""
     section = getattr(load_pipeline(args), stage)
     if section is None:
         raise DataprepError(f"{args.config} has no {stage!r} section; add one or pass a configuration that has it")
+    if samples:
+        from dataprep.sample.missing import write_missing_samples  # rosbags' writers, only for a stage that runs
+
+        write_missing_samples(section)
     return section
 
 

@@ -13,40 +13,21 @@ if __name__ == "__main__":  # a one-off without a Prefect server never imports P
 
     sys.exit(main())
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from prefect import flow
 
 from dataprep.config import PipelineConfig, load_config
-from flows import gopro_prepare, hdf5_index, rosbag_to_lerobot
 from flows.cli import DEFAULT_CONFIG
-from flows.launch import main, run_stages
+from flows.launch import main
 from flows.run_names import pipeline_run_name
+from flows.stages import STAGES, run_stages
 from tasks.artifacts import artifact_key
 from tasks.reporting import MemoryMonitor, logged_stage, record_pipeline_outcome, record_run_report
 
-__all__ = ["STAGES", "Stage", "convert_all", "main"]
-
-
-class Stage(NamedTuple):
-    """A pipeline stage: its flow (called with the config section), what to print of its result, and where
-    its section writes (keys the summary and link artifacts on the pipeline's run page)."""
-
-    run: Callable[[Any], Any]
-    describe: Callable[[Any], str]
-    output: Callable[[Any], Path] | None = None
-
-
-# One entry per section of PipelineConfig, run in this order.
-STAGES: dict[str, Stage] = {
-    "rosbag_to_lerobot": Stage(rosbag_to_lerobot.rosbag_to_lerobot, rosbag_to_lerobot.describe,
-                               lambda section: section.dataset_root),
-    "gopro_prepare": Stage(gopro_prepare.run_stage, gopro_prepare.describe, lambda section: section.output_root),
-    "hdf5_index": Stage(hdf5_index.run_stage, hdf5_index.describe, lambda section: section.output_root),
-}
+__all__ = ["convert_all", "main"]
 
 
 @flow(name="convert_all", flow_run_name=pipeline_run_name)
@@ -60,7 +41,7 @@ def convert_all(config_path: str = str(DEFAULT_CONFIG), overrides: list[str] | N
     config, started = load_config(PipelineConfig, Path(config_path), overrides or []), datetime.now(UTC)
     with MemoryMonitor(artifact_key("run", Path(config_path).resolve()), f"pipeline {config_path}",
                        progress=False) as monitor:
-        runners = {name: logged_stage(name, stage.run, stage.output) for name, stage in STAGES.items()}
+        runners = {name: logged_stage(name, stage.run_flow, stage.output) for name, stage in STAGES.items()}
         results = run_stages(config, runners, stages)
     record_pipeline_outcome(config, config_path, results, {name: (stage.describe, stage.output)
                                                    for name, stage in STAGES.items()})

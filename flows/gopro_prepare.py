@@ -14,32 +14,27 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from dataprep.config.gopro import SECTION, GoproPrepareConfig
-from dataprep.errors import DataprepError
-from dataprep.gopro import PrepareReport, SequenceFailure, SequenceResult, check_inputs, raise_for_failures
+from dataprep.gopro import GoproStage, PrepareReport, SequenceJob, SequenceResult, check_inputs
 from dataprep.memory import resolve_workers
+from dataprep.stages import UnitFailure, split_outcomes
 from flows.cli import load_section, run_cli, stage_parser
 from flows.summaries import describe_gopro as describe
 from tasks.gopro import plan_gopro_task, prepare_sequence_task, report_gopro_task
+from tasks.stages import PrefectExecutor
 
 
 @flow(name="gopro_prepare")
 def gopro_prepare_flow(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareReport:
-    """Every sequence is attempted; one that fails is named in the report and the others go on."""
+    """Every sequence is attempted; one that fails (whatever it raised) is named in the report and the others
+    go on: the GoPro stage on the Prefect executor, a task per sequence."""
     plan = plan_gopro_task(config)
-    futures = [prepare_sequence_task.submit(config, job, dry_run) for job in plan.jobs]
-    results: list[SequenceResult] = []
-    failures: list[SequenceFailure] = []
-    for job, future in zip(plan.jobs, futures, strict=True):
-        future.wait()
-        outcome = future.result(raise_on_failure=False)
-        if isinstance(outcome, SequenceResult):
-            results.append(outcome)
-        else:
-            error = (
-                str(outcome) if isinstance(outcome, DataprepError) else f"{type(outcome).__name__}: {outcome}"
-            )
-            failures.append(SequenceFailure(job.split, job.sequence, error))
-    return report_gopro_task(config, plan, results, failures, dry_run)
+
+    def submit(job: SequenceJob) -> PrefectFuture[Any]:
+        return prepare_sequence_task.submit(config, job, dry_run)
+
+    outcomes: list[SequenceResult | UnitFailure] = PrefectExecutor(submit).run_units(GoproStage(config, dry_run), plan)
+    outcome = split_outcomes(outcomes)
+    return report_gopro_task(config, plan, list(outcome.results), list(outcome.failures), dry_run)
 
 
 def gopro_prepare(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareReport:
@@ -50,7 +45,7 @@ def gopro_prepare(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareR
 
 def run_stage(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareReport:
     """The stage as `convert_all` and the CLI run it: failed sequences make it an error after the report."""
-    return raise_for_failures(gopro_prepare(config, dry_run))
+    return GoproStage(config, dry_run).raise_for_failures(gopro_prepare(config, dry_run))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,44 +1,43 @@
 """Flow: HDF5 replay and point-cloud files -> one index (plan, scan each file as a task, write the index).
 
-Files are scanned one after another: a scan is bounded by the disk and h5py's global lock, not the CPU.
+The HDF5 stage (`dataprep.hdf5.Hdf5Stage`) on the Prefect executor (tasks/stages.py). Files are scanned one
+after another: a scan is bounded by the disk and h5py's global lock, not the CPU.
 """
 
 import sys
-import time
 from collections.abc import Sequence
+from typing import Any, cast
 
 from prefect import flow
+from prefect.futures import PrefectFuture
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from dataprep.config import Hdf5IndexConfig
-from dataprep.errors import DataprepError
-from dataprep.hdf5 import FileFailure, FileScan, IndexReport
+from dataprep.hdf5 import FileScan, Hdf5Stage, IndexReport, SourceFile
+from dataprep.stages import UnitFailure, split_outcomes
 from flows.cli import load_section, run_cli, stage_parser
 from flows.summaries import describe_index as describe
-from flows.summaries import raise_for_index_failures
 from tasks.hdf5 import plan_index_task, scan_file_task, write_index_task
+from tasks.stages import PrefectExecutor
 
 
-@flow(name="hdf5_index")
+@flow(name="hdf5_index", task_runner=cast("TaskRunner[PrefectFuture[Any]]", ThreadPoolTaskRunner(max_workers=1)))
 def hdf5_index(config: Hdf5IndexConfig) -> IndexReport:
-    """Every file is attempted; a file with bad input is listed as failed, anything else fails the run."""
-    started = time.monotonic()
-    scans: list[FileScan] = []
-    failures: list[FileFailure] = []
-    for file in plan_index_task(config):
-        state = scan_file_task(config, file, return_state=True)
-        if state.is_completed():
-            scans.append(state.result())
-            continue
-        error = state.result(raise_on_failure=False)
-        if not isinstance(error, DataprepError):
-            state.result()  # not bad input: re-raise whatever ended the task, and the run with it
-        failures.append(FileFailure(str(file.path.resolve()), str(error)))
-    return write_index_task(config, scans, failures, started)
+    """Every file is attempted; a file that fails, whatever it raised, is listed as failed and the others are
+    indexed. Only a `RunError` (or a failure to write the index itself) fails the run."""
+    plan = plan_index_task(config)
+
+    def submit(file: SourceFile) -> PrefectFuture[Any]:
+        return scan_file_task.submit(config, file)
+
+    outcomes: list[FileScan | UnitFailure] = PrefectExecutor(submit).run_units(Hdf5Stage(config), plan)
+    outcome = split_outcomes(outcomes)
+    return write_index_task(config, list(outcome.results), list(outcome.failures), plan.started)
 
 
 def run_stage(config: Hdf5IndexConfig) -> IndexReport:
     """The stage as `convert_all` and the CLI run it: failed files make it an error after the summary."""
-    return raise_for_index_failures(hdf5_index(config))
+    return Hdf5Stage(config).raise_for_failures(hdf5_index(config))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from dataprep.conversion import contained_failure
 from dataprep.errors import DataprepError
 from dataprep.inspect import draft_config, format_summary, inspect_bag
-from dataprep.rosbag import find_bags
+from dataprep.rosbag.discover import expand_bags
 from dataprep.storage import write_bytes_atomic
 from flows.cli import run_cli
 
@@ -25,8 +25,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def run() -> str:
-        bags = find_bags(args.paths)
-        summaries, readable, failures = [], [], []
+        expansion = expand_bags(args.paths)
+        bags = expansion.found
+        summaries, readable = [], []
+        failures = [f"bag {rejected.describe()}" for rejected in expansion.rejected]  # never opened
         for bag in bags:  # a bag that cannot be read is named, and the others are still shown
             try:
                 summaries.append(inspect_bag(bag))
@@ -43,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                      f"python -m flows.convert_all --config {out}")
         if failures:
             print(text)
-            raise DataprepError(f"{len(failures)} of {len(bags)} bag(s) cannot be read:\n" + "\n".join(failures))
+            raise DataprepError(f"{len(failures)} of {len(bags) + len(expansion.rejected)} bag(s) cannot be read:\n"
+                                + "\n".join(failures))
         return text
 
     return run_cli(run)

@@ -17,48 +17,15 @@ from __future__ import annotations
 import os
 import sys
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from dataprep.config import PipelineConfig
-from dataprep.conversion import ConversionReport, convert_dataset
-from dataprep.errors import DataprepError
-from dataprep.gopro import prepare_tree, raise_for_failures
-from dataprep.hdf5 import build_index
-from dataprep.validate import ValidationReport, validate_dataset
 from flows.cli import load_pipeline, run_cli, stage_parser
-from flows.summaries import describe_conversion, describe_gopro, describe_index, raise_for_index_failures
+from flows.stages import PIPELINE_FLOW, STAGES, load_entrypoint, report_results, run_stages
 
 LOCAL_NOTICE = ("no Prefect server configured: running without Prefect, nothing is recorded "
-                "(README 'Run it on a schedule' says how to keep runs in the Prefect UI)")
-
-
-class LocalStage(NamedTuple):
-    """A stage run without Prefect: the library call its flow wraps, and what to print of its result."""
-
-    run: Callable[[Any], Any]
-    describe: Callable[[Any], str]
-
-
-def convert_and_validate(config: Any) -> tuple[ConversionReport, ValidationReport]:
-    """The conversion, then the validator on what it wrote, as the flow does (there, as an artifact)."""
-    report = convert_dataset(config)
-    return report, validate_dataset(report.dataset.root)
-
-
-def describe_validated(result: tuple[ConversionReport, ValidationReport]) -> str:
-    report, validation = result
-    return f"{describe_conversion(report)}\n  validation: {validation.table()}"
-
-
-# One entry per section of PipelineConfig that can run without Prefect. A configured stage missing here
-# makes the whole one-off go through Prefect (and say why).
-LOCAL_STAGES: dict[str, LocalStage] = {
-    "rosbag_to_lerobot": LocalStage(convert_and_validate, describe_validated),
-    "gopro_prepare": LocalStage(lambda config: raise_for_failures(prepare_tree(config)), describe_gopro),
-    "hdf5_index": LocalStage(lambda config: raise_for_index_failures(build_index(config)), describe_index),
-}
+                "(docs/scheduled-runs.md says how to keep runs in the Prefect UI)")
 
 
 def configured_api_url(environ: Mapping[str, str] | None = None) -> str | None:
@@ -86,44 +53,6 @@ def configured_api_url(environ: Mapping[str, str] | None = None) -> str | None:
     return str(url) if url else None
 
 
-def run_stages(config: PipelineConfig, runners: Mapping[str, Callable[[Any], Any]],
-               only: Sequence[str] | None = None) -> dict[str, Any]:
-    """Run each configured stage in `runners` order (all of them, or those in `only`).
-
-    A stage that fails on bad input does not stop the stages after it: its error is its result.
-    """
-    unknown = sorted(set(only or ()) - set(runners))
-    if unknown:
-        raise DataprepError(f"unknown stage(s) {', '.join(unknown)}; the stages are {', '.join(runners)}")
-    results: dict[str, Any] = {}
-    for name, run in runners.items():
-        section = getattr(config, name)
-        if section is None or (only and name not in only):
-            continue
-        try:
-            results[name] = run(section)
-        except DataprepError as err:
-            results[name] = err
-    return results
-
-
-def report_results(results: Mapping[str, Any], describe: Mapping[str, Callable[[Any], str]]) -> str:
-    """What the stages produced, one description each; bad input of any stage raises, listing every one."""
-    failed = {name: result for name, result in results.items() if isinstance(result, DataprepError)}
-    text = "\n".join(describe[name](result) for name, result in results.items() if name not in failed)
-    if failed:
-        if text:
-            print(text)
-        raise DataprepError("\n".join(_named(name, error) for name, error in failed.items()))
-    return text
-
-
-def _named(stage: str, error: DataprepError) -> str:
-    """The error with its stage in front, unless the message already names it (`gopro_prepare.gopro_root: ...`)."""
-    message = str(error)
-    return message if message.startswith((f"{stage}.", f"{stage}:")) else f"{stage}: {message}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m flows.convert_all [--config PATH] [--set key=value ...] [--local]`."""
     parser = stage_parser("python -m flows.convert_all", "Run every stage the pipeline configuration has a "
@@ -137,20 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         configured = [name for name in PipelineConfig.model_fields if getattr(config, name) is not None]
         if not configured:
             return f"{args.config} configures no stage; nothing to do"
-        no_local = [name for name in configured if name not in LOCAL_STAGES]
-        if args.local or (configured_api_url() is None and not no_local):
-            if no_local:
-                raise DataprepError(f"--local: stage(s) {', '.join(no_local)} can only run through Prefect")
+        if args.local or configured_api_url() is None:
             if not args.local:
                 print(LOCAL_NOTICE, file=sys.stderr)
-            results = run_stages(config, {name: stage.run for name, stage in LOCAL_STAGES.items()})
-            return report_results(results, {name: stage.describe for name, stage in LOCAL_STAGES.items()})
-        if no_local and configured_api_url() is None:
-            print(f"stage(s) {', '.join(no_local)} run only through Prefect: starting its temporary server",
-                  file=sys.stderr)
-        from flows.convert_all import STAGES, convert_all
-
-        results = convert_all(args.config, args.overrides)
+            results = run_stages(config, {name: stage.run_local for name, stage in STAGES.items()})
+            return report_results(results, {name: stage.describe_local for name, stage in STAGES.items()})
+        results = load_entrypoint(PIPELINE_FLOW)(args.config, args.overrides)
         return report_results(results, {name: stage.describe for name, stage in STAGES.items()})
 
     return run_cli(run)

@@ -17,9 +17,10 @@ from pathlib import Path
 from prefect import flow
 
 from dataprep.config import PipelineConfig
+from dataprep.conversion.memory_sweep import SweepRow, sweep_chunk_sizes
 from dataprep.errors import DataprepError
-from dataprep.memory import StagePlan, memory_report, plan_pipeline, read_system, resolve_workers
-from dataprep.memory.probe import SweepRow, sweep_chunk_sizes
+from dataprep.memory import StagePlan, memory_report, read_system, resolve_workers
+from dataprep.pipeline_plan import plan_pipeline
 from flows.cli import load_pipeline, run_cli, stage_parser
 from flows.launch import LOCAL_NOTICE, configured_api_url
 from tasks.artifacts import markdown_table

@@ -1,7 +1,8 @@
 """Flow: ROS bags -> LeRobot v3.0 dataset (plan, convert the bags as tasks, finalize), under the dataset's lock.
 
-Bags run as tasks of the `convert-bags` subflow, whose task runner is chosen at run time from `max_workers`
-and `task_runner` (tasks/conversion.py `bag_task_runner`): one worker converts in this process, several in a
+The conversion stage (`dataprep.conversion.ConversionStage`) on the Prefect executor (tasks/stages.py): bags
+run as tasks of the `convert-bags` subflow, whose task runner is chosen at run time from `max_workers` and
+`task_runner` (tasks/conversion.py `bag_task_runner`): one worker converts in this process, several in a
 process pool, or on a Dask cluster. Plan and finalize (packing and commit) run once, here.
 """
 
@@ -14,45 +15,31 @@ from prefect import flow, get_run_logger
 from dataprep.config import ConvertConfig
 from dataprep.conversion import (
     BagConversion,
-    BagOutcome,
     ConversionReport,
+    ConversionStage,
     clean_staging,
-    contained_failure,
     conversion_lock,
     largest_first,
-    plan_bag_workers,
-    split_outcomes,
+    rejected_failures,
     with_absolute_paths,
 )
-from dataprep.errors import RunError
+from dataprep.stages import UnitFailure, mark_run, split_outcomes
 from flows.cli import load_section, run_cli, stage_parser
 from flows.run_names import conversion_run_name
 from flows.summaries import describe_conversion as describe
 from tasks.conversion import bag_task_runner, convert_bag_task, finalize_dataset_task, plan_conversion_task
+from tasks.stages import collect_units
 from tasks.validation import validate_dataset_task
+from tasks.viewer import viewer_after_run
 
 
 @flow(name="convert-bags", flow_run_name=conversion_run_name)
-def convert_bags(config: ConvertConfig, bags: list[Path], encoder_threads: int) -> list[BagOutcome]:
+def convert_bags(config: ConvertConfig, bags: list[Path], encoder_threads: int) -> list[BagConversion | UnitFailure]:
     """Every bag attempted, as many at once as the task runner allows; per bag, in plan order, its conversion
     or its failure. Only a `RunError` stops the run, at once."""
-    futures = {bag: convert_bag_task.submit(config, bag, encoder_threads) for bag in largest_first(bags)}
-    outcomes: list[BagOutcome] = []
-    for bag in bags:
-        future = futures[bag]
-        future.wait()
-        state = future.state
-        if state.is_completed():
-            conversion: BagConversion = future.result()
-            outcomes.append(conversion)
-            continue
-        outcome = state.result(raise_on_failure=False)
-        assert isinstance(outcome, BaseException)  # a failed task's result is its exception
-        error = contained_failure(outcome, bag, config.output_root)
-        if isinstance(error, RunError):
-            raise error
-        outcomes.append(error)
-    return outcomes
+    return collect_units(ConversionStage(config), bags, lambda bag: convert_bag_task.submit(config, bag,
+                                                                                           encoder_threads),
+                         largest_first(bags))
 
 
 @flow(name="rosbag_to_lerobot", flow_run_name=conversion_run_name)
@@ -63,14 +50,16 @@ def rosbag_to_lerobot(config: ConvertConfig) -> ConversionReport:
     with conversion_lock(config):
         plan = plan_conversion_task(config)
         config = plan.config  # chunk_size resolved by the memory plan
-        bags = [bag.absolute() for bag in plan.bags]
-        workers = plan_bag_workers(config, len(bags))
-        get_run_logger().info("%s", workers.reason)
-        runner = bag_task_runner(config, workers)
-        outcomes = convert_bags.with_options(task_runner=runner)(config, bags, workers.encoder_threads)
-        conversions, failures = split_outcomes(bags, outcomes)
-        report = finalize_dataset_task(config, conversions, failures)
+        get_run_logger().info("%s", plan.workers.reason)
+        mark_run()  # bag workers started from here on die with this process
+        runner = bag_task_runner(config, plan.workers)
+        outcomes = convert_bags.with_options(task_runner=runner)(config, [bag.absolute() for bag in plan.bags],
+                                                                 plan.workers.encoder_threads)
+        outcome = split_outcomes(outcomes)
+        failures = [*rejected_failures(plan), *outcome.failures]  # paths never opened come first
+        report = finalize_dataset_task(config, list(outcome.results), failures, plan.changed)
         validate_dataset_task(report.dataset.root)  # the artifact says whether lerobot can read it
+        viewer_after_run(config, report.dataset.root)  # the dataset viewer, when the configuration asks for it
     return report
 
 
@@ -86,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dry_run and not args.clean_staging:
         parser.error("--dry-run goes with --clean-staging")
     if args.clean_staging:
-        return run_cli(lambda: clean_staging(load_section(args, "rosbag_to_lerobot"), dry_run=args.dry_run).text())
+        return run_cli(lambda: clean_staging(load_section(args, "rosbag_to_lerobot", samples=False),
+                                             dry_run=args.dry_run).text())
     return run_cli(lambda: describe(rosbag_to_lerobot(load_section(args, "rosbag_to_lerobot"))))
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataprep.conversion import QUALITY_PATH, ConversionReport
+from dataprep.conversion.commit import CHANGED_NOTE
 from dataprep.gopro import PrepareReport, format_report
-from dataprep.hdf5 import Hdf5Error, IndexReport
+from dataprep.hdf5 import describe_index
 from dataprep.lerobot import DatasetInfo
 
 
@@ -28,29 +29,13 @@ def describe_conversion(report: ConversionReport) -> str:
                   for episode in (*bag.episodes, *bag.excluded) if episode.quality and episode.quality.failing]
         lines += [f"    header stamps, {count} message(s): {problem}" for problem, count in bag.stamp_problems.items()]
     lines.append(f"  quality report: {summary.root.resolve() / QUALITY_PATH}")
-    lines += [f"  {failure.bag}: SKIPPED (on_bag_error: skip): {failure.cause}" for failure in report.skipped]
+    lines += [f"  {failure.unit}: SKIPPED (on_bag_error: skip): {failure.cause}" for failure in report.skipped]
+    lines += [f"  {bag}: CHANGED: {CHANGED_NOTE}" for bag in report.changed]
     return "\n".join(lines)
-
-
-def describe_index(report: IndexReport) -> str:
-    """Where the index is, what it holds, and which files failed."""
-    counts = report.counts
-    lines = [f"HDF5 index at {report.index_path.resolve()}",
-             (f"  {len(report.files)} file(s), {counts.samples} samples in {counts.episodes} episode(s), "
-              f"{counts.pairs} pairs, {counts.segments} segments; {report.bytes_indexed / 1e6:.1f} MB indexed "
-              f"in {report.seconds:.1f} s ({len(report.rescanned)} file(s) scanned, "
-              f"{len(report.files) - len(report.rescanned)} unchanged)")]
-    lines += [f"  FAILED {failure.error}" for failure in report.failures]
-    return "\n".join(lines)
-
-
-def raise_for_index_failures(report: IndexReport) -> IndexReport:
-    """The stage's outcome for `convert_all` and the CLI, as for GoPro sequences: the index of the files that
-    were read is written, and files that failed make the stage an error after the summary."""
-    if report.failures:
-        raise Hdf5Error(f"{describe_index(report)}\n{len(report.failures)} file(s) failed (see above)")
-    return report
 
 
 def describe_gopro(report: PrepareReport) -> str:
     return format_report(report)
+
+
+__all__ = ["describe_conversion", "describe_gopro", "describe_index"]

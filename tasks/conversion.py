@@ -21,10 +21,10 @@ from prefect.task_runners import TaskRunner
 from dataprep.config import ConvertConfig
 from dataprep.conversion import (
     BagConversion,
-    BagFailure,
     BagWorkers,
     ConversionPlan,
     ConversionReport,
+    bag_claim_path,
     bag_key,
     conclude_conversion,
     convert_bag,
@@ -33,6 +33,7 @@ from dataprep.conversion import (
 )
 from dataprep.errors import DataprepError
 from dataprep.lerobot import set_encoder_threads
+from dataprep.stages import UnitFailure, bind_to_run, unit_claim
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
 from tasks.reporting import MemoryMonitor
 
@@ -90,9 +91,10 @@ def convert_bag_task(config: ConvertConfig, bag: Path, encoder_threads: int = 0)
     size, mtime and the settings), so two bags of the same name never share one, and reruns of a bag into the
     same dataset add versions to the same.
     """
+    bind_to_run()  # a process-pool or Dask worker dies with the run (a no-op in the run's own process)
     set_encoder_threads(encoder_threads)
     key = artifact_key(config.dataset_root.resolve(), bag_key(bag, config))
-    with MemoryMonitor(key, bag.name) as monitor:
+    with unit_claim(bag_claim_path(config, bag), str(bag)), MemoryMonitor(key, bag.name) as monitor:
         conversion = convert_bag(config, bag, monitor.on_chunk, monitor.on_frame)
         monitor.on_frame(conversion.frames, 1.0)  # a bag staged by an earlier run reports nothing while "read"
     record_markdown(episode_markdown(conversion, config.fps), key=artifact_key("episode", key),
@@ -102,8 +104,8 @@ def convert_bag_task(config: ConvertConfig, bag: Path, encoder_threads: int = 0)
 
 @task(name="finalize-dataset", cache_policy=NO_CACHE)
 def finalize_dataset_task(config: ConvertConfig, conversions: list[BagConversion],
-                          failures: list[BagFailure]) -> ConversionReport:
-    report = conclude_conversion(config, conversions, failures)
+                          failures: list[UnitFailure], changed: tuple[Path, ...] = ()) -> ConversionReport:
+    report = conclude_conversion(config, conversions, failures, changed)
     record_memory("finalize", config.dataset_root.resolve())
     record_markdown(quality_markdown(report.quality), key=artifact_key("quality", config.dataset_root.resolve()),
                     description=f"Quality and provenance of every episode of {config.repo_id} (meta/quality.json)")

@@ -15,7 +15,6 @@ from dataprep.config.gopro import GoproPrepareConfig
 from dataprep.gopro import (
     PreparePlan,
     PrepareReport,
-    SequenceFailure,
     SequenceJob,
     SequenceResult,
     conclude_prepare,
@@ -23,6 +22,7 @@ from dataprep.gopro import (
     prepare_sequence,
     split_rows,
 )
+from dataprep.stages import UnitFailure
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
 
 STAGE = "gopro"
@@ -62,7 +62,7 @@ def report_gopro_task(
     config: GoproPrepareConfig,
     plan: PreparePlan,
     results: list[SequenceResult],
-    failures: list[SequenceFailure],
+    failures: list[UnitFailure],
     dry_run: bool = False,
 ) -> PrepareReport:
     """Write report.json and record one summary table per split."""

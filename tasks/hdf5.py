@@ -13,8 +13,9 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from dataprep.config import Hdf5IndexConfig
-from dataprep.hdf5 import FileFailure, FileScan, IndexReport, SourceFile, plan_index, scan_source, write_index
+from dataprep.hdf5 import FileScan, Hdf5Stage, IndexPlan, IndexReport, SourceFile, scan_source, write_index
 from dataprep.memory import take_snapshot
+from dataprep.stages import UnitFailure
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
 
 
@@ -24,13 +25,14 @@ def summary_key(config: Hdf5IndexConfig) -> str:
 
 
 @task(name="plan-hdf5-index", cache_policy=NO_CACHE)
-def plan_index_task(config: Hdf5IndexConfig) -> tuple[SourceFile, ...]:
-    files = plan_index(config)
+def plan_index_task(config: Hdf5IndexConfig) -> IndexPlan:
+    plan = Hdf5Stage(config).plan()
+    files = plan.files
     record_memory("plan", "hdf5", config.output_root.resolve())
     record_markdown(f"# HDF5 index plan\n\n{len(files)} file(s) into `{config.output_root.resolve()}`\n\n"
                     + "".join(f"- `{f.path}` ({f.source.kind})\n" for f in files),
                     key=artifact_key("hdf5-plan", config.output_root.resolve()), description="Files to index")
-    return files
+    return plan
 
 
 @task(name="scan-hdf5-file", task_run_name="scan-{file.path.name}", cache_policy=NO_CACHE)
@@ -44,7 +46,7 @@ def scan_file_task(config: Hdf5IndexConfig, file: SourceFile) -> FileScan:
 
 
 @task(name="write-hdf5-index", cache_policy=NO_CACHE)
-def write_index_task(config: Hdf5IndexConfig, scans: list[FileScan], failures: list[FileFailure],
+def write_index_task(config: Hdf5IndexConfig, scans: list[FileScan], failures: list[UnitFailure],
                      started: float) -> IndexReport:
     report = write_index(config, scans, failures, started)
     record_memory("write", "hdf5", config.output_root.resolve())
@@ -58,7 +60,7 @@ def write_index_task(config: Hdf5IndexConfig, scans: list[FileScan], failures: l
     )  # fmt: skip
     files = [{"file": Path(s.identity.path).name, "kind": s.kind, "rows": s.rows, "rescanned": not s.reused}
              for s in report.files]
-    failed = [{"file": f.path, "error": f.error} for f in report.failures]
+    failed = [{"file": f.unit, "error": f.message} for f in report.failures]
     record_markdown(f"# HDF5 index `{report.index_path.resolve()}`\n\n## Files\n\n{markdown_table(files)}\n"
                     f"## Failed\n\n{markdown_table(failed)}",
                     key=artifact_key("hdf5-files", config.output_root.resolve()),

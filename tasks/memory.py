@@ -8,8 +8,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from dataprep.config import ConvertConfig, PipelineConfig
-from dataprep.memory import StagePlan, SystemMemory, plan_pipeline
-from dataprep.memory.probe import SweepRow, sweep_chunk_sizes
+from dataprep.conversion.memory_sweep import SweepRow, sweep_chunk_sizes
+from dataprep.memory import StagePlan, SystemMemory
+from dataprep.pipeline_plan import plan_pipeline
 from tasks.artifacts import artifact_key, markdown_table, record_markdown
 
 

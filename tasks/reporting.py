@@ -39,6 +39,7 @@ from tasks.artifacts import artifact_key
 from tasks.charts import data_uri, line_chart, svg_image
 from tasks.dataset_slot import dataset_slot
 from tasks.run_report import outcomes_of, report_description, run_report_markdown
+from tasks.viewer import link_existing_viewer
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +212,7 @@ def record_pipeline_outcome(config: PipelineConfig, config_path: str, results: M
             continue
         create_link_artifact(root.as_uri(), link_text=str(root), key=artifact_key("output", name, root),
                              description=f"The folder {name} wrote: {root}.")
+        link_existing_viewer(root, getattr(config, name))  # the dataset viewer, when the run wrote one
         if (root / "meta" / "info.json").is_file():  # a LeRobot dataset: show what its first episode holds
             try:
                 preview = preview_markdown(root)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dataprep.errors import DataprepError
+from dataprep.viewer import default_out, read_viewer
 from tasks.artifacts import markdown_table
 
 LOWEST_SCORES = 3  # episodes listed under "lowest quality scores"
@@ -184,9 +185,18 @@ def run_report_markdown(title: str, outcomes: Sequence[StageOutcome], peak_rss_m
             lines += summary_section(outcome)
     memory = f"peak RSS {peak_rss_mb:.0f} MB (this run's process)" if peak_rss_mb is not None else "not sampled"
     lines += [f"**Run**: {_duration(seconds) or 'unknown duration'}, {memory}", ""]
-    outputs = [f"- {o.name}: `{o.output}`" for o in outcomes if o.output and not isinstance(o.result, BaseException)]
+    outputs = [f"- {o.name}: `{o.output}`{_viewer_note(o.output)}" for o in outcomes
+               if o.output and not isinstance(o.result, BaseException)]
     lines += ["**Output**:", "", *outputs] if outputs else ["**Output**: none written"]
     return "\n".join(lines) + "\n"
+
+
+def _viewer_note(output: Path) -> str:
+    """Where the dataset's viewer is, when one was written beside it (`viewer.enabled`; docs/viewer.md)."""
+    viewer = read_viewer(default_out(output))
+    if viewer is None or viewer.root.resolve() != output.resolve():
+        return ""
+    return f" (viewer: `{viewer.index}`)"
 
 
 def report_description(outcomes: Sequence[StageOutcome]) -> str:

@@ -181,7 +181,7 @@ def test_every_bag_is_attempted_and_failures_are_listed_together(ros2_bag: Path,
 
     report = convert_dataset(config_for(folder, tmp_path / "out", on_bag_error="skip"))
     assert report.dataset.episodes == 2
-    assert [f.bag for f in report.skipped] == [str(folder / "c.mcap"), str(folder / "d.mcap")]
+    assert [f.unit for f in report.skipped] == [str(folder / "c.mcap"), str(folder / "d.mcap")]
     assert all(bag.reused for bag in report.bags)
     assert not staging_root(failing).exists()  # committed: the dataset holds the episodes, staging is gone
 

@@ -60,11 +60,12 @@ def test_a_batch_with_skip_converts_every_good_bag_and_names_every_broken_one(ba
     report = convert_dataset(kuavo_config(batch, tmp_path / "out", "on_bag_error=skip"))
     assert [Path(b.bag).name for b in report.bags] == ["a_good.bag", "b_good.bag"]
     assert report.dataset.episodes == 2
-    failures = {Path(f.bag).name: f.error for f in report.skipped}
+    failures = {Path(f.unit).name: f.message for f in report.skipped}
     assert failures["c_random.bag"] == (f"bag {batch / 'c_random.bag'}: the file is not a bag, or its header is "
                                         "damaged (its first bytes are not a bag's text header)")
-    assert failures["d_index.bag"].startswith(f"bag {batch / 'd_index.bag'}: the bag is damaged: rosbags' reader "
-                                              "found its index or records inconsistent (AssertionError)")
+    # the overwrite lands in the last chunk's data: the chunk is named by its offset (the index is read per chunk)
+    assert failures["d_index.bag"].startswith(f"bag {batch / 'd_index.bag'}: read failed: damaged chunk at byte "
+                                              "offset ")
     assert "rosbag reindex" in failures["d_index.bag"]
 
 
@@ -132,7 +133,7 @@ def test_a_disk_that_fills_inside_one_bag_fails_that_bag_alone_and_the_others_co
     report = convert_dataset(config)
     assert [Path(b.bag).name for b in report.bags] == ["a_small.bag", "c_small.bag"] and report.dataset.episodes == 2
     (failure,) = report.skipped
-    assert failure.bag == str(bags / "b_big.bag")
+    assert failure.unit == str(bags / "b_big.bag")
     assert f"disk full while writing {small_disk / 'out'}" in failure.cause  # pyarrow's error names no file
     assert "rerun; this bag is converted again, the bags already staged are not" in failure.cause
     staged = staging_root(config)  # a and c are committed (their staging then goes), nothing of b is left
@@ -170,7 +171,7 @@ def test_cli_prints_one_block_per_failed_bag_no_traceback_and_no_retry(
     assert "Traceback" not in err and "Finished in state Failed" not in err
     assert err.startswith("error: rosbag_to_lerobot: 2 of 4 bag(s) failed")
     assert f"\n- {batch / 'c_random.bag'}\n    the file is not a bag" in err
-    assert f"\n- {batch / 'd_index.bag'}\n    the bag is damaged" in err
+    assert f"\n- {batch / 'd_index.bag'}\n    read failed: damaged chunk at byte offset" in err
     assert "Traceback" in log_file().read_text()  # kept for whoever debugs it
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=["convert-c_random.bag"])))

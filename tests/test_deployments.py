@@ -10,9 +10,10 @@ import yaml
 
 from dataprep.config import PipelineConfig, load_config
 from dataprep.errors import DataprepError
-from flows.convert_all import STAGES
 from flows.deploy_steps import ROOT_VARIABLE, enter_project_root, project_root
 from flows.deployment_specs import PREFECT_YAML, load_specs
+from flows.edit_dataset import OPERATIONS
+from flows.stages import STAGES
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -21,8 +22,13 @@ def test_every_deployment_in_prefect_yaml_loads_validates_and_parses() -> None:
     specs = {spec.name: spec for spec in load_specs()}
     assert specs["nightly"].schedules[0].cron == "0 2 * * *"
     assert set(STAGES) <= set(specs), "every stage has a deployment of its own"
+    edits = {operation.flow for operation in OPERATIONS.values()}
+    assert edits <= {spec.flow.fn.__name__ for spec in specs.values()}, "every edit has a deployment of its own"
     for spec in specs.values():
         assert spec.work_pool == "dataprep" and spec.concurrency is not None and spec.concurrency.limit == 1
+        if spec.flow.fn.__name__ in edits:  # an edit of one dataset: its folder, no pipeline configuration
+            assert not spec.schedules, f"{spec.name}: an edit runs on demand only"
+            continue
         config = load_config(PipelineConfig, PROJECT / spec.parameters["config_path"],
                              spec.parameters.get("overrides", []))
         stages = spec.parameters.get("stages")

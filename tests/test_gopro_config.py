@@ -11,6 +11,7 @@ from gopro_mini import build, digest
 
 from dataprep.config import ConfigError, PipelineConfig, load_config
 from dataprep.gopro import GoproConfigError, check_inputs, prepare_tree
+from dataprep.sample import write_missing_samples
 from flows.gopro_prepare import main
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -120,6 +121,7 @@ def test_bundled_sample_is_generated_on_first_use_and_prepares_cleanly(tmp_path:
     ]
     config = load_config(PipelineConfig, PROJECT / "configs/gopro_sample.yaml", overrides).gopro_prepare
     assert config is not None
+    assert write_missing_samples(config) == (config.gopro_root, config.spike_root)  # before any stage runs
     totals = prepare_tree(config).totals()
     assert (totals["sequences"], totals["frames"], totals["frames_left_out"], totals["voxels_written"]) == (
         3,
@@ -128,4 +130,5 @@ def test_bundled_sample_is_generated_on_first_use_and_prepares_cleanly(tmp_path:
         20,
     )
     before = digest(tmp_path / "sample")
+    assert write_missing_samples(config) == ()
     assert prepare_tree(config).totals()["links_unchanged"] == 60 and digest(tmp_path / "sample") == before

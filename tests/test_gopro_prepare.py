@@ -163,7 +163,7 @@ def test_real_file_where_a_link_goes_fails_that_sequence_alone_and_is_kept(tmp_p
     blocker.write_bytes(b"mine")
     report = prepare_tree(tree.config)
     assert blocker.read_bytes() == b"mine" and not blocker.is_symlink()
-    assert [f.name for f in report.failures] == [TEST]
+    assert [f.unit for f in report.failures] == [TEST]
     assert json.loads((tree.out / REPORT_FILE).read_text())["failed_sequences"] == {
         TEST: "1 real file(s) where links should go, not overwritten: sharp/8.png; move them away and rerun"
     }

@@ -15,7 +15,7 @@ import pytest
 
 from dataprep.config import ConfigError, Hdf5IndexConfig, PipelineConfig, load_config
 from dataprep.hdf5 import LAST, SUMMARY_NAME, TERMINAL, TIMEOUT, Hdf5Error, IndexTables, build_index
-from dataprep.sample import ReplayFileSpec, write_replay_file, write_segment_file
+from dataprep.sample import ReplayFileSpec, write_missing_samples, write_replay_file, write_segment_file
 from tests.hdf5_sources import index_config, read_column, write_sources
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -135,7 +135,7 @@ def test_each_bad_file_fails_alone_naming_file_and_dataset(tmp_path: Path) -> No
                                              output_root=tmp_path / "index"))
     finally:
         holder.communicate("")
-    errors = {Path(f.path).name: f.error for f in report.failures}
+    errors = {Path(f.unit).name: f.message for f in report.failures}
     summary = json.loads((tmp_path / "index" / SUMMARY_NAME).read_text())
     assert {Path(f["path"]).name: f["error"] for f in summary["failed"]} == errors
     assert [s["path"] for s in summary["files"]] == [str(good.resolve())] and summary["samples"] == 120
@@ -188,11 +188,13 @@ def test_the_bundled_sample_is_written_where_missing_and_indexed(tmp_path: Path)
                {"kind": "segments", "paths": [str(tmp_path / "s/table.h5")], "segment_dataset": "data/segments"}]
     config = Hdf5IndexConfig.model_validate({"sources": sources, "output_root": str(tmp_path / "out"),
                                              "generate_sample_if_missing": True})
+    assert len(write_missing_samples(config)) == 3  # before the stage runs, as flows.cli and run_stages do
     report = build_index(config)
     summary = json.loads((tmp_path / "out/summary.json").read_text())
     assert (summary["samples"], summary["segments"], report.failures) == (300, 16, ())
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "s").iterdir()}
-    build_index(config)  # present now: never rewritten
+    assert write_missing_samples(config) == ()  # present now: never rewritten
+    build_index(config)
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "s").iterdir()} == before
 
 

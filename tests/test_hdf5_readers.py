@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -187,3 +190,16 @@ def test_batch_memory_is_reused_only_once_no_view_of_the_batch_is_left(built: tu
     third = sampler.sample(16)
     assert id(third.left_image.base) == base  # nothing refers to the first batch any more
     assert_batch_is_direct_reads(third, size=24)
+
+
+def test_readers_read_without_importing_torch(built: tuple[dict[str, Path], Path]) -> None:
+    """torch is an optional extra: the readers import and read without it (checked in a fresh interpreter, as
+    other tests of the session may have imported torch)."""
+    _, out = built
+    code = ("import sys; from dataprep.hdf5 import ReplaySampler, SegmentDataset; import dataprep.gopro; "
+            f"ReplaySampler({str(out)!r}, image_size=24).sample(4); SegmentDataset({str(out)!r})[0]; "
+            "assert 'torch' not in sys.modules, 'a reader imported torch'")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr

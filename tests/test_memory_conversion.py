@@ -10,13 +10,14 @@ import pytest
 
 from dataprep.config import ConvertConfig, load_config
 from dataprep.conversion import convert_dataset, plan_conversion, staging_root
+from dataprep.conversion.memory_figures import BagFigures, CameraFigure, read_bag_figures
+from dataprep.conversion.memory_plan import CHUNK_LADDER, ConversionMemoryError, plan_bag_conversion
+from dataprep.conversion.memory_sweep import measure_conversion
 from dataprep.errors import DataprepError
 from dataprep.lerobot.row_buffer import ROW_GROUP_BYTES
-from dataprep.memory import MB, Coefficients, EncoderCoefficients, SystemMemory, load_coefficients
-from dataprep.memory.conversion import CHUNK_LADDER, ConversionMemoryError, plan_bag_conversion
+from dataprep.memory import MB, Coefficients, SystemMemory, load_coefficients
+from dataprep.memory.coefficients import EncoderCoefficients
 from dataprep.memory.estimators import CameraShape
-from dataprep.memory.probe import measure_conversion
-from dataprep.memory.sources import BagFigures, CameraFigure, read_bag_figures
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from flows import memory_report
 

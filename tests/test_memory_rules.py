@@ -9,30 +9,21 @@ from pydantic import ValidationError
 
 from dataprep.config.loader import LoaderSpec
 from dataprep.errors import DataprepError
-from dataprep.memory import (
-    MB,
+from dataprep.memory import MB, SystemMemory, memory_report
+from dataprep.memory.batch import floor_power_of_two, plan_batch_size, plan_gpu_batch, plan_loader
+from dataprep.memory.estimators import (
     CameraShape,
-    GpuMemory,
-    SystemMemory,
-    choose_strategy,
     episode_bytes,
-    gopro_loader_settings,
     gopro_sample_bytes,
     image_set_bytes,
-    memory_report,
-    plan_batch_size,
-    plan_gpu_batch,
-    plan_loader,
-    read_gpus,
     replay_batch_bytes,
     replay_sampler_bytes,
-    replay_settings,
-    segment_reader_settings,
     segments_bytes,
     text_bytes,
     vqa_bytes,
 )
-from dataprep.memory.batch import floor_power_of_two
+from dataprep.memory.monitor import GpuMemory, read_gpus
+from dataprep.memory.strategy import choose_strategy, gopro_loader_settings, replay_settings, segment_reader_settings
 
 GB = 1024 * MB
 

@@ -11,10 +11,13 @@ from hdf5_sources import index_config, write_sources
 
 from dataprep.config import PipelineConfig
 from dataprep.gopro import prepare_tree
+from dataprep.gopro.memory_plan import read_gopro_figures
 from dataprep.hdf5 import build_index
-from dataprep.memory import MB, SystemMemory, gopro_sample_bytes, plan_pipeline
-from dataprep.memory.probe import measure_python
-from dataprep.memory.sources import read_gopro_figures, read_hdf5_figures
+from dataprep.hdf5.memory_plan import read_hdf5_figures
+from dataprep.memory import MB, SystemMemory
+from dataprep.memory.estimators import gopro_sample_bytes
+from dataprep.memory.measure import measure_python
+from dataprep.pipeline_plan import plan_pipeline
 
 POINT_BYTES = 3 * 4 + 1  # x, y, z float32 and a uint8 class
 

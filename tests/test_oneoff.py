@@ -12,7 +12,8 @@ import pytest
 from dataprep.config import PipelineConfig, load_config
 from dataprep.errors import DataprepError
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
-from flows.launch import LOCAL_NOTICE, LOCAL_STAGES, configured_api_url, report_results, run_stages
+from flows.launch import LOCAL_NOTICE, configured_api_url
+from flows.stages import STAGES, report_results, run_stages
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -63,12 +64,12 @@ def test_one_off_without_a_server_runs_without_importing_prefect_and_says_so(tmp
 
 def test_local_run_reports_every_failed_stage_and_keeps_going(tmp_path: Path) -> None:
     config = load_config(PipelineConfig, pipeline(tmp_path, str(tmp_path / "missing.bag")), [])
-    results = run_stages(config, {name: stage.run for name, stage in LOCAL_STAGES.items()})
+    results = run_stages(config, {name: stage.run_local for name, stage in STAGES.items()})
     assert isinstance(results["rosbag_to_lerobot"], DataprepError)
     with pytest.raises(DataprepError, match=r"rosbag_to_lerobot: .*missing\.bag"):
-        report_results(results, {name: stage.describe for name, stage in LOCAL_STAGES.items()})
+        report_results(results, {name: stage.describe_local for name, stage in STAGES.items()})
     with pytest.raises(DataprepError, match=r"unknown stage\(s\) gopro; the stages are rosbag_to_lerobot"):
-        run_stages(config, {name: stage.run for name, stage in LOCAL_STAGES.items()}, only=["gopro"])
+        run_stages(config, {name: stage.run_local for name, stage in STAGES.items()}, only=["gopro"])
 
 
 def test_a_stage_error_that_names_its_section_is_not_prefixed_twice() -> None:

@@ -37,7 +37,7 @@ def skipping(bags: Path, out: Path, *overrides: str) -> ConvertConfig:
 
 
 def only_the_broken_bag_skipped(report: ConversionReport) -> bool:
-    return [Path(failure.bag).name for failure in report.skipped] == ["bag_9_broken.bag"]
+    return [Path(failure.unit).name for failure in report.skipped] == ["bag_9_broken.bag"]
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import datasets
+import numpy as np
 import pytest
 
 from dataprep.config import ConvertConfig, load_config
@@ -94,3 +95,17 @@ def test_a_camera_slower_than_the_grid_repeats_frames_with_the_planted_offsets(t
     assert quality.score == 0.5 and quality.reasons == (("observation.images.front: 50.0% of frames repeat the "
                                                         "previous camera frame"),)
     assert quality.failing == ("observation.images.front: 50.0% repeated frames > max_repeat_share 40%",)
+
+
+def test_gaps_of_a_long_topic_are_held_in_a_fixed_histogram_with_p95_within_a_thousandth() -> None:
+    from dataprep.conversion.quality import GAP_BUFFER, _Gaps
+
+    rng = np.random.default_rng(0)
+    values = (0.002 + rng.exponential(0.0005, 3 * GAP_BUFFER + 17)).astype(np.float32)
+    gaps = _Gaps()
+    for value in values.tolist():
+        gaps.append(value)
+    assert len(gaps.buffer) < GAP_BUFFER and gaps.histogram is not None and gaps.histogram.nbytes < 128_000
+    p95, largest = gaps.p95_and_max()
+    assert p95 == pytest.approx(float(np.percentile(values, 95)), rel=0.0011)
+    assert largest == float(values.max())

@@ -162,3 +162,17 @@ def test_run_report_of_a_failed_stage_says_so_first_and_shows_its_error() -> Non
     assert "- /in/a.bag\n    cannot open bag" in text and "HDF5 index at /out/index" in text
     assert "peak RSS 321 MB" in text and "- hdf5_index: `/out/index`" in text and "- rosbag_to_lerobot:" not in text
     assert report_description(outcomes) == "1 of 2 stage(s) failed: rosbag_to_lerobot."
+
+
+def test_the_run_report_names_the_viewer_written_beside_a_dataset(tmp_path: Path) -> None:
+    import shutil
+
+    from dataprep.viewer import write_viewer
+    from tasks.run_report import StageOutcome, run_report_markdown
+
+    root = tmp_path / "local" / "golden"
+    shutil.copytree(Path(__file__).parent / "golden" / "video", root)
+    outcome = StageOutcome("rosbag_to_lerobot", {"done": True}, root, 1.0, summary="converted")
+    assert "viewer:" not in run_report_markdown("t", [outcome], 100.0, 1.0)
+    viewer = write_viewer(root)
+    assert f"`{root}` (viewer: `{viewer.index}`)" in run_report_markdown("t", [outcome], 100.0, 1.0)

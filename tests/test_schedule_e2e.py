@@ -342,7 +342,7 @@ def screenshot(args: list[str]) -> str:
     return printed
 
 
-def test_the_ui_shows_the_run_report_on_the_top_level_run_in_chromium(scheduled_run: Stack) -> None:
+def test_the_ui_shows_the_run_report_on_the_top_level_run_in_chromium(chromium: str, scheduled_run: Stack) -> None:
     ui, run_id = scheduled_run.api.removesuffix("/api"), scheduled_run.run_ids[-1]
     artifacts = request(f"{scheduled_run.api}/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run_id]}}})
     report = next(a for a in artifacts if a["key"] == "report-default")

@@ -212,3 +212,22 @@ def test_a_malformed_row_no_check_foresaw_is_reported_not_raised(dataset: Path) 
 
     [finding] = only(findings, "video.files")
     assert finding.message.startswith("could not run on this dataset: TypeError")
+
+
+def test_episodes_without_the_optional_tasks_and_stats_columns_are_one_warning_and_still_counted(
+    tmp_path: Path,
+) -> None:
+    """As lerobot 0.6.1's convert_image_to_video writes them; lerobot loads and iterates such a dataset."""
+    root = tmp_path / "video"
+    shutil.copytree(Path(__file__).parent / "golden/video", root)
+    path = root / "meta/episodes/chunk-000/file-000.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.select([n for n in table.column_names if n != "tasks" and not n.startswith("stats/")]), path)
+    stats = json.loads((root / "meta/stats.json").read_text())
+    del stats["observation.images.front"]  # its stats.json leaves the converted camera out too
+    (root / "meta/stats.json").write_text(json.dumps(stats))
+    report = validate_dataset(root, decode_all=True)
+    assert report.ok and report.episodes == 2, report.table()
+    assert len(report.warnings) == 2 and "tasks, stats/*" in report.warnings[0].message
+    assert report.warnings[1].feature == "observation.images.front"
+    assert report.table().endswith("OK, 2 warning(s)")

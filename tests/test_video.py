@@ -88,7 +88,19 @@ def test_info_dict_carries_resolved_codec_defaults(tmp_path: Path) -> None:
     assert (block["video.height"], block["video.width"], block["video.channels"]) == (48, 64, 3)
     assert block["has_audio"] is False and block["is_depth_map"] is False and "video.is_depth_map" not in block
     h264 = VideoSettings(codec="h264", crf=20)
-    assert (h264.resolved_crf(), h264.resolved_preset()) == (20, "veryfast")
+    assert (h264.resolved_crf(), h264.resolved_preset()) == (20, None)
+
+
+def test_h264_defaults_are_lerobots_crf_30_and_x264s_own_preset(tmp_path: Path) -> None:
+    """lerobot 0.6.1's VideoEncoderConfig passes g and crf 30 to libx264 and no preset (x264's medium)."""
+    settings = VideoSettings(codec="h264")
+    assert settings.codec_options() == {"g": "2", "crf": "30"}
+    block = encode(tmp_path / "a.mp4", synthetic_clip(64, 48, 4), settings).to_info_dict()
+    assert (block["video.codec"], block["video.crf"], block["video.preset"]) == ("h264", 30, None)
+    with av.open(str(tmp_path / "a.mp4")) as container:  # x264 writes the options it ran with into the stream
+        first = next(p for p in container.demux(video=0) if p.size)
+    options = bytes(first)
+    assert b"crf=30.0" in options and b"keyint=2" in options and b"subme=7" in options  # subme 7: medium
 
 
 def test_nothing_appears_at_path_before_close(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ Clock = Literal["receive", "header"]
 class TypesSpec(StrictModel):
     """Message definitions for bags that carry none (or stubs): folders of `<package>/msg/<Name>.msg` files."""
 
-    msg_paths: tuple[Path, ...] = ()
+    msg_paths: tuple[Path, ...] = Field(default=(), description="folders of <package>/msg/<Name>.msg files")
 
     @field_validator("msg_paths", mode="before")
     @classmethod
@@ -35,7 +35,7 @@ class ClockSpec(StrictModel):
     topics, and reported.
     """
 
-    default: Clock = "receive"
+    default: Clock = Field(default="receive", description="the clock of every topic not in topics")
     topics: dict[str, Clock] = Field(default_factory=dict, description="topic -> receive | header")
     max_skew_s: float = Field(default=10.0, gt=0, description="a stamp further than this from receive is absurd")
     header_slack_s: float = Field(default=0.5, ge=0, description="how late a header-clocked message may arrive")
@@ -55,7 +55,8 @@ class QualitySpec(StrictModel):
     min_match_rate: float = Field(default=0.8, ge=0, le=1, description="share of ticks a part or camera matched")
     max_drop_share: float = Field(default=0.2, ge=0, le=1, description="share of the episode's ticks dropped")
     max_repeat_share: float = Field(default=0.5, ge=0, le=1, description="share of frames re-using a camera frame")
-    on_failing: Literal["keep", "exclude", "fail"] = "keep"
+    on_failing: Literal["keep", "exclude", "fail"] = Field(
+        default="keep", description="keep (reported), exclude (left out of the dataset) or fail (the bag fails)")
 
 
 class AnnotationSpec(StrictModel):
@@ -68,10 +69,11 @@ class AnnotationSpec(StrictModel):
 
     file: str = Field(default="{stem}.json", description="name beside the bag; {stem}: bag name without suffix")
     list_key: str = Field(default="segments", description="dotted path to the list in the JSON ('' = top level)")
-    start_key: str = "start"
-    end_key: str = "end"
-    task_key: str = "task"
-    time_base: Literal["bag_start", "absolute"] = "bag_start"
+    start_key: str = Field(default="start", description="a segment's start time")
+    end_key: str = Field(default="end", description="a segment's end time")
+    task_key: str = Field(default="task", description="a segment's task text")
+    time_base: Literal["bag_start", "absolute"] = Field(
+        default="bag_start", description="bag_start: seconds after the bag's first message; absolute: Unix seconds")
     required: bool = Field(default=False, description="a bag without a sidecar fails (else: one episode, `task`)")
 
 
@@ -80,4 +82,4 @@ class EpisodesSpec(StrictModel):
 
     split_on_gap_s: float | None = Field(
         default=None, gt=0, description="a gap of the required topics longer than this starts a new episode")
-    annotations: AnnotationSpec | None = None
+    annotations: AnnotationSpec | None = Field(default=None, description="a JSON sidecar of segments per bag")

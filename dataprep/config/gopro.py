@@ -11,15 +11,14 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from dataprep.config.base import StrictModel
-from dataprep.errors import DataprepError
-from dataprep.memory import resolve_workers
+from dataprep.config.workers import WorkerCount, at_least_one
 
 SECTION = "gopro_prepare"
 _FOLDER = re.compile(r"^[A-Za-z0-9_.\-]+$")
+UINT8_MAX = 255  # the largest sum a uint8 voxel holds
 
 
 class SpikeSpec(StrictModel):
@@ -30,11 +29,17 @@ class SpikeSpec(StrictModel):
     (e.g. 88 x 360 x 640, S-VRT / SpkDeblurNet / SpikeCV). `flip` None: flip bitpacked files only.
     """
 
-    encoding: Literal["bytes", "bitpacked"]
+    encoding: Literal["bytes", "bitpacked"] = Field(description="bytes: one uint8 0/1 per pixel; bitpacked: one "
+                                                    "bit per pixel, LSB first, rows upside down")
     frames: int = Field(gt=0, description="spike frames per file")
-    height: int = Field(gt=0)
-    width: int = Field(gt=0)
+    height: int = Field(gt=0, description="pixels")
+    width: int = Field(gt=0, description="pixels")
     flip: bool | None = Field(default=None, description="flip rows on read; None: only for bitpacked")
+    image_scale: float | None = Field(
+        default=None, gt=0,
+        description="image size / spike size on both axes, checked for every frame (1: the same size, 2: 1280 x "
+        "720 images beside 640 x 360 spikes); a frame that does not match is left out; None: not checked",
+    )
 
     @model_validator(mode="after")
     def _check_bits(self) -> SpikeSpec:
@@ -49,8 +54,8 @@ class SpikeSpec(StrictModel):
 class VoxelSpec(StrictModel):
     """Voxels: `bins` consecutive, equal groups of spike frames, each summed (10 frames, 5 bins: pairs)."""
 
-    bins: int = Field(gt=0)
-    dtype: Literal["float32", "float16", "uint8", "uint16"] = "float32"
+    bins: int = Field(gt=0, description="equal groups of consecutive frames, each summed; must divide spike.frames")
+    dtype: Literal["float32", "float16", "uint8", "uint16"] = Field(default="float32", description="of the .npy voxels")
 
 
 class LayoutSpec(StrictModel):
@@ -60,10 +65,10 @@ class LayoutSpec(StrictModel):
     which is what pairs files across sources (and names the links: `<frame><the file's suffix>`).
     """
 
-    spike_folder: str = "spike"
-    voxel_folder: str = "spike_vox"
-    image_pattern: str = r"(?P<frame>.+)\.png"
-    spike_pattern: str = r"(?P<frame>.+)\.dat"
+    spike_folder: str = Field(default="spike", description="the spike folder in each sequence")
+    voxel_folder: str = Field(default="spike_vox", description="where voxels are written in each output sequence")
+    image_pattern: str = Field(default=r"(?P<frame>.+)\.png", description="GoPro image file names")
+    spike_pattern: str = Field(default=r"(?P<frame>.+)\.dat", description="spike file names")
 
     @field_validator("spike_folder", "voxel_folder")
     @classmethod
@@ -90,19 +95,20 @@ class GoproPrepareConfig(StrictModel):
     `output_root` receives `<split>/<seq>/{<sources>,spike}/` links, `spike_vox/` voxels and `report.json`.
     """
 
-    gopro_root: Path
-    spike_root: Path
-    output_root: Path
+    gopro_root: Path = Field(description="the raw GoPro tree (read only)")
+    spike_root: Path = Field(description="the raw spike tree (read only)")
+    output_root: Path = Field(description="where the tree of links, the voxels and report.json go")
     splits: tuple[str, ...] | None = Field(default=None, min_length=1, description="None: every split found")
-    spike: SpikeSpec
-    voxels: VoxelSpec | None = None
-    link: Literal["relative", "absolute"] = "relative"
+    spike: SpikeSpec = Field(description="how a .dat file is laid out")
+    voxels: VoxelSpec | None = Field(default=None, description="voxels computed ahead of time; absent: none")
+    link: Literal["relative", "absolute"] = Field(
+        default="relative", description="relative: the tree can move with the raw roots")
     sources: tuple[str, ...] = Field(
         default=("blur", "sharp"), min_length=1, description="GoPro folders to link"
     )
-    layout: LayoutSpec = LayoutSpec()
-    workers: int | str = Field(
-        default="auto", description="sequences prepared at once: int, 'auto', 'cpu*0.9'"
+    layout: LayoutSpec = Field(default=LayoutSpec(), description="folder names and patterns of other trees")
+    workers: WorkerCount = Field(
+        default="auto", description="sequences prepared at once: int, 'auto' (CPUs x 0.8), 'cpu*0.9'"
     )
     generate_sample_if_missing: bool = Field(
         default=False,
@@ -117,13 +123,7 @@ class GoproPrepareConfig(StrictModel):
     @field_validator("workers")
     @classmethod
     def _check_workers(cls, value: int | str) -> int | str:
-        try:
-            count = resolve_workers(value)
-        except DataprepError as err:
-            raise ValueError(str(err)) from err
-        if count < 1:
-            raise ValueError("at least 1 worker is needed")
-        return value
+        return at_least_one(value)
 
     @field_validator("splits", "sources")
     @classmethod
@@ -144,7 +144,7 @@ class GoproPrepareConfig(StrictModel):
                     f"spike.frames {frames} does not divide into voxels.bins {bins} equal groups; "
                     f"choose bins among {[b for b in range(1, frames + 1) if frames % b == 0]}"
                 )
-            if np.iinfo(np.uint8).max < frames // bins and self.voxels.dtype == "uint8":
+            if frames // bins > UINT8_MAX and self.voxels.dtype == "uint8":
                 raise ValueError(f"voxels.dtype uint8 cannot hold sums of {frames // bins} frames")
         taken = {self.layout.spike_folder, self.layout.voxel_folder}
         if len(taken) < 2 or taken & set(self.sources):

@@ -13,7 +13,7 @@ from dataprep.config.base import StrictModel
 class ImageCacheSpec(StrictModel):
     """Replay images resized once at index time to size x size (uncompressed, one sample per chunk)."""
 
-    size: int = Field(default=224, ge=8, le=4096)
+    size: int = Field(default=224, ge=8, le=4096, description="side in pixels of the square cached images")
 
 
 class Hdf5SourceSpec(StrictModel):
@@ -24,9 +24,9 @@ class Hdf5SourceSpec(StrictModel):
     `segment_size` points or by a (start, length) dataset named by `segment_dataset`.
     """
 
-    kind: Literal["replay", "segments"]
+    kind: Literal["replay", "segments"] = Field(description="replay: offline-RL rows; segments: point clouds")
     paths: tuple[str, ...] = Field(min_length=1, description="files, folders or glob patterns")
-    segment_size: int | None = Field(default=None, ge=1)
+    segment_size: int | None = Field(default=None, ge=1, description="points per segment (segments sources)")
     segment_dataset: str | None = Field(default=None, min_length=1, description="an (N, 2) dataset of (start, length)")
     drop_last: bool = Field(default=True, description="a file's trailing partial segment is not a segment")
 
@@ -48,9 +48,10 @@ class Hdf5SourceSpec(StrictModel):
 class Hdf5IndexConfig(StrictModel):
     """One index over every source, written to `output_root` with summary.json beside it."""
 
-    sources: tuple[Hdf5SourceSpec, ...] = Field(min_length=1)
-    output_root: Path = Path("outputs/hdf5_index")
-    image_cache: ImageCacheSpec | None = None
+    sources: tuple[Hdf5SourceSpec, ...] = Field(min_length=1, description="groups of files, each of one kind")
+    output_root: Path = Field(default=Path("outputs/hdf5_index"), description="index.h5, summary.json, scans/, "
+                              "image_cache/")
+    image_cache: ImageCacheSpec | None = Field(default=None, description="resize replay images once at index time")
     generate_sample_if_missing: bool = Field(
         default=False, description="write a small bundled file of its kind at every source path that is a missing "
         ".h5 file (configs/hdf5_sample.yaml)")

@@ -11,33 +11,24 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from dataprep.config.base import StrictModel
-from dataprep.errors import DataprepError
-from dataprep.memory.workers import WorkerSpec, resolve_workers
+from dataprep.config.workers import WorkerCount
 
 
 class LoaderSpec(StrictModel):
     """`batch_size: auto` needs `model_params` and `activation_mb_per_sample` to size the batch on the GPU."""
 
-    batch_size: int | Literal["auto"] = "auto"
-    num_workers: WorkerSpec = Field(default="auto", description="int, 'auto' (CPUs x 0.8) or 'cpu*RATIO'")
+    batch_size: int | Literal["auto"] = Field(default="auto", description="auto: the largest power of two that "
+                                              "fits the GPU (needs model_params, activation_mb_per_sample)")
+    num_workers: WorkerCount = Field(default="auto", description="int, 'auto' (CPUs x 0.8) or 'cpu*RATIO'")
     split_per_gpu: bool = Field(default=True, description="one training process per GPU shares the workers")
     prefetch_factor: int = Field(default=2, ge=1, description="batches each worker loads ahead")
     pin_memory: bool | Literal["auto"] = Field(default="auto", description="auto: when a GPU is present")
-    persistent_workers: bool = True
+    persistent_workers: bool = Field(default=True, description="keep the workers between epochs")
     safety: float = Field(default=0.7, gt=0, le=1, description="share of GPU memory the batch plan may use")
-    model_params: int | None = Field(default=None, ge=0)
+    model_params: int | None = Field(default=None, ge=0, description="the model's parameter count")
     bytes_per_param: int = Field(default=16, ge=1,
                                  description="weights, gradients and two Adam moments in float32: 4 x 4 bytes")
-    activation_mb_per_sample: float | None = Field(default=None, gt=0)
-
-    @field_validator("num_workers")
-    @classmethod
-    def _check_workers(cls, value: WorkerSpec) -> WorkerSpec:
-        try:
-            resolve_workers(value, cpus=1)
-        except DataprepError as err:
-            raise ValueError(str(err)) from err
-        return value
+    activation_mb_per_sample: float | None = Field(default=None, gt=0, description="activation memory per sample")
 
     @field_validator("batch_size")
     @classmethod

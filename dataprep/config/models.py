@@ -12,7 +12,8 @@ from dataprep.config.bags import ClockSpec, EpisodesSpec, QualitySpec, TypesSpec
 from dataprep.config.base import StrictModel
 from dataprep.config.gopro import GoproPrepareConfig
 from dataprep.config.hdf5 import Hdf5IndexConfig
-from dataprep.config.parallel import TaskRunnerSpec, WorkerCount
+from dataprep.config.parallel import TaskRunnerSpec
+from dataprep.config.workers import WorkerCount, at_least_one
 from dataprep.errors import DataprepError
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -32,8 +33,11 @@ class AlignSpec(StrictModel):
     A tolerance of None means half a frame period for `nearest` and one frame period for `asof`.
     """
 
-    policy: Literal["nearest", "asof", "hold"] = "nearest"
-    tolerance_s: float | None = Field(default=None, gt=0)
+    policy: Literal["nearest", "asof", "hold"] = Field(
+        default="nearest", description="nearest: closest within tolerance_s; asof: latest at most tolerance_s old; "
+        "hold: latest, however old")
+    tolerance_s: float | None = Field(
+        default=None, gt=0, description="seconds; None: half a frame period (nearest) or one period (asof)")
 
 
 class Transform(StrictModel):
@@ -43,8 +47,9 @@ class Transform(StrictModel):
     is >= the threshold, else 0.0).
     """
 
-    kind: Literal["deg2rad", "scale", "offset", "threshold"]
-    value: float | None = None
+    kind: Literal["deg2rad", "scale", "offset", "threshold"] = Field(
+        description="deg2rad (x pi/180), scale (x value), offset (+ value), threshold (1.0 where >= value, else 0.0)")
+    value: float | None = Field(default=None, description="the step's number; none for deg2rad")
 
     @model_validator(mode="before")
     @classmethod
@@ -68,10 +73,10 @@ class Transform(StrictModel):
 class PartSpec(StrictModel):
     """A slice of one message field that becomes part of an output vector."""
 
-    topic: str
+    topic: str = Field(description="the ROS topic the values come from")
     field: str = Field(min_length=1, description="dotted path in the message, e.g. joint_data.joint_q")
     index: int | str | None = Field(default=None, description="an element (3) or a slice ('12:19')")
-    transforms: tuple[Transform, ...] = ()
+    transforms: tuple[Transform, ...] = Field(default=(), description="element-wise steps, applied in order")
     align: AlignSpec | None = Field(default=None, description="overrides the feature's alignment")
     default: tuple[float, ...] | None = Field(
         default=None,
@@ -114,18 +119,19 @@ class PartSpec(StrictModel):
 class FeatureSpec(StrictModel):
     """An output vector feature, concatenated from its parts in order."""
 
-    parts: tuple[PartSpec, ...] = Field(min_length=1)
-    align: AlignSpec = AlignSpec()
-    names: tuple[str, ...] | None = None
-    dtype: Literal["float32", "float64"] = "float32"
+    parts: tuple[PartSpec, ...] = Field(min_length=1, description="concatenated in order into one vector")
+    align: AlignSpec = Field(default=AlignSpec(), description="how every part's topic is sampled at a tick")
+    names: tuple[str, ...] | None = Field(default=None, description="one name per element, written to info.json")
+    dtype: Literal["float32", "float64"] = Field(default="float32", description="the stored element type")
 
 
 class CameraSpec(StrictModel):
     """A camera topic (sensor_msgs/Image or CompressedImage) written as `observation.images.<name>`."""
 
-    topic: str
+    topic: str = Field(description="a sensor_msgs/Image (rgb8, bgr8, rgba8, bgra8, mono8, mono16) or "
+                       "CompressedImage topic")
     resize: tuple[int, int] | None = Field(default=None, description="(height, width)")
-    align: AlignSpec = AlignSpec()
+    align: AlignSpec = Field(default=AlignSpec(), description="how the camera's frames are sampled at a tick")
     depth: bool = Field(default=False, description="a depth map (16UC1, mono16, 32FC1, compressedDepth), kept in mm")
 
     @field_validator("resize")
@@ -146,18 +152,29 @@ class TimelineSpec(StrictModel):
 
 
 class VideoSpec(StrictModel):
-    """Encoder settings; None takes the codec's default (lerobot's for libsvtav1)."""
+    """Encoder settings; None takes lerobot 0.6.1's default for the codec."""
 
-    codec: Literal["libsvtav1", "h264"] = "libsvtav1"
-    crf: int | None = Field(default=None, ge=0, le=63)
-    preset: int | str | None = None
-    g: int = Field(default=2, ge=1)
+    codec: Literal["libsvtav1", "h264"] = Field(default="libsvtav1", description="libsvtav1 (AV1, as lerobot) or h264")
+    crf: int | None = Field(default=None, ge=0, le=63, description="quality; None: lerobot's 30 (both codecs)")
+    preset: int | str | None = Field(
+        default=None, description="speed preset; None: lerobot's 12 for libsvtav1, x264's own (medium) for h264")
+    g: int = Field(default=2, ge=1, description="keyframe interval in frames (GOP size)")
+
+
+class ViewerSpec(StrictModel):
+    """The static dataset viewer (`python -m flows.view_dataset`), written after each run when enabled."""
+
+    enabled: bool = Field(default=False, description="write the viewer after the run and link it from the run's "
+                          "artifacts (an index of every episode with its quality; synced videos and plots)")
+    out: Path | None = Field(default=None, description="where the viewer goes; None: `<dataset root>-viewer` "
+                             "beside the dataset (outside it: a conversion replaces the dataset folder whole)")
 
 
 class InputSpec(StrictModel):
     """Which bags to convert: files, rosbag2 folders, folders holding them, or glob patterns."""
 
-    bags: tuple[str, ...] = Field(min_length=1)
+    bags: tuple[str, ...] = Field(min_length=1, description=".bag files, rosbag2 folders, .mcap/.db3 files, folders "
+                                  "holding them, or glob patterns; one string or a list")
     generate_sample_if_missing: bool = Field(
         default=False, description="write the bundled Kuavo-like sample at the single bag path if it is absent"
     )
@@ -171,12 +188,12 @@ class InputSpec(StrictModel):
 class ConvertConfig(StrictModel):
     """One ROS bag -> LeRobot v3.0 conversion."""
 
-    input: InputSpec
-    output_root: Path = Path("outputs")
-    repo_id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$")
-    fps: int = Field(gt=0, le=1000)
-    robot_type: str = "unknown"
-    task: str = Field(min_length=1)
+    input: InputSpec = Field(description="which bags to convert")
+    output_root: Path = Field(default=Path("outputs"), description="the dataset goes to <output_root>/<repo_id>")
+    repo_id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$", description="the dataset's name, owner/name")
+    fps: int = Field(gt=0, le=1000, description="the frame grid's rate (Kuavo's train_hz)")
+    robot_type: str = Field(default="unknown", description="written to info.json")
+    task: str = Field(min_length=1, description="the task of every episode (unless annotations give their own)")
     chunk_size: int | Literal["auto"] = Field(
         default=300, description="frames per chunk: flush, gc, memory snapshot; auto: the largest that fits")
     memory_budget_mb: int | None = Field(default=None, ge=1,
@@ -196,22 +213,33 @@ class ConvertConfig(StrictModel):
     # lerobot's packing limits (its defaults; written into info.json): an episode goes into the current
     # file of its kind unless that would reach the size, then into the next file; chunk folders hold
     # `chunks_size` files; a fraction of a MB is allowed (tests), an int stays an int in info.json
-    data_files_size_in_mb: int | float = Field(default=100, gt=0)
-    video_files_size_in_mb: int | float = Field(default=200, gt=0)
-    chunks_size: int = Field(default=1000, ge=1)
-    max_workers: WorkerCount = Field(default=1, description="bags converted at once: an int >= 1 or auto (from "
-                                     "the cores and available memory; dataprep/conversion/workers.py)")
+    data_files_size_in_mb: int | float = Field(default=100, gt=0, description="a shared parquet file grows to this")
+    video_files_size_in_mb: int | float = Field(default=200, gt=0, description="a shared mp4 grows to this")
+    chunks_size: int = Field(default=1000, ge=1, description="files per chunk-XXX folder")
+    compact_after_files: int | None = Field(
+        default=None, ge=1,
+        description="append mode: after a commit, compact the dataset (merge partly filled data, video and "
+        "episodes files up to the limits above, no re-encoding) once more than this many files could be merged "
+        "away; None: never (`python -m flows.edit_dataset compact ROOT` does it on demand)",
+    )
+    max_workers: WorkerCount = Field(default=1, description="bags converted at once: an int >= 1, auto (from "
+                                     "the cores and available memory; dataprep/conversion/workers.py) or cpu*RATIO")
     task_runner: TaskRunnerSpec | None = Field(default=None, description="{dask: {address: ...}} or {dask: "
                                                "{n_workers: N}}: bags on a Dask cluster")
-    camera_storage: Literal["video", "image"] = "video"
-    video: VideoSpec = VideoSpec()
-    timeline: TimelineSpec = TimelineSpec()
-    features: dict[str, FeatureSpec] = Field(default_factory=dict)
-    cameras: dict[str, CameraSpec] = Field(default_factory=dict)
-    types: TypesSpec = TypesSpec()
-    clock: ClockSpec = ClockSpec()
-    quality: QualitySpec = QualitySpec()
-    episodes: EpisodesSpec = EpisodesSpec()
+    camera_storage: Literal["video", "image"] = Field(
+        default="video", description="video: mp4 encoded while frames stream in; image: PNG in parquet")
+    video: VideoSpec = Field(default=VideoSpec(), description="encoder settings (camera_storage: video)")
+    timeline: TimelineSpec = Field(default=TimelineSpec(), description="where the frame grid starts and is cut")
+    features: dict[str, FeatureSpec] = Field(default_factory=dict, description="vector features by name, e.g. "
+                                             "observation.state, action")
+    cameras: dict[str, CameraSpec] = Field(default_factory=dict, description="cameras by name, written as "
+                                           "observation.images.<name>")
+    types: TypesSpec = Field(default=TypesSpec(), description="message definitions the bags lack")
+    clock: ClockSpec = Field(default=ClockSpec(), description="which time places each topic's messages")
+    quality: QualitySpec = Field(default=QualitySpec(), description="when an episode fails, and what then")
+    episodes: EpisodesSpec = Field(default=EpisodesSpec(), description="where episodes begin and end")
+    viewer: ViewerSpec = Field(default=ViewerSpec(), description="the dataset viewer written after the run "
+                               "(docs/viewer.md)")
 
     @field_validator("chunk_size", mode="before")
     @classmethod
@@ -219,6 +247,11 @@ class ConvertConfig(StrictModel):
         if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{value!r} is not a number of frames >= 1 or 'auto'")
         return value
+
+    @field_validator("max_workers")
+    @classmethod
+    def _check_workers(cls, value: int | str) -> int | str:
+        return at_least_one(value)
 
     @field_validator("features", "cameras")
     @classmethod
@@ -275,9 +308,10 @@ class ConvertConfig(StrictModel):
 class PipelineConfig(StrictModel):
     """What `python -m flows.convert_all` runs: one section per stage, absent stages are skipped."""
 
-    rosbag_to_lerobot: ConvertConfig | None = None
-    gopro_prepare: GoproPrepareConfig | None = None
-    hdf5_index: Hdf5IndexConfig | None = None
+    rosbag_to_lerobot: ConvertConfig | None = Field(default=None, description="ROS bags -> a LeRobot v3.0 dataset")
+    gopro_prepare: GoproPrepareConfig | None = Field(default=None, description="GoPro + spike trees -> one tree "
+                                                     "of links, checked spikes, voxels")
+    hdf5_index: Hdf5IndexConfig | None = Field(default=None, description="HDF5 files -> an index for training readers")
 
     @model_validator(mode="before")
     @classmethod

@@ -6,13 +6,9 @@ eight, or a cluster (`dataprep/conversion/staging.py` keeps them out of every st
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 from pydantic import Field, model_validator
 
 from dataprep.config.base import StrictModel
-
-WorkerCount = Annotated[int, Field(ge=1)] | Literal["auto"]
 
 
 class DaskSpec(StrictModel):
@@ -37,4 +33,4 @@ class DaskSpec(StrictModel):
 class TaskRunnerSpec(StrictModel):
     """Absent: bags run in a process pool of `max_workers` on this machine (none for one worker)."""
 
-    dask: DaskSpec | None = None
+    dask: DaskSpec | None = Field(default=None, description="run the bags as tasks on Dask (the dask extra)")

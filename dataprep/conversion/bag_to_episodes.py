@@ -15,10 +15,10 @@ from dataprep.config import ConvertConfig
 from dataprep.conversion.annotations import load_segments
 from dataprep.conversion.containment import contained_failure
 from dataprep.conversion.episode_sink import ChunkCallback, ChunkReport, EpisodeSink, FrameCallback, build_schema
+from dataprep.conversion.memory_plan import resolve_conversion_config
 from dataprep.conversion.quality import QualityTracker
 from dataprep.conversion.staging import BagConversion, bag_key, reusable_conversion, staging_root
 from dataprep.features import FeatureMapper
-from dataprep.memory.conversion import resolve_conversion_config
 from dataprep.rosbag import BagError, BagReader, load_msg_folders
 from dataprep.timeline import NS_PER_S, Aligner, AlignmentReport, Clock
 

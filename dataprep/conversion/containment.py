@@ -22,20 +22,15 @@ from pathlib import Path
 
 from dataprep.errors import DataprepError, RunError, TransientError
 from dataprep.rosbag import BagError
+from dataprep.stages.failure import causes, disk_full, with_kind
 
-_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 _TRANSIENT = {errno.EIO, errno.ETIMEDOUT, errno.ESTALE, errno.EAGAIN, errno.ECONNRESET}
 
 
 def _chain(err: BaseException) -> list[BaseException]:
     """The exception and its causes, outermost first (cycles cut)."""
-    seen: list[BaseException] = []
-    node: BaseException | None = err
-    while node is not None and node not in seen:
-        seen.append(node)
-        node = node.__cause__ or node.__context__
-    return seen
+    return list(causes(err))
 
 
 def _raised_in_rosbags(err: BaseException) -> bool:
@@ -56,20 +51,12 @@ def _is_under(path: str | None, folder: Path) -> bool:
         return False
 
 
-def _disk_full(err: BaseException) -> OSError | None:
-    """The disk-full error in `err`'s chain, if any (pyarrow's carry no errno, only the words)."""
-    for node in _chain(err):
-        if isinstance(node, OSError) and (node.errno in _DISK_FULL or "No space left on device" in str(node)):
-            return node
-    return None
-
-
 def run_level_error(err: BaseException, output_root: Path) -> RunError | None:
     """A `RunError` when `err` (or a cause) means nothing more can be written under `output_root`."""
     chain = _chain(err)
     if run_error := next((node for node in chain if isinstance(node, RunError)), None):
         return run_error
-    if (full := _disk_full(err)) is not None:
+    if (full := disk_full(err)) is not None:
         return RunError(f"disk full while writing {full.filename or output_root}: free space on that disk (or point "
                         f"output_root elsewhere) and rerun; bags already converted stay staged and are not read again")
     for node in chain:
@@ -90,6 +77,13 @@ def run_level_errors(output_root: Path) -> Iterator[None]:
         if run_error is None or run_error is err:
             raise
         raise run_error from err
+
+
+def _foreseen(err: BaseException) -> bool:
+    """Whether `err` is one of the failures a bag is known to cause (worded by `_cause_in_words`)."""
+    return isinstance(err, (MemoryError, OSError)) or (
+        isinstance(err, (UnicodeDecodeError, AssertionError, struct.error, IndexError, KeyError))
+        and _raised_in_rosbags(err))
 
 
 def _cause_in_words(err: BaseException) -> str:
@@ -113,13 +107,14 @@ def contained_failure(err: BaseException, bag: Path, output_root: Path, where: s
     Only a `RunError` raised as such passes through; every other failure is the bag's own.
     """
     place = f": {where}" if where else ""
-    if (full := _disk_full(err)) is not None:
-        return BagError(f"bag {bag}{place}: disk full while writing {full.filename or output_root}: free space on "
-                        f"that disk (or point output_root elsewhere) and rerun; this bag is converted again, the bags "
-                        f"already staged are not")
+    if (full := disk_full(err)) is not None:
+        return with_kind(BagError(
+            f"bag {bag}{place}: disk full while writing {full.filename or output_root}: free space on that disk (or "
+            f"point output_root elsewhere) and rerun; this bag is converted again, the bags already staged are not"),
+            "disk-full")
     if isinstance(err, DataprepError):
         return err
     message = f"bag {bag}{place}: {_cause_in_words(err)}"
     if isinstance(err, OSError) and err.errno in _TRANSIENT:
         return TransientError(message)
-    return BagError(message)
+    return BagError(message) if _foreseen(err) else with_kind(BagError(message), "unexpected")

@@ -1,7 +1,5 @@
-"""A whole conversion without Prefect: plan the bags, convert them (several at once with `max_workers`),
-assemble the dataset, all under the dataset's lock.
-
-The Prefect flow calls the same steps as tasks; this module is what scripts and tests use directly.
+"""The conversion's plan and conclusion: which bags, how many at once, and the dataset assembled from the bags
+that converted, under the dataset's lock. `stage.ConversionStage` puts them in the stage contract.
 """
 
 from __future__ import annotations
@@ -14,60 +12,48 @@ from pathlib import Path
 from typing import Any
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion.bag_pool import BagOutcome, convert_bags
-from dataprep.conversion.bag_to_episodes import ChunkCallback, build_schema
+from dataprep.conversion.bag_to_episodes import build_schema
 from dataprep.conversion.commit import (
     bags_to_convert,
+    changed_since_commit,
     committed_record,
     committed_sources,
+    compact_if_due,
     in_plan_order,
     remove_staged_bags,
 )
 from dataprep.conversion.containment import run_level_errors
+from dataprep.conversion.memory_plan import ConversionMemoryPlan, resolve_conversion_config
 from dataprep.conversion.quality_report import QUALITY_PATH, quality_document, read_quality_report
 from dataprep.conversion.staging import BagConversion, lock_path, settings_hash, staging_root
-from dataprep.conversion.workers import memory_planned_workers, plan_bag_workers
+from dataprep.conversion.workers import BagWorkers, memory_planned_workers, plan_bag_workers
 from dataprep.errors import DataprepError
 from dataprep.lerobot.commit_record import COMMIT_PATH
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.finalize import Commit, DatasetSummary, committed_summary, finalize_dataset
 from dataprep.lerobot.packing import PackLimits
-from dataprep.memory.conversion import ConversionMemoryPlan, resolve_conversion_config
-from dataprep.rosbag import find_bags
-from dataprep.sample.kuavo_bag import ensure_kuavo_sample
+from dataprep.rosbag.discover import expand_bags
+from dataprep.stages import UnitFailure
 from dataprep.storage import LockHolder, ensure_writable, output_lock
 from dataprep.storage.crashpoints import crash_point
+from dataprep.storage.inputs import Rejected
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ConversionPlan:
-    """The bags to convert, in episode order, where the result goes, and the memory plan (`config` is the
-    configuration with `chunk_size` resolved: what the bag conversions take)."""
+    """The bags to convert, in episode order, where the result goes, the memory plan (`config` is the
+    configuration with `chunk_size` resolved: what the bag conversions take), and how many bags at once."""
 
     bags: tuple[Path, ...]
     staging: Path
     root: Path
     config: ConvertConfig
     memory: ConversionMemoryPlan
-
-
-@dataclass(frozen=True)
-class BagFailure:
-    """A bag that could not be converted, and why (the message names the bag, topic or field)."""
-
-    bag: str
-    error: str
-
-    @property
-    def cause(self) -> str:
-        """The error without the bag's name in front (where the bag is named already)."""
-        return self.error.removeprefix(f"bag {self.bag}: ")
-
-    def block(self) -> str:
-        """The failure as the console shows it: the bag on its own line, the cause indented below."""
-        return f"- {self.bag}\n    " + self.cause.replace("\n", "\n    ")
+    workers: BagWorkers
+    rejected: tuple[Rejected, ...] = ()  # input paths not opened (a FIFO, a symlink loop...): failed bags
+    changed: tuple[Path, ...] = ()  # committed bags whose files changed since: kept as committed, said so
 
 
 @dataclass(frozen=True)
@@ -76,28 +62,40 @@ class ConversionReport:
 
     dataset: DatasetSummary
     bags: tuple[BagConversion, ...]
-    skipped: tuple[BagFailure, ...] = ()
+    skipped: tuple[UnitFailure, ...] = ()  # bags left out under on_bag_error: skip
     quality: dict[str, Any] = field(default_factory=dict)  # what meta/quality.json holds
+    changed: tuple[str, ...] = ()  # committed bags whose files changed since; the dataset holds their old content
 
 
 def plan_conversion(config: ConvertConfig) -> ConversionPlan:
-    """Resolve the configured bags (writing the bundled sample first when configured so), recover the dataset
-    from an interrupted run, and leave out the bags it already holds (append mode, see `commit`)."""
-    if config.input.generate_sample_if_missing:
-        if len(config.input.bags) != 1:
-            raise DataprepError("input.generate_sample_if_missing needs exactly one bag path in input.bags")
-        sample = Path(config.input.bags[0])
-        if not sample.exists():
-            logger.info("writing the bundled sample recording to %s", sample)
-            ensure_kuavo_sample(sample)
-    bags = tuple(find_bags(config.input.bags))
+    """Resolve the configured bags, recover the dataset from an interrupted run, and leave out the bags it
+    already holds (append mode, see `commit`). The bundled sample, when configured, is written before any stage
+    runs (`dataprep.sample.write_missing_samples`)."""
+    expansion = expand_bags(config.input.bags)
+    bags = expansion.found
     ensure_writable(config.output_root)  # a read-only output fails here, once, not once per bag
     record = committed_record(config, settings_hash(config))
     todo = bags_to_convert(bags, record, config)
+    changed = changed_since_commit(bags, record, config)
     resolved, memory = resolve_conversion_config(  # a run that cannot fit fails here, naming what to change
         config, todo, workers=memory_planned_workers(config, len(todo)))
     return ConversionPlan(bags=todo, staging=staging_root(config), root=config.dataset_root, config=resolved,
-                          memory=memory)
+                          memory=memory, workers=plan_bag_workers(resolved, len(todo)),
+                          rejected=expansion.rejected, changed=changed)
+
+
+def rejected_failures(plan: ConversionPlan) -> list[UnitFailure]:
+    """The input paths the plan refused to open, as failed bags (listed first, before the bags that ran)."""
+    return [UnitFailure(str(r.path), "bad-input", f"bag {r.path}: {r.reason}") for r in plan.rejected]
+
+
+def failure_hint(config: ConvertConfig, conversions: Sequence[BagConversion]) -> str:
+    """What to do when failed bags stop the run, for the setting in force: `skip` only helps when some bag
+    converted (there are others to assemble)."""
+    if conversions and config.on_bag_error == "fail":
+        return "set on_bag_error: skip to assemble the others, or fix the bags listed below and rerun"
+    return ("no bag converted, so there is nothing to assemble: fix the bags listed below (or remove them from "
+            "input.bags) and rerun")
 
 
 def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversion]) -> DatasetSummary:
@@ -125,33 +123,36 @@ def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
                                    limits, commit)
     crash_point("before-staging-cleanup")
     remove_staged_bags(config, commit.sources)
+    compact_if_due(config)
     return summary
 
 
 def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversion],
-                        failures: Sequence[BagFailure]) -> ConversionReport:
+                        failures: Sequence[UnitFailure], changed: Sequence[Path] = ()) -> ConversionReport:
     """Commit the dataset, unless a bag failed and `on_bag_error` is `fail`: then list every failure.
 
     Every bag has been attempted by now, so one run reports all bad bags at once, and the bags that did
-    convert stay staged: the rerun after a fix reads only what failed. With no new bag in append mode the
-    committed dataset is reported as it is.
+    convert stay staged: the rerun after a fix reads only what failed. With no new bag converted in append mode
+    the committed dataset is reported as it is (under `skip`, with the new bags that failed listed).
     """
-    if failures and (config.on_bag_error == "fail" or not conversions):
+    root = config.dataset_root
+    committed = not conversions and config.mode == "append" and (root / COMMIT_PATH).is_file()
+    if failures and (config.on_bag_error == "fail" or not (conversions or committed)):
         listing = "\n".join(failure.block() for failure in failures)
         raise DataprepError(
             f"{len(failures)} of {len(failures) + len(conversions)} bag(s) failed, so {config.dataset_root} "
-            f"was not written (set on_bag_error: skip to assemble the others):\n{listing}"
+            f"was not written ({failure_hint(config, conversions)}):\n{listing}"
         )
     for failure in failures:
-        logger.info("left out of %s: %s: %s", config.repo_id, failure.bag, failure.error)  # the report lists them
-    root = config.dataset_root
-    if not conversions and config.mode == "append" and (root / COMMIT_PATH).is_file():
-        logger.info("%s holds every planned bag already; nothing to append", root)
-        return ConversionReport(committed_summary(root, config.repo_id), (), (), read_quality_report(root) or {})
+        logger.info("left out of %s: %s: %s", config.repo_id, failure.unit, failure.message)  # the report lists them
+    if committed:  # under skip, new bags that failed leave the committed dataset as it is, and are listed
+        logger.info("%s holds every planned bag that converted already; nothing to append", root)
+        return ConversionReport(committed_summary(root, config.repo_id), (), tuple(failures),
+                                read_quality_report(root) or {}, tuple(map(str, changed)))
     ordered = in_plan_order(conversions)
     summary = finalize_conversion(config, ordered)
     quality = read_quality_report(summary.root) or {}
-    return ConversionReport(summary, tuple(ordered), tuple(failures), quality)
+    return ConversionReport(summary, tuple(ordered), tuple(failures), quality, tuple(map(str, changed)))
 
 
 def with_absolute_paths(config: ConvertConfig) -> ConvertConfig:
@@ -167,26 +168,3 @@ def conversion_lock(config: ConvertConfig) -> Iterator[LockHolder]:
     ensure_writable(config.output_root)
     with output_lock(lock_path(config), f"dataset {config.dataset_root}") as holder:
         yield holder
-
-
-def split_outcomes(bags: Sequence[Path], outcomes: Sequence[BagOutcome]) -> tuple[list[BagConversion],
-                                                                                   list[BagFailure]]:
-    """Conversions and failures, each in plan order (the episode order), however the workers finished."""
-    conversions = [o for o in outcomes if isinstance(o, BagConversion)]
-    failures = [BagFailure(str(bag), str(o)) for bag, o in zip(bags, outcomes) if isinstance(o, DataprepError)]
-    return conversions, failures
-
-
-def convert_dataset(config: ConvertConfig, on_chunk: ChunkCallback | None = None) -> ConversionReport:
-    """Plan, convert every bag (`max_workers` at once), conclude: the whole conversion, under the lock.
-
-    `on_chunk` gets every bag's chunk reports in this process, whichever worker converts it.
-    """
-    config = with_absolute_paths(config)
-    with conversion_lock(config):
-        plan = plan_conversion(config)
-        config = plan.config  # chunk_size resolved by the memory plan
-        bags = [bag.absolute() for bag in plan.bags]
-        outcomes = convert_bags(config, bags, plan_bag_workers(config, len(bags)), on_chunk)
-        conversions, failures = split_outcomes(bags, outcomes)
-        return conclude_conversion(config, conversions, failures)

@@ -96,6 +96,7 @@ class EpisodeSink:
             images = self.mapper.images(frame)
         except BadFrameError as err:  # never garbage pixels: the frame goes, counted by reason
             self.report.dropped[err.reason] += 1
+            self.tracker.on_drops([err.reason])
             return
         vectors = self.mapper.vectors(frame)
         if self.writer is None:
@@ -130,6 +131,8 @@ class EpisodeSink:
             self.report.dropped = +self.report.dropped
             self.report.trimmed[GAP_SPLIT] += len(gap)
             self._close_episode()
+        else:
+            self.tracker.on_drops([reason for _, reason in gap])
         return True
 
     def _open(self, vectors: dict, tick_ns: int) -> None:

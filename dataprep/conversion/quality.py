@@ -4,7 +4,7 @@ Per topic: messages, mean rate, p95 and max gap, header-vs-receive skew. Per fea
 share of ticks it matched, mean and max |offset|, and for cameras the frames that re-use the message of the
 frame before (a camera slower than the grid). Drops come from the aligner's report. Thresholds from
 `quality` turn measurements into failing reasons. Messages count towards the episode that is open when they
-are read; memory grows by 4 bytes per message of an episode (its gaps), nothing per frame.
+are read; memory is bounded per topic (gaps exact up to 65,536, then a fixed histogram), nothing per frame.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ class EpisodeQuality:
     score: float
     reasons: tuple[str, ...]  # what lowered the score
     failing: tuple[str, ...]  # thresholds crossed
+    # where ticks were dropped: (frames kept before the drop, reason, ticks), for the viewer's time axis
+    drops_at: tuple[tuple[int, str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,14 +59,59 @@ class EpisodeQuality:
         return cls(frames=data["frames"], ticks=data["ticks"], dropped=dict(data["dropped"]),
                    topics={k: TopicQuality(**v) for k, v in data["topics"].items()},
                    channels={k: ChannelQuality(**v) for k, v in data["channels"].items()},
-                   score=data["score"], reasons=tuple(data["reasons"]), failing=tuple(data["failing"]))
+                   score=data["score"], reasons=tuple(data["reasons"]), failing=tuple(data["failing"]),
+                   drops_at=tuple((int(f), str(r), int(n)) for f, r, n in data.get("drops_at", ())))
+
+
+# Gaps are kept exactly up to GAP_BUFFER per topic; past that they are folded into a histogram of log-spaced
+# bins (GAP_BIN_RATIO apart, 1 us .. 1e5 s), so a topic's p95 gap costs a fixed ~100 kB however long the
+# episode (an 8-hour recording at 500 Hz has 14 M gaps: 58 MB as float32). The p95 read off the histogram
+# is the geometric middle of its bin: within 0.1% of the exact value; the max gap stays exact.
+GAP_BUFFER = 1 << 16
+GAP_BIN_RATIO = 1.002
+_GAP_EDGES = np.exp(np.arange(np.log(1e-6), np.log(1e5), np.log(GAP_BIN_RATIO)))
+
+
+class _Gaps:
+    """The gaps between a topic's messages: exact while few, a bounded histogram once many."""
+
+    def __init__(self) -> None:
+        self.buffer = array("f")
+        self.histogram: np.ndarray | None = None
+        self.max = 0.0
+
+    def append(self, gap_s: float) -> None:
+        self.buffer.append(gap_s)
+        if len(self.buffer) >= GAP_BUFFER:
+            self._fold()
+
+    def _fold(self) -> None:
+        values = np.frombuffer(self.buffer, dtype=np.float32)
+        self.max = max(self.max, float(values.max()))
+        bins = np.clip(np.searchsorted(_GAP_EDGES, values), 0, len(_GAP_EDGES))
+        counts = np.bincount(bins, minlength=len(_GAP_EDGES) + 1)
+        self.histogram = counts if self.histogram is None else self.histogram + counts
+        self.buffer = array("f")
+
+    def p95_and_max(self) -> tuple[float, float]:
+        if self.histogram is None:
+            gaps = np.frombuffer(self.buffer, dtype=np.float32) if self.buffer else np.zeros(1, np.float32)
+            return float(np.percentile(gaps, 95)), float(gaps.max())
+        if self.buffer:
+            self._fold()
+        assert self.histogram is not None
+        rank = 0.95 * (int(self.histogram.sum()) - 1)
+        index = int(np.searchsorted(np.cumsum(self.histogram), rank, side="right"))
+        low = _GAP_EDGES[index - 1] if index > 0 else 0.0
+        high = _GAP_EDGES[index] if index < len(_GAP_EDGES) else self.max
+        return float(np.sqrt(low * high)) if low else float(high), self.max
 
 
 @dataclass
 class _TopicAcc:
     first: int | None = None
     last: int | None = None
-    gaps: array = field(default_factory=lambda: array("f"))
+    gaps: _Gaps = field(default_factory=_Gaps)
     count: int = 0
     skew_sum: int = 0
     skew_n: int = 0
@@ -81,11 +128,11 @@ class _TopicAcc:
 
     def result(self) -> TopicQuality:
         span = (self.last - self.first) / NS_PER_S if self.count > 1 else 0.0  # type: ignore[operator]
-        gaps = np.frombuffer(self.gaps, dtype=np.float32) if self.gaps else np.zeros(1, np.float32)
+        p95, largest = self.gaps.p95_and_max()
         skew = (round(self.skew_sum / self.skew_n / 1e6, 3), round(self.skew_max / 1e6, 3)) if self.skew_n \
             else (None, None)
         return TopicQuality(self.count, round((self.count - 1) / span, 3) if span else 0.0,
-                            round(float(np.percentile(gaps, 95)), 4), round(float(gaps.max()), 4), *skew)
+                            round(p95, 4), round(largest, 4), *skew)
 
 
 @dataclass
@@ -109,7 +156,16 @@ class QualityTracker:
         self._topics: dict[str, _TopicAcc] = {}
         self._channels = [_ChannelAcc() for _ in self.channels]
         self._frames = 0
+        self._drops: list[tuple[int, str, int]] = []
         self._mark = (Counter(dropped), ticks, Counter(unmatched))
+
+    def on_drops(self, reasons: list[str]) -> None:
+        """Ticks dropped just before the next kept frame (or a frame dropped as bad): placed at the frame count."""
+        for reason in reasons:
+            if self._drops and self._drops[-1][:2] == (self._frames, reason):
+                self._drops[-1] = (self._frames, reason, self._drops[-1][2] + 1)
+            else:
+                self._drops.append((self._frames, reason, 1))
 
     def on_message(self, topic: str, time_ns: int, skew_ns: int | None) -> None:
         self._topics.setdefault(topic, _TopicAcc()).add(time_ns, skew_ns)
@@ -169,4 +225,5 @@ class QualityTracker:
                 failing.append(f"{key}: camera gap of {gap:.2f} s > max_camera_gap_s {spec.max_camera_gap_s:g} s")
         # a dropped tick is also an unmatched one: count the worse of the two, then the repeats
         score = round(max(0.0, 1 - max(drop_share, 1 - match[0]) - repeat[0]), 3)
-        return EpisodeQuality(self._frames, ticks, dropped, topics, channels, score, tuple(reasons), tuple(failing))
+        return EpisodeQuality(self._frames, ticks, dropped, topics, channels, score, tuple(reasons), tuple(failing),
+                              tuple(self._drops))

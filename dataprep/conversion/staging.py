@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,13 @@ from dataprep.config.bags import AnnotationSpec
 from dataprep.conversion.quality import EpisodeQuality
 from dataprep.errors import DataprepError
 from dataprep.lerobot.episode_writer import STAGED_FORMAT, StagedEpisode
+from dataprep.storage.fingerprint import Fingerprint
+from dataprep.storage.lock import dataset_lock_path
+from dataprep.storage.markers import write_marker
 
 logger = logging.getLogger(__name__)
 
 STAGING_FOLDER = ".staging"
-LOCK_FOLDER = ".locks"
 BAG_MARKER = "bag.json"
 BAG_FORMAT = 1  # the layout of bag.json; bump it when that changes (STAGED_FORMAT is the episodes')
 
@@ -37,7 +38,7 @@ def staging_root(config: ConvertConfig) -> Path:
 
 def lock_path(config: ConvertConfig) -> Path:
     """The lock every run writing this dataset holds, from plan to finalize (`dataprep.storage.output_lock`)."""
-    return config.output_root / LOCK_FOLDER / f"{config.repo_id}.lock"
+    return dataset_lock_path(config.output_root, config.repo_id)
 
 
 # Settings that say where and how to run, not what a staged bag holds: changing one keeps every staged bag.
@@ -49,7 +50,8 @@ _NOT_CONTENT = frozenset({
     "input", "output_root", "repo_id", "on_bag_error",
     "chunk_size", "memory_budget_mb",
     "max_workers", "task_runner",
-    "mode", "data_files_size_in_mb", "video_files_size_in_mb", "chunks_size",
+    "mode", "data_files_size_in_mb", "video_files_size_in_mb", "chunks_size", "compact_after_files",
+    "viewer",  # written after the run from the committed dataset; shapes no episode
 })
 
 
@@ -75,7 +77,7 @@ def bag_key(bag: Path, config: ConvertConfig) -> str:
     files = bag_files(bag)
     if config.episodes.annotations and (sidecar := sidecar_path(bag, config.episodes.annotations)).is_file():
         files.append(sidecar)
-    stamps = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files]
+    stamps = [Fingerprint.of(p).stamp(p.name) for p in files]
     settings = config.model_dump_json(exclude=set(_NOT_CONTENT))
     identity = "|".join([f"format {STAGED_FORMAT}.{BAG_FORMAT}", str(bag.resolve()), *stamps, settings])
     return f"{bag.name.replace('.', '_')}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
@@ -123,12 +125,11 @@ class BagConversion:
         return sum(e.frames for e in self.episodes)
 
     def save(self, folder: Path) -> None:
-        """Write the marker atomically: it must never exist half-written."""
+        """Write the marker last, after every staged file under `folder` is on disk (`write_marker`): it must
+        never exist half-written, nor before the episodes it marks."""
         data = {"format": BAG_FORMAT, **asdict(self)}
         data.pop("reused")
-        tmp = folder / f".{BAG_MARKER}.tmp"
-        tmp.write_text(json.dumps(data, indent=2))
-        os.replace(tmp, folder / BAG_MARKER)
+        write_marker(folder, BAG_MARKER, data)
 
     @classmethod
     def load(cls, folder: Path) -> BagConversion:

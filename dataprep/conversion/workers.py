@@ -3,7 +3,7 @@
 One bag keeps about one core busy with reading, aligning and decoding (Python, one thread) and spreads its
 video encoding over threads; several bags at once keep every core busy. `auto` takes as many workers as there
 are cores, never more than there are bags; `plan_conversion` first lowers that to what the memory plan fits
-(`dataprep.memory.plan_bag_conversion`, the one per-bag memory figure) and hands on the number it chose. Each
+(`memory_plan.plan_bag_conversion`, the one per-bag memory figure) and hands on the number it chose. Each
 worker's encoders then share cores / workers threads, so workers x threads fits the machine.
 """
 
@@ -38,7 +38,7 @@ def memory_planned_workers(config: ConvertConfig, bags: int) -> int | Literal["a
     if dask is not None and dask.address is not None:
         return 1
     wanted = dask.n_workers if dask is not None and dask.n_workers else config.max_workers
-    return wanted if wanted == "auto" else max(1, min(resolve_workers(wanted), bags))
+    return "auto" if wanted == "auto" else max(1, min(resolve_workers(wanted), bags))
 
 
 def plan_bag_workers(config: ConvertConfig, bags: int, cpus: int | None = None) -> BagWorkers:

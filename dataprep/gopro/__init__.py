@@ -1,17 +1,16 @@
 """GoPro + spike-camera preparation: a tree of links, checked spike files, voxels, and a loader over it.
 
 No Prefect here: `prepare_tree` runs the whole stage in one process; the flow runs `plan_prepare`, then
-`prepare_sequence` per sequence in parallel tasks, then `conclude_prepare`.
+`prepare_sequence` per sequence in parallel tasks, then `conclude_prepare` (`GoproStage`: the stage contract).
 """
 
 from dataprep.gopro.dataset import CacheStats, GoproSample, GoproSpikeDataset, SampleCache
 from dataprep.gopro.errors import GoproConfigError, GoproError, SequenceError, SpikeFileError
 from dataprep.gopro.plan import LeftOut, Link, SequenceJob, frame_order
-from dataprep.gopro.prepare import conclude_prepare, prepare_sequence, prepare_tree
+from dataprep.gopro.prepare import GoproStage, conclude_prepare, prepare_sequence, prepare_tree
 from dataprep.gopro.report import (
     REPORT_FILE,
     PrepareReport,
-    SequenceFailure,
     SequenceResult,
     format_report,
     raise_for_failures,
@@ -28,13 +27,13 @@ __all__ = [
     "GoproError",
     "GoproSample",
     "GoproSpikeDataset",
+    "GoproStage",
     "LeftOut",
     "Link",
     "PreparePlan",
     "PrepareReport",
     "SampleCache",
     "SequenceError",
-    "SequenceFailure",
     "SequenceJob",
     "SequenceResult",
     "SpikeFileError",

@@ -7,8 +7,9 @@ not a Python object per sample, so forked workers do not copy it page by page as
 Modes: `realtime` sums voxels from the `.dat` link at load time; `precomputed` loads `spike_vox/<frame>.npy`;
 both give the same array (same function, same dtype). `spikes` returns the decoded (T, H, W) frames.
 The optional RAM cache keeps decoded samples up to a byte budget (least recently used out first); each
-DataLoader worker has its own. A cached sample's arrays are the cache's own: copy them before changing them in
-place.
+DataLoader worker has its own. Every array a sample holds is writable and its own (never a view of a mapped
+file or of the cache): a cache hit is a copy (memcpy, ~1 ms for a 1280x720 sample with voxels, against 13 ms
+to decode its PNGs), so changing a sample in place never changes what the next read returns.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class GoproSample(NamedTuple):
     @property
     def nbytes(self) -> int:
         return self.blur.nbytes + self.sharp.nbytes + self.spike.nbytes
+
+    def copy(self) -> GoproSample:
+        """The same sample in arrays of its own (what a cache hands out, so callers never change the cache)."""
+        return self._replace(blur=self.blur.copy(), sharp=self.sharp.copy(), spike=self.spike.copy())
 
 
 class CacheStats(NamedTuple):
@@ -82,6 +87,9 @@ class SampleCache:
             self._evictions += 1
         self._items[index] = sample
         self._bytes += size
+
+    def __contains__(self, index: object) -> bool:
+        return index in self._items
 
     def stats(self) -> CacheStats:
         return CacheStats(self._hits, self._misses, self._evictions, len(self._items), self._bytes)
@@ -158,8 +166,8 @@ class GoproSpikeDataset:
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} samples")
         index %= len(self)
-        if (sample := self.cache.get(index)) is not None:
-            return sample
+        if (cached := self.cache.get(index)) is not None:
+            return cached.copy()
         sequence = self._sequences[self._seq_ids[index]]
         folder = self.root / self.split / sequence
         names = {key: str(column[index]) for key, column in self._names.items()}
@@ -172,7 +180,7 @@ class GoproSpikeDataset:
             _stem(names["spike"]),
         )
         self.cache.put(index, sample)
-        return sample
+        return sample.copy() if index in self.cache else sample
 
     def _read_spike(self, path: Path) -> np.ndarray:
         if self.mode == "precomputed":

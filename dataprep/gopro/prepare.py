@@ -1,4 +1,5 @@
-"""Preparing one sequence (list, validate spikes, voxels, links), and the whole tree without Prefect.
+"""Preparing one sequence (list, validate spikes, voxels, links), and the stage over every sequence
+(`GoproStage`, the contract of `dataprep.stages`; `prepare_tree` runs it without Prefect).
 
 Each sequence writes only its own output folder, so sequences run in parallel. A sequence keeps a small
 state file of the spike files it checked (size, mtime, problem) and the voxel settings, so a rerun reads
@@ -10,16 +11,19 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from typing_extensions import override
+
 from dataprep.config.gopro import GoproPrepareConfig
-from dataprep.errors import DataprepError
 from dataprep.gopro.errors import SequenceError, SpikeFileError
 from dataprep.gopro.plan import LeftOut, SequenceJob, plan_frames, plan_links
-from dataprep.gopro.report import PrepareReport, SequenceFailure, SequenceResult, write_report
+from dataprep.gopro.report import PrepareReport, SequenceResult, raise_for_failures, write_report
 from dataprep.gopro.scan import PreparePlan, folder_frames, plan_prepare
+from dataprep.gopro.sizes import frame_size_problems
 from dataprep.gopro.spikes import SpikeGeometry, check_spike_file, voxelize_file
 from dataprep.gopro.tree import (
     ExistingTree,
@@ -31,7 +35,9 @@ from dataprep.gopro.tree import (
     voxel_path,
 )
 from dataprep.gopro.voxels import VoxelWriter
-from dataprep.storage import write_json_atomic
+from dataprep.stages import LocalExecutor, Report, Stage, StageOutcome, UnitFailure, run_stage
+from dataprep.storage import Fingerprint, write_json_if_changed
+from dataprep.storage.crashpoints import crash_point
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +151,10 @@ def _check_one(
 ) -> tuple[SpikeCheck, bool]:
     """One spike file's check, and whether its voxel is written (in a dry run: would be; `writer` is None)."""
     try:
-        stat = path.stat()
+        stamp = Fingerprint.of(path)
     except OSError as err:
         return SpikeCheck(-1, -1, f"unreadable: {err.strerror}"), False
-    known = last is not None and (last.size, last.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    known = last is not None and (last.size, last.mtime_ns) == stamp
     voxel_due = (
         config.voxels is not None and (not known or (last is not None and last.problem is None))
         and not (known and voxel_current)
@@ -163,8 +169,8 @@ def _check_one(
         else:
             check_spike_file(path, geometry)
     except SpikeFileError as err:
-        return SpikeCheck(stat.st_size, stat.st_mtime_ns, err.problem), False
-    return SpikeCheck(stat.st_size, stat.st_mtime_ns, None), voxel_due
+        return SpikeCheck(*stamp, err.problem), False
+    return SpikeCheck(*stamp, None), voxel_due
 
 
 def prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: bool = False) -> SequenceResult:
@@ -195,6 +201,7 @@ def _prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: boo
     diff_links(plan_links(candidates, files, source_dirs, output_dir, relative), existing)
     spikes = _check_spikes(config, job, candidates, files.get(layout.spike_folder, {}), existing, dry_run)
     invalid = {frame: check.problem for frame, check in spikes.checks.items() if check.problem is not None}
+    doubles = {**doubles, **frame_size_problems(config, job, [f for f in candidates if f not in invalid], files)}
     frame_plan = plan_frames(files, {**doubles, **invalid})
     changes = diff_links(plan_links(frame_plan.frames, files, source_dirs, output_dir, relative), existing)
     kept = set(frame_plan.frames) if config.voxels is not None else set()
@@ -202,9 +209,10 @@ def _prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: boo
     if not dry_run:
         apply_links(job.output_dir, changes)
         remove_voxels(job.output_dir, layout.voxel_folder, stale_voxels)
+        crash_point("gopro-before-state")  # links written, state not: the rerun checks every spike again
         if files:
             state = {**_settings(config), "spikes": {f: list(c) for f, c in spikes.checks.items()}}
-            write_json_atomic(job.output_dir / STATE_FILE, state)
+            write_json_if_changed(job.output_dir / STATE_FILE, state)  # unchanged: not rewritten
         prune_empty(job.output_dir, (*link_folders, layout.voxel_folder), STATE_FILE, keep_state=bool(files))
     left_out = tuple(LeftOut(f.frame, doubles.get(f.frame, f.reason)) for f in frame_plan.left_out)
     lines = (
@@ -231,17 +239,17 @@ def _prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: boo
 def conclude_prepare(
     config: GoproPrepareConfig,
     plan: PreparePlan,
-    results: list[SequenceResult],
-    failures: list[SequenceFailure],
+    results: Sequence[SequenceResult],
+    failures: Sequence[UnitFailure],
     dry_run: bool = False,
 ) -> PrepareReport:
     """Assemble the report in plan order and write report.json (not in a dry run)."""
-    order = {(job.split, job.sequence): i for i, job in enumerate(plan.jobs)}
+    order = {job.name: i for i, job in enumerate(plan.jobs)}
     report = PrepareReport(
         config.output_root,
         plan.splits,
-        tuple(sorted(results, key=lambda r: order[(r.split, r.sequence)])),
-        tuple(sorted(failures, key=lambda f: order[(f.split, f.sequence)])),
+        tuple(sorted(results, key=lambda r: order[r.name])),
+        tuple(sorted(failures, key=lambda f: order[f.unit])),
         dry_run,
     )
     if not dry_run:
@@ -249,15 +257,40 @@ def conclude_prepare(
     return report
 
 
+@dataclass(frozen=True)
+class GoproStage(Stage[PreparePlan, SequenceJob, SequenceResult, PrepareReport]):
+    """The units are sequences; each writes only its own output folder. A sequence that fails (whatever it
+    raised) is named in the report and the others go on; failures make the stage an error after the report."""
+
+    config: GoproPrepareConfig
+    dry_run: bool = False
+    name = "gopro_prepare"
+
+    @override
+    def plan(self) -> PreparePlan:
+        return plan_prepare(self.config)
+
+    @override
+    def units(self, plan: PreparePlan) -> Sequence[SequenceJob]:
+        return plan.jobs
+
+    @override
+    def unit_name(self, unit: SequenceJob) -> str:
+        return unit.name
+
+    @override
+    def run_unit(self, plan: PreparePlan, unit: SequenceJob, report: Report | None = None) -> SequenceResult:
+        return prepare_sequence(self.config, unit, self.dry_run)
+
+    @override
+    def conclude(self, plan: PreparePlan, outcome: StageOutcome[SequenceResult]) -> PrepareReport:
+        return conclude_prepare(self.config, plan, outcome.results, outcome.failures, self.dry_run)
+
+    @override
+    def raise_for_failures(self, report: PrepareReport) -> PrepareReport:
+        return raise_for_failures(report)
+
+
 def prepare_tree(config: GoproPrepareConfig, dry_run: bool = False) -> PrepareReport:
     """The whole stage in this process, one sequence after another (the flow runs them in parallel)."""
-    plan = plan_prepare(config)
-    results: list[SequenceResult] = []
-    failures: list[SequenceFailure] = []
-    for job in plan.jobs:
-        try:
-            results.append(prepare_sequence(config, job, dry_run))
-        except DataprepError as err:
-            log.warning("%s failed: %s", job.name, err)
-            failures.append(SequenceFailure(job.split, job.sequence, str(err)))
-    return conclude_prepare(config, plan, results, failures, dry_run)
+    return run_stage(GoproStage(config, dry_run), LocalExecutor())

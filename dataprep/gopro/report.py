@@ -1,13 +1,20 @@
-"""What a run did, per sequence and in total: `report.json`, the per-split summary rows, the console text."""
+"""What a run did, per sequence and in total: `report.json`, the per-split summary rows, the console text.
+
+`report.json` describes the tree and the last run that changed it: a rerun that changes nothing (no link,
+voxel or state file written or removed, the same frames, left-out frames and failures) leaves it untouched,
+so a read-only sync of the output sees no file change. The console still shows the rerun's own counts.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from dataprep.gopro.errors import GoproError
 from dataprep.gopro.plan import LeftOut, sequence_name
+from dataprep.stages import UnitFailure
 from dataprep.storage import write_json_atomic
 
 REPORT_FILE = "report.json"
@@ -43,21 +50,11 @@ class SequenceResult(NamedTuple):
         return sequence_name(self.split, self.sequence)
 
 
-class SequenceFailure(NamedTuple):
-    split: str
-    sequence: str
-    error: str
-
-    @property
-    def name(self) -> str:
-        return sequence_name(self.split, self.sequence)
-
-
 class PrepareReport(NamedTuple):
     output_root: Path
     splits: tuple[str, ...]
     sequences: tuple[SequenceResult, ...]
-    failures: tuple[SequenceFailure, ...]
+    failures: tuple[UnitFailure, ...]  # each named `split/sequence`
     dry_run: bool = False
 
     def totals(self) -> dict[str, int]:
@@ -87,13 +84,34 @@ class PrepareReport(NamedTuple):
                 if r.reason is None
             },
             "left_out_sequences": {r.name: r.reason for r in self.sequences if r.reason is not None},
-            "failed_sequences": {f.name: f.error for f in self.failures},
+            "failed_sequences": {f.unit: f.message for f in self.failures},
         }
 
 
+CHANGES = tuple(key for key in COUNTS if key != "links_unchanged")
+
+
+def _without_counts(document: Any) -> Any:
+    """report.json less the per-run counts: what the tree holds, which a rerun that changes nothing keeps."""
+    if not isinstance(document, dict):
+        return document
+    kept = {**document, "totals": {k: v for k, v in document.get("totals", {}).items() if k not in COUNTS}}
+    kept["sequences"] = {name: {k: v for k, v in entry.items() if k not in COUNTS}
+                         for name, entry in document.get("sequences", {}).items()}
+    return kept
+
+
 def write_report(report: PrepareReport) -> Path:
+    """Write report.json, unless this run changed nothing and the file already describes this very tree."""
     path = report.output_root / REPORT_FILE
-    write_json_atomic(path, report.as_json())
+    document = report.as_json()
+    if not any(report.totals()[key] for key in CHANGES):
+        try:
+            if _without_counts(json.loads(path.read_text(encoding="utf-8"))) == _without_counts(document):
+                return path
+        except (OSError, ValueError):
+            pass  # absent or unreadable: write it
+    write_json_atomic(path, document)
     return path
 
 
@@ -113,9 +131,9 @@ def split_rows(report: PrepareReport, split: str) -> list[dict[str, Any]]:
                 }
             )
     rows += [
-        {"sequence": f.sequence, "status": f"FAILED: {f.error}", "frames": 0, "frames_left_out": 0,
-         **dict.fromkeys(COUNTS, 0)}
-        for f in report.failures if f.split == split
+        {"sequence": f.unit.removeprefix(f"{split}/"), "status": f"FAILED: {f.message}", "frames": 0,
+         "frames_left_out": 0, **dict.fromkeys(COUNTS, 0)}
+        for f in report.failures if f.unit.startswith(f"{split}/")
     ]
     return rows
 
@@ -134,7 +152,7 @@ def format_report(report: PrepareReport) -> str:
         f"{t['voxels_written']}, removed {t['voxels_removed']}"),
     ]
     lines += [f"  {r.name}: left out: {r.reason}" for r in report.sequences if r.reason is not None]
-    lines += [f"  {f.name}: FAILED: {f.error}" for f in report.failures]
+    lines += [f"  {f.unit}: FAILED: {f.message}" for f in report.failures]
     if report.dry_run:
         lines += _dry_run_lines(report.sequences)
     return "\n".join(lines)

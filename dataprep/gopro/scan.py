@@ -15,6 +15,7 @@ from dataprep.config.gopro import SECTION, GoproPrepareConfig
 from dataprep.gopro.errors import GoproConfigError, SequenceError
 from dataprep.gopro.plan import SequenceJob, frame_order, plan_jobs
 from dataprep.gopro.spikes import SpikeGeometry, size_problem
+from dataprep.storage.inputs import entry_kind
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,12 @@ class PreparePlan(NamedTuple):
 
 
 def child_dirs(path: Path) -> list[str]:
-    """Names of the visible sub-folders of `path`; none when it does not exist."""
+    """Names of the visible sub-folders of `path` (through links that lead to one; `broken_sequences` names
+    the links that lead nowhere); none when it does not exist."""
     try:
         with os.scandir(path) as entries:
-            return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+            names = [e.name for e in entries if not e.name.startswith(".")]
+        return sorted(name for name in names if entry_kind(path / name) == "folder")
     except FileNotFoundError:
         return []
     except OSError as err:
@@ -38,18 +41,20 @@ def child_dirs(path: Path) -> list[str]:
 
 
 def folder_frames(folder: Path, pattern: re.Pattern[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """A raw folder's frames (frame -> file name) and the frames two files claim (frame -> why left out).
+    """A raw folder's frames (frame -> file name) and the frames left out (frame -> why): two files claiming
+    one frame, or a file that is not a regular one (a FIFO would block the spike check forever, a dangling or
+    looping link has nothing to link to; `dataprep.storage.inputs.entry_kind` names which).
 
     Names are matched whole against `pattern` (its `frame` group names the frame); hidden files are skipped
     and a missing folder has no frames.
     """
     frames: dict[str, str] = {}
-    doubles: dict[str, str] = {}
+    left_out: dict[str, str] = {}
     try:
         with os.scandir(folder) as entries:
             names = sorted(e.name for e in entries if not e.name.startswith("."))
     except FileNotFoundError:
-        return frames, doubles
+        return frames, left_out
     except OSError as err:
         raise SequenceError(f"cannot list {folder}: {err.strerror}") from err
     for name in names:
@@ -57,27 +62,39 @@ def folder_frames(folder: Path, pattern: re.Pattern[str]) -> tuple[dict[str, str
             continue
         frame = match.group("frame")
         if frame in frames:
-            doubles[frame] = f"two files in {folder.name}: {frames[frame]} and {name}"
+            left_out[frame] = f"two files in {folder.name}: {frames[frame]} and {name}"
+        elif (what := entry_kind(folder / name)) != "file":
+            left_out.setdefault(frame, f"{folder.name}/{name} is {what}")
+            continue
         frames[frame] = name
-    return frames, doubles
+    return frames, left_out
+
+
+def broken_sequences(split: Path) -> dict[str, str]:
+    """Sequence folders of a raw split that are links leading nowhere (dangling, or a loop): name -> why.
+
+    `child_dirs` does not list them (they are no folders); they are reported instead of vanishing.
+    """
+    try:
+        with os.scandir(split) as entries:
+            links = sorted(e.name for e in entries if not e.name.startswith(".") and e.is_symlink())
+    except OSError:
+        return {}
+    found = {}
+    for name in links:
+        what = entry_kind(split / name)
+        if what not in {"file", "folder"}:
+            found[name] = f"{split / name} is {what}"
+    return found
 
 
 def check_inputs(config: GoproPrepareConfig) -> tuple[str, ...]:
     """Fail before any work on what the config says but the disk does not have; return the splits to run.
 
     Checks: each raw root is a folder; the output is not inside a raw root (or the other way round); the
-    splits asked for exist; and the spike geometry matches the size of at least one spike file. With
-    `generate_sample_if_missing`, the bundled sample is written first where neither root exists.
+    splits asked for exist; and the spike geometry matches the size of at least one spike file. The bundled
+    sample (`generate_sample_if_missing`) is written before any stage runs (`dataprep.sample.write_missing_samples`).
     """
-    if config.generate_sample_if_missing:
-        from dataprep.sample.gopro_tree import (
-            ensure_gopro_sample,
-        )  # the sample package imports rosbags: only here
-
-        if ensure_gopro_sample(config.gopro_root, config.spike_root, SpikeGeometry.from_spec(config.spike)):
-            log.info(
-                "wrote the bundled GoPro + spike sample at %s and %s", config.gopro_root, config.spike_root
-            )
     output = config.output_root.resolve()
     for key in RAW_ROOTS:
         root: Path = getattr(config, key)
@@ -142,11 +159,12 @@ def check_geometry(config: GoproPrepareConfig, splits: tuple[str, ...]) -> None:
 
 
 def plan_prepare(config: GoproPrepareConfig) -> PreparePlan:
-    """Check the inputs, then one job per sequence of each split (in either root, or left in the output)."""
+    """Check the inputs, then one job per sequence of each split (in either root, or left in the output); a
+    sequence folder that is a dangling or looping link is left out with the reason."""
     splits = check_inputs(config)
     jobs: list[SequenceJob] = []
     for split in splits:
-        jobs += plan_jobs(
+        planned = plan_jobs(
             split,
             child_dirs(config.gopro_root / split),
             child_dirs(config.spike_root / split),
@@ -155,4 +173,11 @@ def plan_prepare(config: GoproPrepareConfig) -> PreparePlan:
             config.spike_root / split,
             config.output_root / split,
         )
+        broken = broken_sequences(config.gopro_root / split) | broken_sequences(config.spike_root / split)
+        known = {job.sequence for job in planned}
+        planned += [SequenceJob(split, name, None, None, config.output_root / split / name, reason)
+                    for name, reason in broken.items() if name not in known]
+        jobs += sorted((job._replace(gopro_dir=None, spike_dir=None, reason=broken[job.sequence])
+                        if job.sequence in broken else job for job in planned),
+                       key=lambda job: frame_order(job.sequence))
     return PreparePlan(splits, tuple(jobs))

@@ -93,11 +93,11 @@ def _check_values(raw: np.ndarray, path: Path, first_frame: int) -> None:
 
 
 def _decode(raw: np.ndarray, geometry: SpikeGeometry, path: Path, first_frame: int) -> np.ndarray:
-    """(k, frame_bytes) raw bytes -> (k, H, W) uint8 {0, 1}, rows as stored (not flipped)."""
+    """(k, frame_bytes) raw bytes -> (k, H, W) uint8 {0, 1}, rows as stored (not flipped), in memory of its own."""
     k = raw.shape[0]
     if geometry.encoding == "bytes":
         _check_values(raw, path, first_frame)
-        return np.asarray(raw).reshape(k, geometry.height, geometry.width)
+        return np.array(raw, copy=True).reshape(k, geometry.height, geometry.width)  # out of the memmap
     return np.unpackbits(raw, axis=1, bitorder="little").reshape(k, geometry.height, geometry.width)
 
 
@@ -115,9 +115,10 @@ def check_spike_file(path: Path, geometry: SpikeGeometry) -> None:
 
 
 def read_spikes(path: Path, geometry: SpikeGeometry) -> np.ndarray:
-    """The whole file as (T, H, W) uint8 {0, 1}, rows top to bottom."""
+    """The whole file as (T, H, W) uint8 {0, 1}, rows top to bottom: a writable array of its own, never a view
+    of the memory-mapped file (an in-place op on such a view through torch crashed the process)."""
     spikes = _decode(_map(path, geometry), geometry, path, 0)
-    return np.ascontiguousarray(spikes[:, ::-1] if geometry.flip else spikes)
+    return np.ascontiguousarray(spikes[:, ::-1]) if geometry.flip else spikes
 
 
 def spike_to_voxel(spikes: np.ndarray, bins: int, dtype: str | np.dtype = "float32") -> np.ndarray:

@@ -1,8 +1,7 @@
-"""The stage: plan the files, scan each (or reuse its stored scan), write the index and summary.json.
+"""The stage's steps: plan the files, scan each (or reuse its stored scan), write the index and summary.json.
 
-The three steps are separate calls so the Prefect flow can run one task per file; `build_index` runs them in
-order for use without Prefect. A file that fails (bad input) fails alone: it is listed in summary.json with
-its error and left out of the index, and every other file is indexed.
+`stage.Hdf5Stage` puts them in the stage contract (one unit per file). A file that fails fails alone: it is
+listed in summary.json with its error and left out of the index, and every other file is indexed.
 """
 
 from __future__ import annotations
@@ -14,18 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from dataprep.config.hdf5 import Hdf5IndexConfig, Hdf5SourceSpec
-from dataprep.errors import DataprepError
 from dataprep.hdf5.errors import Hdf5Error
 from dataprep.hdf5.image_cache import write_image_cache
 from dataprep.hdf5.index_file import IndexCounts, merged_stats, write_index_file
 from dataprep.hdf5.layout import CACHE_DIR, INDEX_NAME, SCANS_DIR, SUMMARY_NAME
 from dataprep.hdf5.scan import FileScan, scan_replay, scan_segments
 from dataprep.hdf5.scanstore import load_scan, save_scan, scan_file_path, scan_key
-from dataprep.hdf5.sources import FileIdentity, find_files
+from dataprep.hdf5.sources import FileIdentity, expand_files
+from dataprep.stages import UnitFailure
 from dataprep.storage import write_json_atomic
+from dataprep.storage.crashpoints import crash_point
+from dataprep.storage.inputs import real_path
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +35,13 @@ class SourceFile:
 
     path: Path
     source: Hdf5SourceSpec
+    rejected: str | None = None  # why the path is not opened (a FIFO, a symlink loop...): the file's failure
 
-
-@dataclass(frozen=True)
-class FileFailure:
-    path: str
-    error: str
+    @property
+    def failure_path(self) -> str:
+        """How a failure names the file: its resolved path, or the path itself when it was never opened (a
+        link to /dev/zero is named by the link)."""
+        return str(self.path.absolute() if self.rejected is not None else real_path(self.path))
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class IndexReport:
     root: Path
     counts: IndexCounts
     files: tuple[FileScan, ...]
-    failures: tuple[FileFailure, ...]
+    failures: tuple[UnitFailure, ...]  # each named by the file's resolved path
     bytes_indexed: int  # size of the source files indexed
     index_bytes: int
     seconds: float
@@ -67,39 +67,23 @@ class IndexReport:
 
 def plan_index(config: Hdf5IndexConfig) -> tuple[SourceFile, ...]:
     """Every file of every source; a file named by two sources is an error (which kind would it be?)."""
-    if config.generate_sample_if_missing:
-        _write_missing_samples(config)
     planned: dict[Path, SourceFile] = {}
     for source in config.sources:
-        for path in find_files(source.paths):
+        expansion = expand_files(source.paths)
+        for path in expansion.found:
             key = path.resolve()
             if key in planned and planned[key].source != source:
                 raise Hdf5Error(f"{path} is named by two sources ({planned[key].source.kind} and {source.kind})")
             planned[key] = SourceFile(path, source)
+        for rejected in expansion.rejected:
+            planned.setdefault(real_path(rejected.path), SourceFile(rejected.path, source, rejected.reason))
     return tuple(planned.values())
-
-
-def _write_missing_samples(config: Hdf5IndexConfig) -> None:
-    """The bundled sample: a replay file (300 rows, 32x32 cameras) or a point-cloud file per missing .h5 path."""
-    from dataprep.sample.hdf5_files import write_replay_file, write_segment_file  # the sample package imports rosbags
-
-    for source in config.sources:
-        for name in source.paths:
-            path = Path(name)
-            if path.suffix != ".h5" or path.exists() or any(c in name for c in "*?["):
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if source.kind == "replay":
-                write_replay_file(path)
-            else:  # 8 segments, cut by size or by a data/segments table of (start, length)
-                size = source.segment_size or 4096
-                table = None if source.segment_size else np.array([(i * size, size) for i in range(8)])
-                write_segment_file(path, points=8 * size, segments=table)
-            logger.info("wrote the bundled %s sample at %s", source.kind, path)
 
 
 def scan_source(config: Hdf5IndexConfig, file: SourceFile) -> FileScan:
     """The file's scan: the stored one if the file is unchanged since it was made, else a fresh scan (stored)."""
+    if file.rejected is not None:
+        raise Hdf5Error(f"{file.path}: {file.rejected}")
     identity = FileIdentity.of(file.path)
     cache_size = config.image_cache.size if config.image_cache and file.source.kind == "replay" else None
     key = scan_key(identity, file.source, cache_size)
@@ -114,35 +98,36 @@ def scan_source(config: Hdf5IndexConfig, file: SourceFile) -> FileScan:
         cache = config.output_root.resolve() / CACHE_DIR / f"{key}.h5"
         write_image_cache(scan, cache, cache_size)
         scan = dataclasses.replace(scan, cache=str(cache))
+    crash_point("hdf5-before-scan-saved")  # the image cache written, the scan not: the rerun scans again
     save_scan(scan, stored_at)
     return scan
 
 
-def _agreeing(scans: Sequence[FileScan]) -> tuple[list[FileScan], list[FileFailure]]:
+def _agreeing(scans: Sequence[FileScan]) -> tuple[list[FileScan], list[UnitFailure]]:
     """Replay files must share joint and action widths to share flat columns; the first file sets them."""
     kept: list[FileScan] = []
-    failures: list[FileFailure] = []
+    failures: list[UnitFailure] = []
     widths: tuple[int, int] | None = None
     for scan in scans:
         if scan.replay is not None:
             these = (scan.replay.joint.shape[1], scan.replay.action.shape[1])
             widths = widths or these
             if these != widths:
-                failures.append(FileFailure(scan.identity.path, f"{scan.identity.path}: joint/action widths {these} "
-                                            f"differ from the other files' {widths}"))
+                failures.append(UnitFailure.rejected(scan.identity.path, f"joint/action widths {these} differ from "
+                                                     f"the other files' {widths}"))
                 continue
         kept.append(scan)
     return kept, failures
 
 
-def write_index(config: Hdf5IndexConfig, scans: Sequence[FileScan], failures: Sequence[FileFailure],
+def write_index(config: Hdf5IndexConfig, scans: Sequence[FileScan], failures: Sequence[UnitFailure],
                 started: float) -> IndexReport:
     """Write index.h5 and summary.json from the scans that succeeded; `started` is the run's time.monotonic()."""
     kept, disagreeing = _agreeing(scans)
     failures = (*failures, *disagreeing)
     root = config.output_root
     if not kept:  # an index of nothing would replace a good one, e.g. while every file is locked by a writer
-        listing = "\n".join(f"- {failure.error}" for failure in failures) or "- no source file was found"
+        listing = "\n".join(f"- {failure.message}" for failure in failures) or "- no source file was found"
         raise Hdf5Error(f"no file could be indexed, so {root / INDEX_NAME} was not written (an existing index is "
                         f"kept):\n{listing}")
     counts = write_index_file(root, kept)
@@ -171,23 +156,9 @@ def summary_dict(report: IndexReport) -> dict[str, object]:
         "transitions": counts.transitions, "segments": counts.segments,
         "files": [{"path": s.identity.path, "kind": s.kind, "rows": s.rows, "reused": s.reused, "cache": s.cache}
                   for s in report.files],
-        "failed": [{"path": f.path, "error": f.error} for f in report.failures],
+        "failed": [{"path": f.unit, "error": f.message} for f in report.failures],
         "stats": {name: m.summary() for name, m in merged_stats(report.files).items()},
         "bytes_indexed": report.bytes_indexed, "index_bytes": report.index_bytes,
         "index_bytes_per_sample": round(report.index_bytes / max(1, counts.samples + counts.segments), 1),
         "seconds": round(report.seconds, 3),
     }  # fmt: skip
-
-
-def build_index(config: Hdf5IndexConfig) -> IndexReport:
-    """Plan, scan every file (bad files fail alone), write the index: the stage without Prefect."""
-    started = time.monotonic()
-    scans: list[FileScan] = []
-    failures: list[FileFailure] = []
-    for file in plan_index(config):
-        try:
-            scans.append(scan_source(config, file))
-        except DataprepError as err:
-            logger.warning("%s", err)
-            failures.append(FileFailure(str(file.path.resolve()), str(err)))
-    return write_index(config, scans, failures, started)

@@ -5,6 +5,12 @@ images are read from disk: per file, per camera, one `pread` per row (from the i
 requested size, else from the source, resized). Transitions are the index's pairs (row i, row i + 1 in one
 episode) plus terminal rows, whose next observation is their own (not_done = 0 masks it out); timeout rows
 and a file's cut-off last row have no valid next and are never drawn.
+
+Randomness in DataLoader workers: a worker gets a copy of the sampler, generator included, so every worker
+would draw the same batches. The first draw in a torch worker therefore replaces the generator with one seeded
+from torch's per-worker seed (`get_worker_info().seed`, which differs per worker and per epoch and follows
+`torch.manual_seed` or the DataLoader's `generator`) and the sampler's own `seed`: workers never repeat each
+other, and the same two seeds reproduce a run. No `worker_init_fn` is needed; torch is never imported here.
 """
 
 from __future__ import annotations
@@ -97,6 +103,14 @@ class _BufferPool:
 _FREE_REFS = 2  # the pool's list and getrefcount's own argument
 
 
+def _torch_worker() -> tuple[int, int, int] | None:
+    """(pid, worker id, worker seed) inside a torch DataLoader worker, else None; never imports torch (a worker
+    has imported it already, so a process without it loaded is no worker)."""
+    data = sys.modules.get("torch.utils.data")
+    info = data.get_worker_info() if data is not None else None
+    return None if info is None else (os.getpid(), int(info.id), int(info.seed))
+
+
 class ReplaySampler:
     """Map-style too: `len()` transitions, `sampler[i]` or `sampler[array]` gives a batch of those."""
 
@@ -119,7 +133,9 @@ class ReplaySampler:
                       for cam in REPLAY_IMAGES}
             for file_id, entry in enumerate(tables.files) if entry.kind == "replay"
         }  # fmt: skip
+        self.seed = seed
         self._rng = np.random.default_rng(seed)
+        self._rng_worker: tuple[int, int, int] | None = None  # (pid, worker id, worker seed) it was seeded for
         self._handles = FileHandles()
         self._queue: queue.Queue[Any] | None = None
         self._stop = threading.Event()
@@ -150,10 +166,23 @@ class ReplaySampler:
     def __getitem__(self, key: int | np.ndarray) -> ReplayBatch:
         return self.batch_at(self.transitions[np.atleast_1d(key)])
 
+    def draw(self, batch_size: int) -> np.ndarray:
+        """Index samples of `batch_size` transitions, uniformly with replacement, from this process's generator."""
+        return self._generator().choice(self.transitions, batch_size)
+
+    def _generator(self) -> np.random.Generator:
+        """The generator, reseeded once per torch worker (see the module docstring)."""
+        worker = _torch_worker()
+        if worker is not None and worker != self._rng_worker:
+            entropy = [worker[2]] if self.seed is None else [worker[2], self.seed]
+            self._rng, self._rng_worker = np.random.default_rng(entropy), worker
+        return self._rng
+
     def sample(self, batch_size: int) -> ReplayBatch:
         """A batch of transitions drawn uniformly with replacement (from the prefetch queue when enabled)."""
         if self.prefetch <= 0:
-            return self.batch_at(self._rng.choice(self.transitions, batch_size))
+            return self.batch_at(self.draw(batch_size))
+        self._generator()  # a worker reseeds before its prefetch thread starts drawing
         if self._thread is not None and self._owner != os.getpid():  # forked: the thread stayed behind
             self._thread = self._queue = None
         if self._thread is None or self._prefetch_size != batch_size:
@@ -165,21 +194,28 @@ class ReplaySampler:
             raise item
         return item
 
-    def batch_at(self, index: np.ndarray) -> ReplayBatch:
-        """The transitions starting at these index samples (global sample numbers)."""
+    def batch_at(self, index: np.ndarray, images: np.ndarray | None = None) -> ReplayBatch:
+        """The transitions starting at these index samples (global sample numbers).
+
+        `images`, if given, is the (6, B, S, S, 3) uint8 array the images are read into (the torch view passes
+        shared memory, so a batch crosses to the main process without a copy); else a pooled buffer is used.
+        """
         s = self._samples
         index = np.asarray(index, dtype=np.int64)
         has_next = s["next_row"][index] >= 0
         nxt = np.where(has_next, index + 1, index)  # a file's rows are consecutive samples of the index
         file_id, row, next_row = s["file_id"][index], s["row"][index], s["row"][nxt]
         names = [name for cam in REPLAY_IMAGES for name in (cam, f"next_{cam}")]
-        buffer = self._buffers.take((len(names), len(index), self.image_size, self.image_size, 3))
-        images = dict(zip(names, buffer))
+        shape = (len(names), len(index), self.image_size, self.image_size, 3)
+        if images is not None and (images.shape != shape or images.dtype != np.uint8):
+            raise ValueError(f"image buffer is {images.dtype} {images.shape}, expected uint8 {shape}")
+        buffer = self._buffers.take(shape) if images is None else images
+        cameras = dict(zip(names, buffer))
         jobs = []
         for fid in np.unique(file_id):
             at = np.flatnonzero(file_id == fid)
             for cam, camera in self._cameras[int(fid)].items():
-                jobs += [(camera, row[at], images[cam], at), (camera, next_row[at], images[f"next_{cam}"], at)]
+                jobs += [(camera, row[at], cameras[cam], at), (camera, next_row[at], cameras[f"next_{cam}"], at)]
         readers = self._reader_pool()
         if readers is None:
             for job in jobs:
@@ -188,7 +224,7 @@ class ReplaySampler:
             for future in [readers.submit(self._read, *job) for job in jobs]:
                 future.result()  # raises the job's error, if any
         return ReplayBatch(
-            **images, joint=s["joint"][index], action=s["action"][index], next_joint=s["joint"][nxt],
+            **cameras, joint=s["joint"][index], action=s["action"][index], next_joint=s["joint"][nxt],
             reward=s["reward"][index], not_done=s["not_done"][index].astype(np.float32),
             file=tuple(self._paths[i] for i in file_id), row=row,
         )  # fmt: skip
@@ -221,7 +257,7 @@ class ReplaySampler:
     def _produce(self, batch_size: int, out: queue.Queue[Any], stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                item: Any = self.batch_at(self._rng.choice(self.transitions, batch_size))
+                item: Any = self.batch_at(self._rng.choice(self.transitions, batch_size))  # reseeded by sample()
             except Exception as err:  # noqa: BLE001 - handed to the consumer, which raises it
                 item = err
             while not stop.is_set():

@@ -6,7 +6,9 @@
   used evicted first. Pair it with `epoch_order`, which shuffles across all files but visits them in
   groups of `cache_files`, so each file is loaded once per epoch instead of once per segment.
 - `on_demand`: each segment is one contiguous read per column from a handle kept open per process.
-Map-style (`len`, `[i]`), no torch needed; `collate_segments` makes a batch for a DataLoader.
+Map-style (`len`, `[i]`), no torch needed; `collate_segments` makes a batch for a DataLoader, and
+`dataprep.torchdata` has the torch views. Every mode returns arrays of the segment's own (writable, owning
+their memory): cached files are copied out of, so changing a segment in place never changes the cache.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ class SegmentDataset:
                 read_span(self._handles, source, start, out)
                 columns.append(out)
         else:
-            columns = [c[start:start + length] for c in self._columns(fid)]
+            columns = [c[start:start + length].copy() for c in self._columns(fid)]
         x, y, z, classification = columns
         return Segment(x, y, z, classification, file=self._paths[fid], start=start)
 
@@ -136,9 +138,18 @@ class SegmentDataset:
         rng = np.random.default_rng(seed)
         if self.mode != "lru":
             return rng.permutation(len(self))
-        files = rng.permutation(np.unique(self._file_id))
+        return self.grouped_order(rng.permutation(np.unique(self._file_id)), rng)
+
+    @property
+    def file_ids(self) -> np.ndarray:
+        """The file of every segment (an index into the index's files)."""
+        return self._file_id
+
+    def grouped_order(self, files: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The segments of `files`, in that file order, `cache_files` files at a time, each group shuffled."""
         groups = [files[i:i + self.cache_files] for i in range(0, len(files), self.cache_files)]
-        return np.concatenate([rng.permutation(np.flatnonzero(np.isin(self._file_id, g))) for g in groups])
+        parts = [rng.permutation(np.flatnonzero(np.isin(self._file_id, g))) for g in groups]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def close(self) -> None:
         self._handles.close()

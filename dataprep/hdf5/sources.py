@@ -1,11 +1,13 @@
 """Finding the HDF5 files a configuration names, and opening them read-only with clear errors.
 
 A file is identified by (resolved path, size, mtime): a rerun rescans a file only when one of them changed.
+The walk is the one every stage shares (`dataprep.storage.inputs`): a FIFO, a symlink loop or a folder named
+`x.h5` is rejected with its reason and becomes that file's failure, never a hang.
 """
 
 from __future__ import annotations
 
-import glob
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +15,12 @@ from pathlib import Path
 import h5py
 
 from dataprep.hdf5.errors import Hdf5Error
+from dataprep.storage.fingerprint import Fingerprint
+from dataprep.storage.inputs import Expansion, InputKind, expand_inputs
 
 SUFFIXES = (".h5", ".hdf5", ".he5")
+LOCK_WORDS = re.compile(r"\block", re.IGNORECASE)
+LOCKED_HINT = "locked (open for writing by another process or handle); close the writer and rerun"
 
 
 @dataclass(frozen=True)
@@ -28,49 +34,42 @@ class FileIdentity:
     @classmethod
     def of(cls, path: Path) -> FileIdentity:
         try:
-            stat = path.stat()
+            size, mtime_ns = Fingerprint.of(path)
         except OSError as err:
             raise Hdf5Error(f"{path}: cannot stat: {err.strerror}") from err
-        return cls(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        return cls(str(path.resolve()), size, mtime_ns)
 
 
-def _in_folder(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
+HDF5_FILES = InputKind("HDF5 file", lambda name: Path(name).suffix in SUFFIXES, None, ", ".join(SUFFIXES), Hdf5Error,
+                       "source path")
 
 
-def find_files(patterns: Iterable[str]) -> list[Path]:
-    """Expand files, folders (searched recursively for .h5/.hdf5/.he5) and globs into sorted distinct files.
+def expand_files(patterns: Iterable[str]) -> Expansion:
+    """Files, folders (searched recursively for .h5/.hdf5/.he5) and globs -> the files to open (sorted,
+    distinct) and the paths rejected with their reasons.
 
     A pattern that matches nothing is an error naming it, so a typo never yields an empty index.
     """
-    found: list[Path] = []
-    for pattern in patterns:
-        if glob.has_magic(pattern):
-            # Path.glob takes no absolute pattern; users give absolute ones
-            matches = [Path(p) for p in sorted(glob.glob(pattern, recursive=True))]  # noqa: PTH207
-            files = [f for m in matches for f in (_in_folder(m) if m.is_dir() else [m])]
-            if not files:
-                raise Hdf5Error(f"no HDF5 file matches {pattern!r}")
-        else:
-            path = Path(pattern)
-            if not path.exists():
-                raise Hdf5Error(f"source path {path} does not exist")
-            files = _in_folder(path) if path.is_dir() else [path]
-            if not files:
-                raise Hdf5Error(f"folder {path} holds no HDF5 file ({', '.join(SUFFIXES)})")
-        found.extend(files)
-    return sorted({f.resolve(): f for f in found}.values(), key=str)
+    return expand_inputs(patterns, HDF5_FILES)
+
+
+def find_files(patterns: Iterable[str]) -> list[Path]:
+    """The files `expand_files` would open (rejected paths left out: the stage reports them)."""
+    return list(expand_files(patterns).found)
 
 
 def open_source(path: Path | str) -> h5py.File:
-    """Open read-only; a file another process holds open for writing is named as locked, not as corrupt."""
+    """Open read-only; a file another process holds open for writing is named as locked, a file cut short as
+    truncated, anything else as unreadable (with h5py's words)."""
     try:
         return h5py.File(path, "r")
     except BlockingIOError as err:
-        raise Hdf5Error(f"{path}: locked (open for writing by another process or handle); "
-                        "close the writer and rerun") from err
+        raise Hdf5Error(f"{path}: {LOCKED_HINT}") from err
     except OSError as err:
-        if "lock" in str(err).lower():
-            raise Hdf5Error(f"{path}: locked (open for writing by another process or handle); "
-                            "close the writer and rerun") from err
+        text = str(err)
+        if "truncated file" in text:
+            raise Hdf5Error(f"{path}: truncated: the file is shorter than its header says ({text}); it was cut "
+                            "off while being written or copied: copy or write it again") from err
+        if LOCK_WORDS.search(text):  # "unable to lock file, errno = 11"; not the "sblock" of other messages
+            raise Hdf5Error(f"{path}: {LOCKED_HINT}") from err
         raise Hdf5Error(f"{path}: unreadable as HDF5 ({err})") from err

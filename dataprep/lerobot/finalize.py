@@ -39,7 +39,8 @@ from dataprep.lerobot.schema import DatasetSchema, dataset_arrow_schema, info_fe
 from dataprep.lerobot.video import VideoInfo
 from dataprep.storage import write_json_atomic
 from dataprep.storage.crashpoints import crash_point
-from dataprep.storage.swap import discard_tmp, fsync_tree, link_or_copy, swap_into_place, tmp_folder
+from dataprep.storage.markers import fsync_tree
+from dataprep.storage.swap import discard_tmp, link_or_copy, swap_into_place, tmp_folder
 
 logger = logging.getLogger(__name__)
 
@@ -101,32 +102,32 @@ def finalize_dataset(
     tmp.mkdir(parents=True)
     try:
         placed, tasks = _build(tmp, staged, schema, limits, base)
-        everything = [*(base.episodes if base else ()), *placed]
-        write_stats(tmp, features, everything)
+        write_stats(tmp, features, placed, base.stats if base else None)  # merged into the committed aggregate
         crash_point("meta-stats")
         for relative, document in (commit.documents or {}).items():
             write_json_atomic(tmp / relative, document)
-        frames = sum(ep.length for ep in everything)
-        write_info(tmp, schema, features, (len(everything), frames, len(tasks)), limits)
+        offset = base.episode_count if base else 0
+        episodes = offset + len(placed)
+        frames = (base.frames if base else 0) + sum(ep.length for ep in placed)
+        write_info(tmp, schema, features, (episodes, frames, len(tasks)), limits)
         fsync_tree(tmp)
         crash_point("before-commit-record")
-        offset = len(base.episodes) if base else 0
         sources = (*(base.record.sources if base else ()), *(s.shifted(offset) for s in commit.sources))
-        CommitRecord(commit.settings_hash, sources, len(everything), frames).save(tmp)
+        CommitRecord(commit.settings_hash, sources, episodes, frames).save(tmp)
         crash_point("commit-recorded")
     except BaseException:
         discard_tmp(root, COMMIT_PATH)
         raise
     swap_into_place(tmp, root)
     logger.info("wrote %s: %d new episodes, %d in all, %d frames, %d tasks",
-                root, len(placed), len(everything), frames, len(tasks))
-    return DatasetSummary(root, repo_id, len(everything), frames, schema.fps, tuple(features), tuple(tasks))
+                root, len(placed), episodes, frames, len(tasks))
+    return DatasetSummary(root, repo_id, episodes, frames, schema.fps, tuple(features), tuple(tasks))
 
 
 def committed_summary(root: Path, repo_id: str) -> DatasetSummary:
     """The summary of the dataset committed at `root` (a run that had nothing to add)."""
     base = read_committed(root)
-    return DatasetSummary(Path(root), repo_id, len(base.episodes), base.frames, base.info.fps,
+    return DatasetSummary(Path(root), repo_id, base.episode_count, base.frames, base.info.fps,
                           tuple(base.info.features), base.tasks)
 
 
@@ -147,7 +148,7 @@ def _build(
 
     data_places = plan_files([ep.data_path.stat().st_size for ep in staged], limits.data_files_size_in_mb,
                              first(base.last_data if base else None), limits.chunks_size)
-    episode0 = len(base.episodes) if base else 0
+    episode0 = base.episode_count if base else 0
     frame0 = base.frames if base else 0
     added = write_data_files(out, staged, data_places, dataset_arrow_schema(schema), episode0, frame0,
                              task_indices)

@@ -7,7 +7,7 @@ files lerobot wrote); the data and video files are placed by finalize.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,10 +146,16 @@ _TASKS_PANDAS_METADATA = {
 }
 
 
-def write_stats(out: Path, features: dict[str, dict[str, Any]], placed: Sequence[PlacedEpisode]) -> None:
+def write_stats(out: Path, features: dict[str, dict[str, Any]], placed: Sequence[PlacedEpisode],
+                committed: Mapping[str, FeatureStats] | None = None) -> None:
+    """meta/stats.json over `placed`, merged with the `committed` aggregate of the episodes before them.
+
+    Merging the aggregate equals aggregating every episode (the weights are counts, the variance is pooled),
+    up to float rounding, so an append reads one small file instead of every episode's row.
+    """
     stats: dict[str, dict[str, Any]] = {}
     for key in features:
-        total = aggregate_stats([place.stats[key] for place in placed])
+        total = aggregate_stats([*((committed[key],) if committed else ()), *(place.stats[key] for place in placed)])
         stats[key] = {name: _stat_value(total, name).tolist() for name in STAT_NAMES}
     _write_json(out / STATS_PATH, stats)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 from dataprep.errors import DataprepError
 from dataprep.lerobot.stats import FeatureStats
 from dataprep.lerobot.video import VideoInfo
+from dataprep.storage.markers import write_marker
 
 DATA_FILE = "data.parquet"  # the episode's rows
 DATA_TMP_FILE = ".data.parquet.tmp"  # the rows while being written; has no footer until closed
@@ -98,16 +98,16 @@ class StagedEpisode:
             raise DataprepError(f"{folder}: {MARKER_FILE} is corrupt: {err!r}") from err
 
     def save(self) -> None:
-        """Write episode.json atomically (tmp + rename), so a crash never leaves a half marker."""
-        tmp = self.folder / f".{MARKER_FILE}.tmp"
-        tmp.write_text(json.dumps(self.to_json(), indent=1), encoding="utf-8")
-        os.replace(tmp, self.folder / MARKER_FILE)
+        """Write episode.json last, after the episode's rows and videos are on disk (`write_marker`), so a
+        crash or a power cut never leaves a marker, whole or half, for data the disk does not hold."""
+        write_marker(self.folder, MARKER_FILE, self.to_json(), indent=1)
 
 
 def remove_staged(folder: Path) -> None:
     """Delete what an EpisodeWriter may have put in `folder` (marker first), and the folder if then empty."""
     (folder / MARKER_FILE).unlink(missing_ok=True)
-    (folder / f".{MARKER_FILE}.tmp").unlink(missing_ok=True)
+    for tmp in folder.glob(f".{MARKER_FILE}.*tmp"):  # a marker's temporary name, left by a killed write
+        tmp.unlink(missing_ok=True)
     for name in (DATA_FILE, DATA_TMP_FILE):
         (folder / name).unlink(missing_ok=True)
     shutil.rmtree(folder / VIDEO_DIR, ignore_errors=True)

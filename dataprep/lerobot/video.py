@@ -34,13 +34,14 @@ class _CodecSpec:
     encoder: str  # PyAV/FFmpeg encoder name
     stream_codec: str  # codec name as read back from the stream, and as lerobot records it
     crf: int
-    preset: int | str
+    preset: int | str | None  # None: not passed, the encoder's own default
 
 
-# crf 30 / preset 12 are lerobot's libsvtav1 defaults; veryfast/23 keep h264 near AV1's speed on 2 cores.
+# lerobot 0.6.1's defaults (`VideoEncoderConfig`: g 2, crf 30; preset 12 for libsvtav1, none for h264, i.e.
+# x264's "medium"), so a dataset of ours and one lerobot encoded carry the same settings and can be merged.
 _CODECS: dict[str, _CodecSpec] = {
     "libsvtav1": _CodecSpec("libsvtav1", "av1", 30, 12),
-    "h264": _CodecSpec("libx264", "h264", 23, "veryfast"),
+    "h264": _CodecSpec("libx264", "h264", 30, None),
 }
 _PUT_POLL_S = 0.1  # how often a blocked producer checks that the encoder thread is still alive
 # An encoder that takes no frame, or does not finish its flush, for this long is hung, not slow: a frame takes
@@ -84,8 +85,8 @@ class VideoSettings:
 
     codec: Literal["libsvtav1", "h264"] = "libsvtav1"
     pix_fmt: str = "yuv420p"
-    crf: int | None = None  # None: the codec's default (30 for libsvtav1, 23 for h264)
-    preset: int | str | None = None  # None: 12 for libsvtav1, "veryfast" for h264
+    crf: int | None = None  # None: lerobot's default, 30
+    preset: int | str | None = None  # None: lerobot's default, 12 for libsvtav1, x264's own (medium) for h264
     g: int = 2  # GOP size: lerobot's default, keeps random access to any frame cheap
 
     def __post_init__(self) -> None:
@@ -95,12 +96,16 @@ class VideoSettings:
     def resolved_crf(self) -> int:
         return self.crf if self.crf is not None else _CODECS[self.codec].crf
 
-    def resolved_preset(self) -> int | str:
+    def resolved_preset(self) -> int | str | None:
+        """None: no preset is passed (the encoder's default), recorded as null as lerobot records it."""
         return self.preset if self.preset is not None else _CODECS[self.codec].preset
 
     def codec_options(self) -> dict[str, str]:
-        """FFmpeg private options; strings because that is what libavcodec parses."""
-        return {"g": str(self.g), "crf": str(self.resolved_crf()), "preset": str(self.resolved_preset())}
+        """FFmpeg private options; strings because that is what libavcodec parses (as lerobot's
+        `get_codec_options`: g, crf, and preset only when there is one)."""
+        preset = self.resolved_preset()
+        options = {"g": str(self.g), "crf": str(self.resolved_crf())}
+        return options if preset is None else {**options, "preset": str(preset)}
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ class VideoInfo:
     frames: int
     g: int
     crf: int
-    preset: int | str
+    preset: int | str | None
 
     def to_info_dict(self) -> dict[str, Any]:
         """The camera's `info` in info.json, key for key as lerobot 0.6.1's `get_video_info` writes it.

@@ -7,6 +7,7 @@ With several GPUs each process gets the same batch on its own device, so the sma
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from dataprep.config.loader import LoaderSpec
 from dataprep.errors import DataprepError
 from dataprep.memory.monitor import GpuMemory
 from dataprep.memory.snapshot import MB
+from dataprep.memory.strategy import loader_prefetch_batches
 from dataprep.memory.workers import cpu_count, resolve_workers
 
 SAFETY = 0.7  # share of device memory a batch plan may take: the allocator's fragmentation and CUDA's context
@@ -82,6 +84,16 @@ class LoaderSettings:
     persistent_workers: bool
     reasoning: str
 
+    @property
+    def in_flight_batches(self) -> int:
+        """Batches loaded ahead at once (prefetch_factor per worker), each a full batch in shared memory; with
+        pin_memory each is copied once more into pinned memory."""
+        return loader_prefetch_batches(self.num_workers, self.prefetch_factor or 0)
+
+    def prefetch_bytes(self, batch_bytes: int) -> int:
+        """Memory the loader's read-ahead takes for batches of `batch_bytes`, on top of the readers'."""
+        return self.in_flight_batches * batch_bytes * (2 if self.pin_memory else 1)
+
     def dataloader_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `torch.utils.data.DataLoader(dataset, **kwargs)`."""
         kwargs: dict[str, Any] = {"num_workers": self.num_workers, "pin_memory": self.pin_memory,
@@ -93,9 +105,11 @@ class LoaderSettings:
         return kwargs
 
 
-def plan_loader(spec: LoaderSpec, gpus: Sequence[GpuMemory], cpus: int | None = None) -> LoaderSettings:
+def plan_loader(spec: LoaderSpec, gpus: Sequence[GpuMemory], cpus: int | None = None,
+                batch_bytes: int | None = None) -> LoaderSettings:
     """Resolve the `loader` block: workers from the CPUs (split among the per-GPU processes), the batch from
-    the GPU when `batch_size: auto`."""
+    the GPU when `batch_size: auto`. `batch_bytes` (one batch's size, e.g. `replay_batch_bytes`) adds what the
+    read-ahead holds to the reasoning."""
     cpus = cpu_count() if cpus is None else cpus
     total = resolve_workers(spec.num_workers, cpus, minimum=0)
     processes = len(gpus) if spec.split_per_gpu and gpus else 1
@@ -114,7 +128,13 @@ def plan_loader(spec: LoaderSpec, gpus: Sequence[GpuMemory], cpus: int | None = 
     else:
         batch = spec.batch_size
     pin = bool(gpus) if spec.pin_memory == "auto" else spec.pin_memory
-    return LoaderSettings(
+    settings = LoaderSettings(
         batch_size=batch, num_workers=workers, prefetch_factor=spec.prefetch_factor if workers else None,
         pin_memory=pin, persistent_workers=spec.persistent_workers and workers > 0, reasoning="; ".join(notes),
     )
+    if batch_bytes is None or not settings.in_flight_batches:
+        return settings
+    ahead = (f"read-ahead: {workers} worker(s) x prefetch_factor {spec.prefetch_factor} = "
+             f"{settings.in_flight_batches} batches of {batch_bytes / MB:.0f} MB"
+             + (", each pinned once more" if pin else "") + f": {settings.prefetch_bytes(batch_bytes) / MB:.0f} MB")
+    return dataclasses.replace(settings, reasoning=f"{settings.reasoning}; {ahead}")

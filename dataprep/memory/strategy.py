@@ -107,16 +107,33 @@ def gopro_loader_settings(total_bytes: int, available: int, workers: int = 0) ->
 @dataclass(frozen=True)
 class ReplaySettings:
     """`ReplaySampler(index, prefetch=...)`: the sampler always reads rows lazily through the index; what
-    memory decides is how many batches it reads ahead (each holds `batch_bytes` of images)."""
+    memory decides is how many batches it reads ahead (each holds `batch_bytes` of images). `need`: bytes of
+    every process together: per process the index and its live batches, plus the DataLoader's in-flight ones."""
 
     prefetch: int
     strategy: Strategy
+    need: int = 0
 
 
-def replay_settings(index_bytes: int, batch_bytes: int, source_bytes: int, available: int) -> ReplaySettings:
+def loader_prefetch_batches(workers: int, prefetch_factor: int) -> int:
+    """Batches a DataLoader holds loaded ahead: `prefetch_factor` per worker (none without workers)."""
+    return workers * prefetch_factor if workers > 0 else 0
+
+
+def replay_settings(index_bytes: int, batch_bytes: int, source_bytes: int, available: int, *,
+                    workers: int = 0, prefetch_factor: int = 2) -> ReplaySettings:
     """The strategy reports whether the sources would fit in the page cache; prefetch needs room for the
-    read-ahead batches beside the index and the batch in use."""
+    read-ahead batches beside the index and the batch in use, in every process.
+
+    With DataLoader workers each worker holds its own sampler (index, the batch it reads, the one it hands over)
+    and the loader keeps `prefetch_factor` batches per worker in shared memory: that is the read-ahead, so the
+    sampler's own prefetch thread stays off (it would add `prefetch` more batches per worker, 2 x 230 MB at 256
+    x 224 px)."""
     strategy = choose_strategy(source_bytes, available)
-    room = PRELOAD_SHARE * available - index_bytes - 2 * batch_bytes  # see estimators.replay_sampler_bytes
-    prefetch = PREFETCH_BATCHES if room >= PREFETCH_BATCHES * batch_bytes else 0
-    return ReplaySettings(prefetch, strategy)
+    processes = _processes(workers)
+    in_flight = loader_prefetch_batches(workers, prefetch_factor) * batch_bytes
+    base = processes * (index_bytes + 2 * batch_bytes) + in_flight  # see estimators.replay_sampler_bytes
+    room = PRELOAD_SHARE * available - base
+    fits = room >= processes * PREFETCH_BATCHES * batch_bytes
+    prefetch = PREFETCH_BATCHES if fits and workers == 0 else 0
+    return ReplaySettings(prefetch, strategy, base + processes * prefetch * batch_bytes)

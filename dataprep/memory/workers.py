@@ -1,21 +1,19 @@
-"""How many worker processes or threads to use, from a number or a share of the CPUs.
+"""How many worker processes or threads a worker count comes to on this machine, at plan time.
 
-One parser for every place that takes a worker count (stage task runners, DataLoader workers), so
-`"auto"`, `"cpu*0.9"` and `4` mean the same everywhere.
+The configuration checks a count's syntax only (`dataprep.config.workers`); here `"auto"`, `"cpu*0.9"` and `4`
+meet the CPUs this process may use, the same way for every place that takes a count (stage task runners,
+DataLoader workers). The bag conversion's `auto` is the memory plan's (`dataprep.conversion.memory_plan`).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 
+from dataprep.config.workers import AUTO, cpu_share, parse_worker_count
 from dataprep.errors import DataprepError
 
 AUTO_SHARE = 0.8  # "auto": leave a fifth of the CPUs to the main process and the system
-_RATIO = re.compile(r"^\s*cpus?\s*\*\s*([0-9]*\.?[0-9]+)\s*$")
-
-WorkerSpec = int | str
 
 
 def cpu_count() -> int:
@@ -26,25 +24,18 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def resolve_workers(spec: WorkerSpec, cpus: int | None = None, *, minimum: int = 1) -> int:
+def resolve_workers(spec: int | str, cpus: int | None = None, *, minimum: int = 1) -> int:
     """`int` as given; `"auto"` = CPUs x 0.8; `"cpu*R"` = CPUs x R; rounded down, never below `minimum`.
 
     An int may be 0 (e.g. DataLoader's "load in the main process"); ratios and auto give at least `minimum`.
     """
+    try:
+        count = parse_worker_count(spec)
+    except ValueError as err:
+        raise DataprepError(str(err)) from None
+    if isinstance(count, int):
+        return count
     cpus = cpu_count() if cpus is None else cpus
-    if isinstance(spec, bool):
-        raise DataprepError(f"worker count {spec!r}: give an integer, 'auto' or 'cpu*RATIO'")
-    if isinstance(spec, int):
-        if spec < 0:
-            raise DataprepError(f"worker count {spec} is negative")
-        return spec
-    text = spec.strip().lower()
-    if text.isdigit():
-        return int(text)
-    if text == "auto":
-        share = AUTO_SHARE
-    elif match := _RATIO.match(text):
-        share = float(match.group(1))
-    else:
-        raise DataprepError(f"worker count {spec!r}: give an integer, 'auto' or 'cpu*RATIO' (e.g. 'cpu*0.9')")
+    share = AUTO_SHARE if count == AUTO else cpu_share(count)
+    assert share is not None
     return max(minimum, math.floor(cpus * share))

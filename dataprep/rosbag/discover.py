@@ -1,69 +1,69 @@
 """Finding the bags a configuration names.
 
 A user points at a folder of recordings, a glob, single files or rosbag2 folders; ROS1 bags are `.bag` files,
-ROS2 bags are folders holding `metadata.yaml` (or a bare `.mcap`/`.db3` file).
+ROS2 bags are folders holding `metadata.yaml` (or a bare `.mcap`/`.db3` file). The walk itself is the one
+every stage shares (`dataprep.storage.inputs`): only regular files and rosbag2 folders are opened, anything
+else named like a bag is rejected with its reason and becomes that bag's failure.
 """
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 from dataprep.rosbag.errors import BagError
+from dataprep.storage.inputs import Expansion, InputKind, entry_kind, expand_inputs
 
 ROS2_STORAGE_SUFFIXES = (".mcap", ".db3")
 UNINDEXED_ROS1_SUFFIX = ".bag.active"  # what `rosbag record` leaves when cut off, or while still recording
+ROS2_METADATA = "metadata.yaml"
+EXPECTED = ".bag files, rosbag2 folders, .mcap or .db3 files"
 
 
 def is_ros1(path: Path) -> bool:
     return path.suffix == ".bag" or path.name.endswith(UNINDEXED_ROS1_SUFFIX)
 
 
-def is_bag(path: Path) -> bool:
-    """True for a ROS1 `.bag` (or unindexed `.bag.active`) file, a rosbag2 folder or storage file.
-
-    Unindexed recordings are listed, not skipped, so they fail loudly instead of vanishing from a dataset.
-    """
-    if path.is_dir():
-        return (path / "metadata.yaml").is_file()
+def _named_like_a_bag(name: str) -> bool:
+    """Unindexed recordings are listed, not skipped, so they fail loudly instead of vanishing from a dataset."""
+    path = Path(name)
     return is_ros1(path) or path.suffix in ROS2_STORAGE_SUFFIXES
 
 
-def _bags_in_folder(folder: Path) -> list[Path]:
-    """Bags below a folder; a storage file inside a rosbag2 folder belongs to that folder, not listed twice."""
-    if is_bag(folder):
-        return [folder]
-    found: list[Path] = []
-    for child in sorted(folder.iterdir()):
-        if child.is_dir():
-            found.extend(_bags_in_folder(child))
-        elif is_bag(child):
-            found.append(child)
-    return found
+def _rosbag2_folder(folder: Path) -> Literal["unit"] | str | None:
+    """A folder with a regular `metadata.yaml` is one bag; one whose metadata.yaml is anything else is broken."""
+    metadata = folder / ROS2_METADATA
+    if not metadata.exists() and not metadata.is_symlink():
+        return None
+    what = entry_kind(metadata)
+    if what == "file":
+        return "unit"
+    if what == "folder":
+        what = "a folder"
+    return f"a broken rosbag2 folder: its {ROS2_METADATA} is {what}"
+
+
+BAGS = InputKind("bag", _named_like_a_bag, _rosbag2_folder, EXPECTED, BagError, "bag path")
+
+
+def is_bag(path: Path) -> bool:
+    """True for a ROS1 `.bag` (or unindexed `.bag.active`) file, a rosbag2 folder or storage file."""
+    if path.is_dir():
+        return _rosbag2_folder(path) == "unit"
+    return _named_like_a_bag(path.name)
+
+
+def expand_bags(patterns: Iterable[str]) -> Expansion:
+    """Files, folders and glob patterns -> the bags to open (sorted, distinct, normalised) and the paths
+    rejected with their reasons (a FIFO named `x.bag`, a symlink loop, an empty folder named `x.bag`...).
+
+    Raises BagError naming a pattern that is a URL, does not exist or matches nothing, so a typo never yields
+    an empty dataset.
+    """
+    return expand_inputs(patterns, BAGS)
 
 
 def find_bags(patterns: Iterable[str]) -> list[Path]:
-    """Expand files, folders and glob patterns into a sorted list of distinct bags.
-
-    Raises BagError naming the pattern when it matches nothing, so a typo never yields an empty dataset.
-    """
-    bags: list[Path] = []
-    for pattern in patterns:
-        if glob.has_magic(pattern):
-            matches = [Path(p) for p in sorted(glob.glob(pattern, recursive=True))]  # noqa: PTH207 - absolute patterns
-            found = [bag for match in matches for bag in (_bags_in_folder(match) if match.is_dir() else [match])]
-            found = [bag for bag in found if is_bag(bag)]
-            if not found:
-                raise BagError(f"no bag matches {pattern!r}")
-        else:
-            path = Path(pattern)
-            if not path.exists():
-                raise BagError(f"bag path {path} does not exist")
-            found = _bags_in_folder(path) if path.is_dir() else [path]
-            if not found:
-                raise BagError(f"folder {path} holds no bag (.bag files, rosbag2 folders, .mcap or .db3 files)")
-            if not is_bag(found[0]):
-                raise BagError(f"{path} is not a bag (expected .bag, .mcap, .db3 or a rosbag2 folder)")
-        bags.extend(found)
-    return sorted({bag.resolve(): bag for bag in bags}.values(), key=str)
+    """The bags `expand_bags` would open (rejected paths left out: the stages report them, see expand_bags)."""
+    return list(expand_bags(patterns).found)

@@ -1,7 +1,9 @@
 """One sequential, time-ordered pass over a ROS1 or ROS2 bag, deserialized with a mended typestore.
 
 rosbags' per-format readers are used directly (instead of `AnyReader`) so the typestore can be built with the
-fixes in `typestore.py`, and so every failure names the bag and the topic.
+fixes in `typestore.py`, and so every failure names the bag and the topic. ROS1 bags go through
+`ros1_stream.StreamingRos1Reader`, rosbags' reader with an index that grows with chunks instead of messages
+(rosbags' own holds ~176 bytes per message for the whole bag); rosbag2's readers hold little per message.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from rosbags.rosbag1 import Reader as Ros1Reader
 from rosbags.rosbag1 import ReaderError as Ros1ReaderError
 from rosbags.rosbag2 import Reader as Ros2Reader
 from rosbags.rosbag2 import ReaderError as Ros2ReaderError
@@ -22,6 +23,8 @@ from rosbags.rosbag2 import ReaderError as Ros2ReaderError
 from dataprep.rosbag.definitions import mend_undecodable
 from dataprep.rosbag.discover import UNINDEXED_ROS1_SUFFIX, is_ros1
 from dataprep.rosbag.errors import BagError
+from dataprep.rosbag.ros1_stream import NotABagError
+from dataprep.rosbag.ros1_stream import StreamingRos1Reader as Ros1Reader
 from dataprep.rosbag.typestore import build_typestore
 
 logger = logging.getLogger(__name__)
@@ -96,6 +99,8 @@ class BagReader:
         try:
             reader = Ros2Reader(path) if self.is_ros2 else Ros1Reader(path)
             reader.open()
+        except NotABagError as err:
+            raise BagError(f"bag {path}: {err}") from err
         except _READER_ERRORS as err:
             hint = " (a cut-off recording has a damaged or missing index: reindex it with ROS1's `rosbag reindex`)" \
                 if "index" in str(err).lower() and not self.is_ros2 else ""

@@ -19,6 +19,7 @@ from dataprep.sample.kuavo_bag import (
     frame_number_from_image,
     write_kuavo_bag,
 )
+from dataprep.sample.missing import write_missing_samples
 from dataprep.sample.ros2_bag import Ros2BagSpec, ros2_camera_frame, write_ros2_bag
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "sample_spikes",
     "write_gopro_tree",
     "write_kuavo_bag",
+    "write_missing_samples",
     "write_replay_file",
     "write_ros2_bag",
     "write_segment_file",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -272,18 +272,10 @@ class _Messages:
 
 
 
-def write_kuavo_bag(path: Path, spec: KuavoBagSpec = KuavoBagSpec()) -> Path:
-    """Write a Kuavo-like ROS1 bag at `path` (replacing it) via a temporary name, so no half bag remains."""
-    for camera in (spec.late_camera, *spec.dropped_frames):
-        if camera is not None and camera not in CAMERA_TOPICS:
-            raise DataprepError(f"KuavoBagSpec names unknown camera {camera!r}; known: {list(CAMERA_TOPICS)}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    tmp.unlink(missing_ok=True)
-    store = kuavo_typestore()
+def kuavo_streams(spec: KuavoBagSpec, store: Typestore) -> list[tuple[str, str, Stream]]:
+    """(topic, message type, serialized ROS1 messages in time order) per topic, for writers of Kuavo-like bags."""
     msgs = _Messages(spec, store)
-    streams: list[tuple[str, str, Stream]] = [  # the index doubles as the stream's time-offset salt
+    return [  # the index doubles as the stream's time-offset salt
         *((topic, "sensor_msgs/msg/CompressedImage", msgs.camera(cam, i))
           for i, (cam, topic) in enumerate(CAMERA_TOPICS.items())),
         (SENSORS_TOPIC, "kuavo_msgs/msg/sensorsData", msgs.sensors(3)),
@@ -292,6 +284,34 @@ def write_kuavo_bag(path: Path, spec: KuavoBagSpec = KuavoBagSpec()) -> Path:
         (CLAW_STATE_TOPIC, "kuavo_msgs/msg/lejuClawState", msgs.claw_state(6)),
         (CLAW_COMMAND_TOPIC, "kuavo_msgs/msg/lejuClawCommand", msgs.claw_command(7)),
     ]
+
+
+def _repeated(spec: KuavoBagSpec, store: Typestore, repeat_s: float) -> Iterator[tuple[int, int, bytes]]:
+    """The first `repeat_s` seconds of messages, again and again with shifted times, up to `duration_s`."""
+    block_ns = round(repeat_s * 1e9)
+    first = replace(spec, duration_s=repeat_s)
+    block = [m for m in merge_by_time(s for _, _, s in kuavo_streams(first, store)) if m[0] < spec.start_ns + block_ns]
+    for k in range(math.ceil(spec.duration_s / repeat_s)):
+        for t_ns, index, data in block:
+            if (t := t_ns + k * block_ns) < spec.start_ns + round(spec.duration_s * 1e9):
+                yield t, index, data
+
+
+def write_kuavo_bag(path: Path, spec: KuavoBagSpec = KuavoBagSpec(), repeat_s: float | None = None) -> Path:
+    """Write a Kuavo-like ROS1 bag at `path` (replacing it) via a temporary name, so no half bag remains.
+
+    `repeat_s`: generate only that many seconds and repeat them (shifted in time) to fill `duration_s`: hours
+    at the real message rates, written at disk speed, for benchmarks whose subject is the bag's length.
+    """
+    for camera in (spec.late_camera, *spec.dropped_frames):
+        if camera is not None and camera not in CAMERA_TOPICS:
+            raise DataprepError(f"KuavoBagSpec names unknown camera {camera!r}; known: {list(CAMERA_TOPICS)}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    tmp.unlink(missing_ok=True)
+    store = kuavo_typestore()
+    streams = kuavo_streams(spec, store)
     try:
         with Writer(tmp) as writer:
             conns = []
@@ -300,7 +320,9 @@ def write_kuavo_bag(path: Path, spec: KuavoBagSpec = KuavoBagSpec()) -> Path:
                 if (ros1_name := msgtype.replace("/msg/", "/")) in KUAVO_MSG_DEFINITIONS:
                     msgdef = full_text(ros1_name)  # verbatim text with comments, as `rosbag record` stores it
                 conns.append(writer.add_connection(topic, msgtype, msgdef=msgdef, md5sum=md5))
-            for t_ns, index, data in merge_by_time(stream for _, _, stream in streams):
+            messages = merge_by_time(stream for _, _, stream in streams) if repeat_s is None \
+                else _repeated(spec, store, repeat_s)
+            for t_ns, index, data in messages:
                 writer.write(conns[index], t_ns, data)
         os.replace(tmp, path)
     finally:

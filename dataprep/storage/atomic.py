@@ -40,6 +40,22 @@ def write_json_atomic(dest: Path, data: Any, indent: int = 2) -> None:
     write_bytes_atomic(dest, (json.dumps(data, indent=indent, ensure_ascii=False) + "\n").encode())
 
 
+def write_json_if_changed(dest: Path, data: Any, indent: int = 2) -> bool:
+    """Write `dest` atomically unless it already holds exactly this JSON; whether it wrote.
+
+    A rerun that changes nothing then leaves the file (and its mtime) alone, so a read-only sync of an output
+    folder, or a backup, sees no change.
+    """
+    encoded = (json.dumps(data, indent=indent, ensure_ascii=False) + "\n").encode()
+    try:
+        if dest.read_bytes() == encoded:
+            return False
+    except OSError:
+        pass  # absent or unreadable: write it
+    write_bytes_atomic(dest, encoded)
+    return True
+
+
 def fsync_path(path: Path) -> None:
     """Flush a file to disk, or a folder's entries (the files created and renamed in it)."""
     fd = os.open(path, os.O_RDONLY)

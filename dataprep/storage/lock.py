@@ -31,6 +31,20 @@ from dataprep.errors import RunError
 
 logger = logging.getLogger(__name__)
 
+LOCK_FOLDER = ".locks"  # beside the datasets, under the output root
+
+
+def dataset_lock_path(output_root: Path, repo_id: str) -> Path:
+    """The lock every run writing dataset `repo_id` under `output_root` holds (conversion, edits, compaction)."""
+    return output_root / LOCK_FOLDER / f"{repo_id}.lock"
+
+
+def dataset_folder_lock_path(root: Path) -> Path:
+    """The same lock, found from the dataset folder `<output_root>/<owner>/<name>` (edits and compaction take a
+    folder, not a configuration)."""
+    root = Path(root).absolute()
+    return dataset_lock_path(root.parent.parent, f"{root.parent.name}/{root.name}")
+
 
 class OutputLockedError(RunError):
     """Another run holds the output's lock; the message names it and the lock file."""

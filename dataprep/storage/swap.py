@@ -80,15 +80,6 @@ def swap_into_place(tmp: Path, root: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def fsync_tree(folder: Path) -> None:
-    """Flush every file and folder under `folder` to disk, deepest first, so the marker written after is
-    never durable before what it marks."""
-    for current, _dirs, files in os.walk(folder, topdown=False):
-        for name in files:
-            fsync_path(Path(current) / name)
-        fsync_path(Path(current))
-
-
 def link_or_copy(src: Path, dst: Path) -> None:
     """Hard-link a finished file (no copy, same bytes); copy when the filesystem cannot link."""
     dst.parent.mkdir(parents=True, exist_ok=True)

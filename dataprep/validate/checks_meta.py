@@ -51,7 +51,10 @@ def _stat_findings(
 ) -> Iterator[Finding]:
     """Every stat name present, finite, of the feature's shape; count a positive (1,) integer."""
     if not isinstance(stats, dict):
-        yield Finding("stats.shape", file, "no statistics for this feature", episode, feature)
+        # lerobot loads and iterates it (its convert_image_to_video leaves a camera out of stats.json); only a
+        # policy normalising this feature would miss them
+        yield Finding("stats.shape", file, "no statistics for this feature (lerobot loads the dataset without them; "
+                      "a policy normalising it needs them)", episode, feature, warning=True)
         return
     missing = [name for name in STAT_NAMES if name not in stats]
     if missing:
@@ -105,6 +108,8 @@ def check_stats(meta: DatasetMeta) -> Iterator[Finding]:
         for key, ft in numeric.items():
             yield from _stat_findings(meta.stats.get(key), key, stat_shape(ft), STATS_PATH, None)
     for ep in meta.episodes:
+        if ep.stats is None:  # no stats/* columns at all: one warning already says so
+            continue
         for key, ft in numeric.items():
             yield from _stat_findings(ep.stats.get(key), key, stat_shape(ft), ep.meta_file, ep.index)
 
@@ -118,6 +123,8 @@ def check_tasks(meta: DatasetMeta) -> Iterator[Finding]:
             "tasks.referenced", TASKS_PATH, f"task_index values {sorted(meta.tasks.values())} are not 0..T-1"
         )
     for ep in meta.episodes:
+        if ep.tasks is None:  # no tasks column: one warning already says so
+            continue
         if not ep.tasks:
             yield Finding("tasks.referenced", ep.meta_file, "the episode names no task", ep.index)
         for task in ep.tasks:

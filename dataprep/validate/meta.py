@@ -19,7 +19,9 @@ from dataprep.lerobot.info import DatasetInfo, DatasetInfoError, FeatureInfo
 from dataprep.lerobot.layout import CODEBASE_VERSION, EPISODES_PATH, INFO_PATH, STATS_PATH, TASKS_PATH
 from dataprep.validate.report import Finding
 
-_EPISODE_COLUMNS = ("episode_index", "tasks", "length", "data/chunk_index", "data/file_index",
+# what lerobot 0.6.1 needs to find an episode's rows; `tasks` and `stats/*` are optional: lerobot's own
+# convert_image_to_video writes episodes without them, and the dataset loads and iterates
+_EPISODE_COLUMNS = ("episode_index", "length", "data/chunk_index", "data/file_index",
                     "dataset_from_index", "dataset_to_index")  # fmt: skip
 
 
@@ -38,14 +40,14 @@ class EpisodeEntry:
     """One row of meta/episodes, typed."""
 
     index: int
-    tasks: tuple[str, ...]
+    tasks: tuple[str, ...] | None  # None: the file has no tasks column (optional)
     length: int
     data_chunk: int
     data_file: int
     start: int  # dataset_from_index
     end: int  # dataset_to_index
     videos: dict[str, VideoSpan]
-    stats: dict[str, dict[str, Any]]  # feature -> stat name -> nested lists, as stored
+    stats: dict[str, dict[str, Any]] | None  # feature -> stat name -> nested lists; None: no stats/* columns
     meta_file: str  # the episodes parquet this row came from
 
 
@@ -166,6 +168,7 @@ def _load_episodes(root: Path, found: list[Finding]) -> tuple[EpisodeEntry, ...]
             Finding("meta.episodes", EPISODES_PATH.format(chunk_index=0, file_index=0), "no episodes file")
         )
     entries: list[EpisodeEntry] = []
+    lacking: dict[str, list[str]] = {}  # optional column -> files without it
     for path in files:
         relative = str(path.relative_to(root))
         table = read_parquet(root, relative, found, "meta.episodes")
@@ -175,7 +178,16 @@ def _load_episodes(root: Path, found: list[Finding]) -> tuple[EpisodeEntry, ...]
         if missing:
             found.append(Finding("meta.episodes", relative, f"lacks columns {missing}"))
             continue
+        names = table.column_names
+        for column, present in (("tasks", "tasks" in names), ("stats/*", any(n.startswith("stats/") for n in names))):
+            if not present:
+                lacking.setdefault(column, []).append(relative)
         entries += [_entry(row, relative) for row in table.to_pylist()]
+    if lacking:  # one warning for the dataset, however many files
+        where = sorted({file for files_ in lacking.values() for file in files_})
+        found.append(Finding("meta.episodes", where[0] if len(where) == 1 else f"{len(where)} episodes files",
+                             f"lacks the optional column(s) {', '.join(lacking)}: lerobot loads it without them, "
+                             "but episode tasks and statistics cannot be checked", warning=True))
     return tuple(sorted(entries, key=lambda e: e.index))
 
 
@@ -188,12 +200,14 @@ def _entry(row: dict[str, Any], meta_file: str) -> EpisodeEntry:
                        row[f"videos/{key}/from_timestamp"], row[f"videos/{key}/to_timestamp"])
         for key in keys
     }  # fmt: skip
-    stats: dict[str, dict[str, Any]] = {}
+    stats: dict[str, dict[str, Any]] | None = None
     for name, value in row.items():
         if name.startswith("stats/"):
             feature, stat = name[len("stats/") :].rsplit("/", 1)
+            stats = {} if stats is None else stats
             stats.setdefault(feature, {})[stat] = value
+    tasks = tuple(row["tasks"] or ()) if "tasks" in row else None
     return EpisodeEntry(
-        row["episode_index"], tuple(row["tasks"] or ()), row["length"], row["data/chunk_index"],
+        row["episode_index"], tasks, row["length"], row["data/chunk_index"],
         row["data/file_index"], row["dataset_from_index"], row["dataset_to_index"], videos, stats, meta_file,
     )  # fmt: skip

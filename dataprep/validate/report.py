@@ -17,6 +17,7 @@ class Finding:
     message: str
     episode: int | None = None
     feature: str | None = None
+    warning: bool = False  # worth knowing, but lerobot reads the dataset as it is (e.g. an optional column missing)
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,16 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        return not self.findings
+        """Nothing found that lerobot would fail on; warnings do not count."""
+        return not self.problems
+
+    @property
+    def problems(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if not f.warning)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.warning)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,14 +57,18 @@ class ValidationReport:
             f"{self.root}: {self.episodes} episode(s), {self.frames} frames, {self.videos} video file(s), "
             f"{len(self.checks)} checks: "
         )
-        if self.ok:
+        if not self.findings:
             return summary + "OK"
         rows = [("check", "file", "episode", "feature", "problem")]
         rows += [
-            (f.check, f.file, "" if f.episode is None else str(f.episode), f.feature or "", f.message)
+            (f.check, f.file, "" if f.episode is None else str(f.episode), f.feature or "",
+             f"warning: {f.message}" if f.warning else f.message)
             for f in self.findings
         ]
-        return "\n".join([*_aligned(rows), summary + f"{len(self.findings)} problem(s)"])
+        verdict = f"{len(self.problems)} problem(s)" if self.problems else "OK"
+        if self.warnings:
+            verdict += f", {len(self.warnings)} warning(s)"
+        return "\n".join([*_aligned(rows), summary + verdict])
 
 
 def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:

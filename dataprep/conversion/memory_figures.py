@@ -1,27 +1,19 @@
-"""The figures the estimates need, read from real sources: a bag's first images, an HDF5 index, a GoPro tree.
+"""The figures a bag conversion's memory estimate needs, read from the bags: each camera's first image.
 
-Reading is cheap by design (one message per camera, an index's tables, one image per tree), and a source
-that cannot be read is left out of the figures with a log line: the stage that reads it for real names the
-problem, once, as its own failure.
+Reading is cheap by design (one message per camera of the first few bags), and a bag that cannot be read is
+left out of the figures with a log line: its conversion names the problem, once, as that bag's failure.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-
-from dataprep.config import ConvertConfig, GoproPrepareConfig, Hdf5IndexConfig
+from dataprep.config import ConvertConfig
 from dataprep.errors import DataprepError
 from dataprep.features import decode_depth, decode_image
-from dataprep.hdf5 import INDEX_NAME, IndexTables
-from dataprep.hdf5.layout import SEGMENT_COLUMNS, segment_path
-from dataprep.hdf5.scan import DatasetInfo
-from dataprep.hdf5.sources import find_files
 from dataprep.lerobot.png_pool import encode_png
 from dataprep.memory.estimators import CameraShape, itemsize
 from dataprep.rosbag import BagReader, load_msg_folders
@@ -100,61 +92,3 @@ def read_bag_figures(config: ConvertConfig, bags: Sequence[Path]) -> BagFigures:
     if missing := sorted(set(config.cameras) - set(cameras)):  # their bags fail on their own, naming why
         source += f"; camera(s) {', '.join(missing)} not counted: no readable first image"
     return BagFigures(cameras, _vector_bytes(config), source)
-
-
-@dataclass(frozen=True)
-class Hdf5Figures:
-    segment_bytes: int  # every point-cloud column of every segments file
-    largest_segment_file: int
-    replay_bytes: int  # every dataset of every replay file
-    index_bytes: int  # the flat columns a reader loads whole
-    source: str
-
-
-def _nbytes(info: DatasetInfo) -> int:
-    return math.prod(info.shape) * itemsize(info.dtype)
-
-
-def read_hdf5_figures(config: Hdf5IndexConfig) -> Hdf5Figures:
-    """From the built index when there is one (exact dataset sizes), else from the files' sizes on disk."""
-    index = config.output_root / INDEX_NAME
-    if index.is_file():
-        tables = IndexTables.load(config.output_root)
-        seg_files = [sum(_nbytes(f.datasets[segment_path(c)]) for c in SEGMENT_COLUMNS)
-                     for f in tables.files if f.kind == "segments"]
-        replay = sum(_nbytes(d) for f in tables.files if f.kind == "replay" for d in f.datasets.values())
-        columns = sum(c.nbytes for c in tables.samples.values())
-        return Hdf5Figures(sum(seg_files), max(seg_files, default=0), replay, columns, f"index {index}")
-    sizes = {source.kind: [p.stat().st_size for p in find_files(source.paths)] for source in config.sources}
-    segments = sizes.get("segments", [])
-    return Hdf5Figures(sum(segments), max(segments, default=0), sum(sizes.get("replay", [])), 0,
-                       "file sizes (no index built yet)")
-
-
-@dataclass(frozen=True)
-class GoproFigures:
-    frames: int
-    height: int
-    width: int
-    source: str
-
-
-def read_gopro_figures(config: GoproPrepareConfig) -> GoproFigures:
-    """Frames of the prepared tree (else the raw GoPro tree) and the size of its first image."""
-    root = config.output_root if config.output_root.is_dir() else config.gopro_root
-    folder = config.sources[-1]
-    frames, first = 0, None
-    splits = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    for split in splits:
-        if config.splits and split.name not in config.splits:
-            continue
-        for seq in sorted(p for p in split.iterdir() if p.is_dir()):
-            images = sorted((seq / folder).glob("*")) if (seq / folder).is_dir() else []
-            frames += len(images)
-            first = first or (images[0] if images else None)
-    if first is None:
-        raise DataprepError(f"memory plan: no {folder}/ image under {root}")
-    image = cv2.imread(str(first), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise DataprepError(f"memory plan: cannot read {first}")
-    return GoproFigures(frames, image.shape[0], image.shape[1], f"{frames} frames under {root}")

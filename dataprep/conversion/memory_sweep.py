@@ -1,8 +1,9 @@
 """Measure a bag conversion's peak RSS in fresh processes: the check of every estimate and of a chunk size.
 
-Each run is a new interpreter (`python -m dataprep.memory.probe SPEC_JSON`) so nothing a previous run
-allocated is counted, and it reports its own high-water mark (`VmHWM`; `ru_maxrss` would also count the
-parent's memory at fork).
+Each run is a new interpreter (`python -m dataprep.conversion.memory_sweep SPEC_JSON`, started by
+`dataprep.memory.measure`) so nothing a previous run allocated is counted; it reports its own high-water mark.
+`flows.memory_report --sweep` shows the sweep; `bench/memory_bench.py --calibrate` fits the coefficients to
+these measurements.
 Several configurations run at once, each into its own output, as a pool of bag workers would; their peaks
 are summed (an upper bound of what they held together).
 """
@@ -10,24 +11,18 @@ are summed (an upper bound of what they held together).
 from __future__ import annotations
 
 import json
-import logging
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, NamedTuple
 
 from dataprep.config import ConvertConfig
+from dataprep.conversion.memory_figures import read_bag_figures
+from dataprep.conversion.memory_plan import estimate_conversion
 from dataprep.errors import DataprepError
-from dataprep.memory.coefficients import Coefficients, load_coefficients
-from dataprep.memory.conversion import estimate_conversion
-from dataprep.memory.snapshot import MB, peak_rss
-from dataprep.memory.sources import read_bag_figures
-
-logger = logging.getLogger(__name__)
+from dataprep.memory import MB, Coefficients, load_coefficients, peak_rss
+from dataprep.memory.measure import spawn, wait_json
 
 
 @dataclass(frozen=True)
@@ -47,55 +42,14 @@ def _spec(config: ConvertConfig, bag: Path) -> str:
     return json.dumps({"config": config.model_dump(mode="json"), "bag": str(bag)})
 
 
-class _Child(NamedTuple):
-    process: subprocess.Popen[bytes]
-    out: IO[str]
-    err: IO[str]
-
-
-def _spawn(args: Sequence[str]) -> _Child:
-    """A child whose output goes to temporary files, so a chatty child never blocks on a full pipe."""
-    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by _wait
-    return _Child(subprocess.Popen([sys.executable, *args], stdout=out, stderr=err), out, err)
-
-
-def _wait(child: _Child) -> dict[str, Any]:
-    """The JSON object a finished child printed last; an error with its stderr when it failed."""
-    code = child.process.wait()
-    texts = []
-    for stream in (child.out, child.err):
-        stream.seek(0)
-        texts.append(stream.read())
-        stream.close()
-    if code != 0:  # the whole output (a traceback, the spec) goes to the log; the console gets the last line
-        logger.info("measured process %s failed (exit %d):\n%s", child.process.args, code, texts[1])
-        last = texts[1].strip().splitlines()[-1:] or ["no output"]
-        raise DataprepError(f"measured process failed (exit {code}): {last[0]}")
-    result: dict[str, Any] = json.loads(texts[0].strip().splitlines()[-1])
-    return result
-
-
-# Appended to measured code: the child's own high-water mark (see snapshot.peak_rss), read without imports
-_REPORT_PEAK = """
-import json as _json
-with open("/proc/self/status") as _status:
-    print(_json.dumps({"peak_rss": next(int(l.split()[1]) * 1024 for l in _status if l.startswith("VmHWM:"))}))
-"""
-
-
-def measure_python(code: str) -> int:
-    """Run `code` in a fresh interpreter; its peak RSS (bytes). Linux only (reads /proc/self/status)."""
-    return int(_wait(_spawn(["-c", code + _REPORT_PEAK]))["peak_rss"])
-
-
 def measure_conversion(configs: Sequence[ConvertConfig], bag: Path) -> Measurement:
     """Convert `bag` once per configuration, all at once, each in its own process (give each its own
     output_root)."""
     if not configs:
         raise DataprepError("measure_conversion needs at least one configuration")
     start = time.perf_counter()
-    children = [_spawn(["-m", "dataprep.memory.probe", _spec(config, bag)]) for config in configs]
-    results = [_wait(child) for child in children]
+    children = [spawn(["-m", "dataprep.conversion.memory_sweep", _spec(config, bag)]) for config in configs]
+    results = [wait_json(child) for child in children]
     seconds = time.perf_counter() - start
     return Measurement(tuple(r["peak_rss"] for r in results), seconds, sum(r["frames"] for r in results))
 
@@ -140,7 +94,7 @@ def sweep_chunk_sizes(config: ConvertConfig, bag: Path, chunk_sizes: Sequence[in
 
 
 def _main(spec_json: str) -> None:
-    from dataprep.conversion import convert_bag
+    from dataprep.conversion.bag_to_episodes import convert_bag
 
     spec = json.loads(spec_json)
     try:

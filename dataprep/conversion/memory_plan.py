@@ -6,7 +6,7 @@ PNG-encoded images in image mode). Workers are processes, each holding all of th
 
     need = workers x (process_base + encoders + chunk_size x bytes per buffered frame)
 
-with coefficients measured on real runs (`coefficients.json`). The plan fits `need` into the allowance:
+with coefficients measured on real runs (`dataprep/memory/coefficients.json`). The plan fits `need` into the allowance:
 `memory_budget_mb` when set (never more than is available), else the available memory. `chunk_size: auto`
 takes the largest rung of CHUNK_LADDER that fits (a fixed ladder, so small changes in free memory do not
 change the chunk size, which is part of a staged bag's key); a run that cannot fit fails here, before any bag
@@ -22,13 +22,11 @@ from pathlib import Path
 from typing import Literal
 
 from dataprep.config import ConvertConfig
+from dataprep.conversion.memory_figures import BagFigures, read_bag_figures
 from dataprep.errors import DataprepError
 from dataprep.lerobot.row_buffer import ROW_GROUP_BYTES
-from dataprep.memory.coefficients import Coefficients, load_coefficients
-from dataprep.memory.monitor import SystemMemory, read_system
-from dataprep.memory.snapshot import MB
-from dataprep.memory.sources import BagFigures, read_bag_figures
-from dataprep.memory.workers import cpu_count
+from dataprep.memory import MB, Coefficients, StagePlan, SystemMemory, cpu_count, load_coefficients, read_system
+from dataprep.rosbag import find_bags
 
 logger = logging.getLogger(__name__)
 
@@ -177,3 +175,11 @@ def resolve_conversion_config(config: ConvertConfig, bags: Sequence[Path], *,
     if config.max_workers == "auto" and workers == "auto":
         update["max_workers"] = plan.workers
     return config.model_copy(update=update), plan
+
+
+def plan_bags(config: ConvertConfig, system: SystemMemory) -> StagePlan:
+    """The conversion's row of a pipeline's memory plan (`dataprep.pipeline_plan`)."""
+    bags = find_bags(config.input.bags)
+    plan = plan_bag_conversion(config, bags, system=system)
+    return StagePlan("rosbag_to_lerobot", plan.need_bytes, system.available, f"stream, chunks of {plan.chunk_size}",
+                     plan.chunk_size, plan.workers, plan.reasoning)

@@ -1,0 +1,31 @@
+"""Completion markers: the file written last in a unit's folder, whose presence says the unit is finished.
+
+A rerun trusts a marker and skips the unit, so a marker must never reach the disk before what it marks: a
+power cut between the two would leave a marker claiming data the disk never got. `write_marker` flushes every
+file and folder under the unit's folder first, then writes the marker through the atomic writer (fsynced,
+renamed into place), then flushes the folder so the rename itself is durable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from dataprep.storage.atomic import fsync_path, write_json_atomic
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file and folder under `folder` to disk, deepest first, so the marker written after is
+    never durable before what it marks."""
+    for current, _dirs, files in os.walk(folder, topdown=False):
+        for name in files:
+            fsync_path(Path(current) / name)
+        fsync_path(Path(current))
+
+
+def write_marker(folder: Path, name: str, data: Any, indent: int = 2) -> None:
+    """Write `folder/name` (JSON) as the unit's completion marker: its data durable first, the marker last."""
+    fsync_tree(folder)
+    write_json_atomic(folder / name, data, indent=indent)
+    fsync_path(folder)
