@@ -5,7 +5,8 @@ with one message instead of after Prefect's start; bad input found later is prin
 The console is for people: while a command runs, Prefect's console handler drops its own reports of task and
 flow runs that failed on a `DataprepError` (the traceback, "Finished in state Failed"), since the `error:`
 block says the same in words. Those records, tracebacks included, still reach the Prefect server's logs
-and the log file `$PREFECT_HOME/logs/dataprep.log`.
+and the log file `$PREFECT_HOME/logs/dataprep.log`. Ctrl-C is one line too (what stopped, that a rerun
+resumes) and exit status 130, the shell's convention for SIGINT; its traceback goes to the log file.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from typing import Any
 from dataprep.config import PipelineConfig, load_config
 from dataprep.errors import DataprepError
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
+INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 
 
 def stage_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -70,9 +73,13 @@ class _QuietDataprepFailures(logging.Filter):
                         r"failed with exception: (\w+)\(")
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+            return False  # Ctrl-C: run_cli says it in one line
         if not record.name.startswith(self._RUN_LOGGERS) or record.levelno < logging.ERROR:
             return True
         if record.exc_info and isinstance(record.exc_info[1], DataprepError):
+            return False
+        if "KeyboardInterrupt" in record.getMessage() or "aborted by an interrupt signal" in record.getMessage():
             return False
         match = self._NAMED.search(record.getMessage())
         named = next((group for group in match.groups() if group), None) if match else None
@@ -116,18 +123,43 @@ def _console_for_people() -> Iterator[logging.FileHandler | None]:
             handler.close()
 
 
+def command_name(argv0: str | None = None) -> str:
+    """How the user started this command: `python -m flows.convert_all` for a module of the project."""
+    path = Path(sys.argv[0] if argv0 is None else argv0).resolve()
+    if path.suffix == ".py" and path.is_relative_to(PROJECT_ROOT):
+        module = ".".join(path.relative_to(PROJECT_ROOT).with_suffix("").parts)
+        return f"python -m {module}"
+    return path.name or "the command"
+
+
+def _log_traceback(log: logging.FileHandler | None, message: str, err: BaseException) -> None:
+    """The traceback goes to the file only, never to the console."""
+    if log is not None:
+        log.handle(logging.getLogger(__name__).makeRecord(
+            __name__, logging.ERROR, __file__, 0, message, (), (type(err), err, err.__traceback__)))
+
+
+def interrupted_message(command: str, log: Path | None) -> str:
+    where = f"; the traceback is in {log}" if log is not None else ""
+    return (f"interrupted: {command} stopped by Ctrl-C; run it again to resume (finished and staged work is "
+            f"kept, the unit that was running starts over){where}")
+
+
 def run_cli(action: Callable[[], str]) -> int:
     """Run `action` and print what it returns; a `DataprepError` becomes one `error:` block and exit status 2.
 
-    Any other exception is a bug: one line says so and where the traceback is, and the status is 1.
+    Any other exception is a bug: one line says so and where the traceback is, and the status is 1. Ctrl-C
+    (KeyboardInterrupt, wherever Prefect re-raises it) is one line and status 130.
     """
     with _console_for_people() as log:
         try:
             text = action()
+        except KeyboardInterrupt as err:
+            _log_traceback(log, f"{command_name()} interrupted", err)
+            print(interrupted_message(command_name(), Path(log.baseFilename) if log else None), file=sys.stderr)
+            return INTERRUPTED
         except Exception as err:  # noqa: BLE001 - the console's last line of defence: one line, not a traceback
-            if log is not None:  # the traceback goes to the file only, never to the console
-                log.handle(logging.getLogger(__name__).makeRecord(
-                    __name__, logging.ERROR, __file__, 0, "run failed", (), (type(err), err, err.__traceback__)))
+            _log_traceback(log, "run failed", err)
             if isinstance(err, DataprepError):
                 print(f"error: {err}", file=sys.stderr)
                 return 2

@@ -13,6 +13,7 @@ if __name__ == "__main__":  # a one-off without a Prefect server never imports P
 
     sys.exit(main())
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from flows.launch import main
 from flows.run_names import pipeline_run_name
 from flows.stages import STAGES, run_stages
 from tasks.artifacts import artifact_key
-from tasks.reporting import MemoryMonitor, logged_stage, record_pipeline_outcome
+from tasks.reporting import MemoryMonitor, logged_stage, record_pipeline_outcome, record_run_report
 
 __all__ = ["convert_all", "main"]
 
@@ -37,10 +38,13 @@ def convert_all(config_path: str = str(DEFAULT_CONFIG), overrides: list[str] | N
     A stage that fails on bad input does not stop the stages after it: its error is its result. This run's
     own page gets what a person checks first: INFO logs, each stage's summary and a link to its output.
     """
-    config = load_config(PipelineConfig, Path(config_path), overrides or [])
-    with MemoryMonitor(artifact_key("run", Path(config_path).resolve()), f"pipeline {config_path}", progress=False):
+    config, started = load_config(PipelineConfig, Path(config_path), overrides or []), datetime.now(UTC)
+    with MemoryMonitor(artifact_key("run", Path(config_path).resolve()), f"pipeline {config_path}",
+                       progress=False) as monitor:
         runners = {name: logged_stage(name, stage.run_flow, stage.output) for name, stage in STAGES.items()}
         results = run_stages(config, runners, stages)
     record_pipeline_outcome(config, config_path, results, {name: (stage.describe, stage.output)
                                                    for name, stage in STAGES.items()})
+    record_run_report(config, config_path, results, {n: (s.describe, s.output) for n, s in STAGES.items()}, runners,
+                      monitor, started)
     return results

@@ -1,11 +1,14 @@
 """Screenshot a flow run's Artifacts tab in the Prefect UI with headless Chromium, and check what it shows.
 
     python scripts/ui_screenshot.py --ui http://127.0.0.1:4200 --flow-run <id> --out docs/ui-run-artifacts.png \
-        --expect summary-rosbag-to-lerobot --expect output-rosbag-to-lerobot
+        --expect report-default --expect summary-rosbag-to-lerobot
+    python scripts/ui_screenshot.py --ui http://127.0.0.1:4200 --artifact <id> --out docs/ui-run-report.png \
+        --expect "Run report"
 
 Needs Debian's `chromium` package (`apt-get install chromium`); this script installs nothing. It drives
-Chromium over the DevTools protocol (the `websockets` package Prefect already depends on): open the run page,
-click its Artifacts tab, wait until every `--expect` text is on the page, then save a PNG. Exit status 1 and
+Chromium over the DevTools protocol (the `websockets` package Prefect already depends on): open the run page and
+click its Artifacts tab (or open one artifact's page, `--artifact`), wait until every `--expect` text is on
+the page, then save a PNG. Exit status 1 and
 the page's text when an expected text never shows up.
 """
 
@@ -123,11 +126,12 @@ def stop(proc: subprocess.Popen[str]) -> None:
         pass
 
 
-def wait_for(tools: DevTools, texts: list[str], timeout_s: float) -> tuple[bool, str]:
+def wait_for(tools: DevTools, texts: list[str], timeout_s: float, tab: str | None = "Artifacts") -> tuple[bool, str]:
     deadline = time.monotonic() + timeout_s
     body = ""
     while time.monotonic() < deadline:
-        tools.evaluate(CLICK_TAB % json.dumps("Artifacts"))
+        if tab:
+            tools.evaluate(CLICK_TAB % json.dumps(tab))
         body = str(tools.evaluate("document.body ? document.body.innerText : ''") or "")
         if all(text in body for text in texts) and "Can't connect to Server API" not in body:
             return True, body
@@ -136,8 +140,8 @@ def wait_for(tools: DevTools, texts: list[str], timeout_s: float) -> tuple[bool,
 
 
 def screenshot(url: str, out: Path, expect: list[str], width: int = 1400, height: int = 1500,
-               timeout_s: float = 60.0) -> str:
-    """Save the Artifacts tab of the run page at `url` to `out`; return the page's text."""
+               timeout_s: float = 60.0, tab: str | None = "Artifacts") -> str:
+    """Save the page at `url` (its `tab` clicked, if any) to `out`; return the page's text."""
     binary = find_chromium()
     with tempfile.TemporaryDirectory(prefix="ui-screenshot-") as profile:
         proc, ws_url = start_chromium(binary, Path(profile), width, height)
@@ -146,7 +150,7 @@ def screenshot(url: str, out: Path, expect: list[str], width: int = 1400, height
                 tools = DevTools(ws)
                 tools.call("Page.enable")
                 tools.call("Page.navigate", url=url)
-                found, body = wait_for(tools, expect, timeout_s)
+                found, body = wait_for(tools, expect, timeout_s, tab)
                 if not found:
                     missing = [text for text in expect if text not in body]
                     raise SystemExit(f"{url} never showed {missing} within {timeout_s:.0f} s; the page said:\n{body}")
@@ -162,14 +166,22 @@ def screenshot(url: str, out: Path, expect: list[str], width: int = 1400, height
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ui", default="http://127.0.0.1:4200", help="the Prefect UI's address")
-    parser.add_argument("--flow-run", required=True, help="flow run id")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--flow-run", help="flow run id: its page's Artifacts tab")
+    target.add_argument("--artifact", help="artifact id: its own page (a markdown report in full)")
     parser.add_argument("--out", type=Path, default=Path("docs/ui-run-artifacts.png"))
     parser.add_argument("--expect", action="append", default=[], help="text the page must show (repeatable)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the page")
+    parser.add_argument("--height", type=int, default=1500, help="window height, pixels")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped (SIGTERM)"))  # so Chromium is stopped too
-    screenshot(f"{args.ui.rstrip('/')}/runs/flow-run/{args.flow_run}", args.out, args.expect,
-               timeout_s=args.timeout)
+    ui = args.ui.rstrip("/")
+    if args.artifact:
+        screenshot(f"{ui}/artifacts/artifact/{args.artifact}", args.out, args.expect, height=args.height,
+                   timeout_s=args.timeout, tab=None)
+    else:
+        screenshot(f"{ui}/runs/flow-run/{args.flow_run}", args.out, args.expect, height=args.height,
+                   timeout_s=args.timeout)
     print(f"saved {args.out}")
     return 0
 

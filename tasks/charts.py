@@ -43,13 +43,26 @@ def line_chart(title: str, x: Sequence[float], series: dict[str, Sequence[float]
              f'<text x="4" y="{top + pad + plot_h}">{lo:.4g}</text>',
              f'<text x="{pad_left}" y="{height - 4}">{xs.min():.4g}</text>',
              f'<text x="{width - pad}" y="{height - 4}" text-anchor="end">{xs.max():.4g} {escape(x_label)}</text>']
+    # Series that coincide (RSS and its running peak, most of a bag) stay apart: the first is drawn wide and
+    # pale, each later one narrower and dashed on top, so every line shows where they overlap.
     for i, (name, ys) in enumerate(series.items()):
         color = COLORS[i % len(COLORS)]
         points = " ".join(point(float(a), float(b)) for a, b in zip(xs, ys))
-        lines.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{points}">'
+        style = ('stroke-width="4" stroke-opacity="0.55"' if i == 0
+                 else f'stroke-width="1.5" stroke-dasharray="{2 + 2 * i},3"')
+        lines.append(f'<polyline fill="none" stroke="{color}" {style} points="{points}">'
                      f"<title>{escape(name)}</title></polyline>")
-    legend = ", ".join(series) if len(series) <= 6 else f"{len(series)} series"
-    lines += [f'<text x="{width - pad}" y="15" text-anchor="end">{escape(legend)}</text>', "</svg>"]
+    if len(series) <= 6:  # a legend with each series' colour, right-aligned on the title line
+        x_end = width - pad
+        for i, name in reversed(list(enumerate(series))):
+            label_w = 7 * len(name) + 6
+            x_end -= label_w
+            lines += [(f'<line x1="{x_end - 18}" y1="11" x2="{x_end - 4}" y2="11" stroke="{COLORS[i % len(COLORS)]}" '
+                      f'stroke-width="3"/>'), f'<text x="{x_end}" y="15">{escape(name)}</text>']
+            x_end -= 22
+    else:
+        lines.append(f'<text x="{width - pad}" y="15" text-anchor="end">{len(series)} series</text>')
+    lines.append("</svg>")
     return "\n".join(lines)
 
 

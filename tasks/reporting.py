@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -33,9 +34,12 @@ from dataprep.conversion import ChunkReport
 from dataprep.errors import DataprepError
 from dataprep.lerobot.preview import first_episode_preview
 from dataprep.memory import take_snapshot
+from dataprep.rosbag.discover import find_bags
 from tasks.artifacts import artifact_key
 from tasks.charts import data_uri, line_chart, svg_image
 from tasks.dataset_slot import dataset_slot
+from tasks.run_report import outcomes_of, report_description, run_report_markdown
+from tasks.viewer import link_existing_viewer
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +100,7 @@ class MemoryMonitor:
         self._lock = threading.Lock()
         self._published = self._start
         self._progress_id = cast(UUID, create_progress_artifact(  # a sync call returns the UUID
-            0.0, key=artifact_key("progress", key), description=f"{label}: starting")) if progress else None
+            0.0, key=artifact_key("progress", key), description=f"{label}: starting.")) if progress else None
         # The thread runs in a copy of this context: Prefect's run context and settings live in contextvars,
         # and without them its artifacts would belong to no run (or go to another server).
         self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._sample_loop,),
@@ -155,23 +159,37 @@ class MemoryMonitor:
         with self._lock:
             rows = list(self.rows)
         create_table_artifact(rows, key=artifact_key("memory", self.key),
-                              description=f"Memory during {self.label} (a row per second and per chunk)")
+                              description=f"Memory of the process during {self.label}, a row per second and per "
+                                          "chunk.")
         create_markdown_artifact(memory_chart(self.label, rows), key=artifact_key("memory-chart", self.key),
-                                 description=f"Memory over time during {self.label}")
+                                 description=f"A chart of the process's memory (RSS and its peak) during "
+                                             f"{self.label}.")
 
 
-def logged_stage(name: str, run: Callable[[Any], Any],
-                 output: Callable[[Any], Path] | None = None) -> Callable[[Any], Any]:
-    """`run` with INFO lines on the calling flow's run page before and after, holding the slot of its output
-    folder (tasks/dataset_slot.py) when the stage says where it writes."""
-    def wrapper(section: Any) -> Any:
+class LoggedStage:
+    """A stage's run with INFO lines on the calling flow's run page before and after, holding the slot of its
+    output folder (tasks/dataset_slot.py) when the stage says where it writes; `seconds` is how long it took
+    (for the run report)."""
+
+    def __init__(self, name: str, run: Callable[[Any], Any], output: Callable[[Any], Path] | None = None) -> None:
+        self.name, self.run, self.output = name, run, output
+        self.seconds: float | None = None
+
+    def __call__(self, section: Any) -> Any:
         logger = get_run_logger()
-        logger.info("stage %s: starting", name)
-        with dataset_slot(output(section)) if output else nullcontext():
-            result = run(section)
-        logger.info("stage %s: finished", name)
+        logger.info("stage %s: starting", self.name)
+        start = time.monotonic()
+        try:
+            with dataset_slot(self.output(section)) if self.output else nullcontext():
+                result = self.run(section)
+        finally:
+            self.seconds = time.monotonic() - start
+        logger.info("stage %s: finished in %.0f s", self.name, self.seconds)
         return result
-    return wrapper
+
+
+def logged_stage(name: str, run: Callable[[Any], Any], output: Callable[[Any], Path] | None = None) -> LoggedStage:
+    return LoggedStage(name, run, output)
 
 
 def record_pipeline_outcome(config: PipelineConfig, config_path: str, results: Mapping[str, Any],
@@ -188,11 +206,13 @@ def record_pipeline_outcome(config: PipelineConfig, config_path: str, results: M
         else:
             text = f"# {name}\n\n```\n{describe(result)}\n```\n"
             logger.info("stage %s: output at %s\n%s", name, root, describe(result))
-        create_markdown_artifact(text, key=key, description=f"{name} from {config_path}")
+        create_markdown_artifact(text, key=key, description=f"What {name} wrote, as the command line prints it "
+                                                             f"(configuration {config_path}).")
         if root is None or isinstance(result, DataprepError):
             continue
         create_link_artifact(root.as_uri(), link_text=str(root), key=artifact_key("output", name, root),
-                             description=f"Where {name} wrote its output")
+                             description=f"The folder {name} wrote: {root}.")
+        link_existing_viewer(root, getattr(config, name))  # the dataset viewer, when the run wrote one
         if (root / "meta" / "info.json").is_file():  # a LeRobot dataset: show what its first episode holds
             try:
                 preview = preview_markdown(root)
@@ -200,4 +220,53 @@ def record_pipeline_outcome(config: PipelineConfig, config_path: str, results: M
                 logger.warning("stage %s: no preview of %s: %s", name, root, err)
                 continue
             create_markdown_artifact(preview, key=artifact_key("preview", name, root),
-                                     description=f"Camera frames and vectors of the first episode of {root}")
+                                     description=f"Camera frames and state/action plots of the first "
+                                                 f"episode of {root}.")
+
+
+def latest_validation(root: Path, since: datetime) -> str | None:
+    """The validator's verdict on `root` as its artifact's description says it, if it ran since `since`."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key("validation", root.resolve())])),
+            sort=ArtifactSort.CREATED_DESC, limit=1)
+    if not found or found[0].created is None or found[0].created < since:
+        return None
+    return found[0].description
+
+
+def _planned_bags(section: Any) -> list[str] | None:
+    """The input bags of a conversion section, as the plan finds them (None for other stages)."""
+    inputs = getattr(getattr(section, "input", None), "bags", None)
+    if inputs is None:
+        return None
+    try:
+        return [str(bag) for bag in find_bags([str(pattern) for pattern in inputs])]
+    except DataprepError:
+        return None  # the stage itself reported it
+
+
+def record_run_report(config: PipelineConfig, config_path: str, results: Mapping[str, Any],
+                      stages: Mapping[str, StageOutput], runners: Mapping[str, Any],
+                      monitor: MemoryMonitor, started: datetime) -> None:
+    """The run report (tasks/run_report.py) on the pipeline's own run page: one artifact a person reads first."""
+    outputs, validations, planned = {}, {}, {}
+    for name in results:
+        section = getattr(config, name)
+        output = stages[name][1]
+        root = output(section).resolve() if output else None
+        outputs[name], planned[name] = root, _planned_bags(section)
+        validations[name] = latest_validation(root, started) if root else None
+    seconds = {name: runner.seconds for name, runner in runners.items() if getattr(runner, "seconds", None)}
+    outcomes = outcomes_of(results, outputs, seconds, validations, planned,
+                           {name: describe for name, (describe, _) in stages.items()})
+    rows = monitor.rows
+    peak = max((row["peak_rss_mb"] for row in rows), default=None)
+    elapsed = rows[-1]["elapsed_s"] if rows else None
+    create_markdown_artifact(run_report_markdown(Path(config_path).name, outcomes, peak, elapsed),
+                             key=artifact_key("report", Path(config_path).stem),
+                             description=report_description(outcomes))

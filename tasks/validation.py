@@ -11,6 +11,15 @@ from dataprep.validate import ValidationReport, validate_dataset
 from tasks.artifacts import artifact_key, markdown_table, record_markdown
 
 
+def validation_verdict(report: ValidationReport) -> str:
+    """The verdict as a sentence: the artifact's description, and the run report's validation line."""
+    held = f"{report.episodes} episode(s), {report.frames} frames, {report.videos} video file(s)"
+    if report.ok:
+        return f"OK: {report.root} passed all {len(report.checks)} checks ({held})."
+    return (f"{len(report.findings)} problem(s) in {report.root} ({held}): "
+            f"{'; '.join(f.message for f in report.findings[:3])}{' ...' if len(report.findings) > 3 else ''}")
+
+
 def validation_markdown(report: ValidationReport) -> str:
     """The artifact: a verdict line, what was checked, then one table row per finding."""
     verdict = "**OK**" if report.ok else f"**{len(report.findings)} problem(s)**"
@@ -31,6 +40,8 @@ def validation_markdown(report: ValidationReport) -> str:
         }
         for f in report.findings
     ]
+    if not rows:
+        return "\n".join(lines) + "No problem found.\n"
     return "\n".join(lines) + markdown_table(rows)
 
 
@@ -44,7 +55,7 @@ def validate_dataset_task(root: Path, decode_all: bool = False) -> ValidationRep
     record_markdown(
         validation_markdown(report),
         key=artifact_key("validation", root.resolve()),
-        description=f"Validation of {root}",
+        description=validation_verdict(report),
     )
     if not report.ok:
         get_run_logger().warning(

@@ -4,8 +4,10 @@ and a sampler per worker (issue 21 item 4)."""
 from __future__ import annotations
 
 from dataprep.config.loader import LoaderSpec
-from dataprep.memory import MB, plan_loader, replay_batch_bytes, replay_settings
+from dataprep.memory import MB, plan_loader
+from dataprep.memory.estimators import replay_batch_bytes
 from dataprep.memory.monitor import GpuMemory
+from dataprep.memory.strategy import replay_settings
 
 GB = 1024 * MB
 
