@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dataprep.conversion.commit import CHANGED_NOTE
 from dataprep.errors import DataprepError
 from dataprep.viewer import default_out, read_viewer
 from tasks.artifacts import markdown_table
@@ -91,10 +92,12 @@ def bags_section(outcome: StageOutcome) -> list[str]:
     """Converted, skipped (in the dataset already) and failed bags, each with what happened to it."""
     report = outcome.result
     converted = {Path(bag.bag).name: bag for bag in report.bags}
-    failed = {Path(failure.bag).name: failure for failure in report.skipped}
+    failed = {Path(failure.unit).name: failure for failure in report.skipped}
     planned = [Path(bag).name for bag in outcome.planned_bags or ()]
-    skipped = [name for name in planned if name not in converted and name not in failed]
-    lines = [f"**Bags**: {len(converted)} converted, {len(skipped)} skipped, {len(failed)} failed", ""]
+    changed = [Path(bag).name for bag in report.changed]
+    skipped = [name for name in planned if name not in converted and name not in failed and name not in changed]
+    lines = [f"**Bags**: {len(converted)} converted, {len(skipped)} skipped, {len(failed)} failed"
+             + (f", {len(changed)} changed since committed" if changed else ""), ""]
     rows: list[dict[str, Any]] = []
     for name, bag in converted.items():
         dropped = sum(bag.dropped.values())
@@ -105,6 +108,8 @@ def bags_section(outcome: StageOutcome) -> list[str]:
               "why": "in the dataset already (converted by an earlier run; mode: append)"} for name in skipped]
     rows += [{"bag": name, "outcome": "**failed**", "frames": "", "why": _one_line(failure.cause)}
              for name, failure in failed.items()]
+    rows += [{"bag": name, "outcome": "**changed**", "frames": "", "why": CHANGED_NOTE}
+             for name in changed]  # committed, then its file changed: the dataset holds the old content
     if rows:
         lines.append(markdown_table(rows))
     return lines

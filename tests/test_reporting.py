@@ -138,7 +138,7 @@ def test_run_report_on_the_top_level_run_names_failed_and_skipped_bags_validatio
     assert "1 converted, 1 skipped, 1 failed" in text, text
     assert re.search(r"\| new\.bag \| converted \| \d+ \|", text), text
     assert re.search(r"\| good\.bag \| skipped \|  \| in the dataset already", text), text
-    assert re.search(r"\| broken\.bag \| \*\*failed\*\* \|  \| cannot open bag \S+broken\.bag: File magic", text), text
+    assert re.search(r"\| broken\.bag \| \*\*failed\*\* \|  \| the file is not a bag, or its header is damaged", text), text
     assert f"**Validation**: OK: {root} passed all" in text
     assert f"- rosbag_to_lerobot: `{root}`" in text and "peak RSS" in text
     assert report.description == "Every stage finished, but 1 bag(s) failed and were left out (see below)."
@@ -176,3 +176,15 @@ def test_the_run_report_names_the_viewer_written_beside_a_dataset(tmp_path: Path
     assert "viewer:" not in run_report_markdown("t", [outcome], 100.0, 1.0)
     viewer = write_viewer(root)
     assert f"`{root}` (viewer: `{viewer.index}`)" in run_report_markdown("t", [outcome], 100.0, 1.0)
+
+
+def test_the_run_report_lists_a_committed_bag_whose_file_changed_as_changed_not_skipped() -> None:
+    from types import SimpleNamespace
+
+    from tasks.run_report import StageOutcome, bags_section
+
+    report = SimpleNamespace(bags=(), skipped=(), changed=("/data/bags/a.bag",))
+    lines = bags_section(StageOutcome("rosbag_to_lerobot", report, None, 1.0,
+                                      planned_bags=["/data/bags/a.bag", "/data/bags/b.bag"]))
+    assert lines[0] == "**Bags**: 0 converted, 1 skipped, 0 failed, 1 changed since committed"
+    assert "| a.bag | **changed** |  | changed since its episodes were committed; the dataset still holds" in lines[2]
