@@ -9,6 +9,8 @@ other rows are still planned.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from dataprep.config import PipelineConfig
 from dataprep.conversion.memory_plan import plan_bags
@@ -23,7 +25,7 @@ logger = logging.getLogger(__name__)
 def plan_pipeline(config: PipelineConfig, system: SystemMemory, loader_workers: int = 0) -> list[StagePlan]:
     """One row per configured stage (two for an HDF5 index of both kinds); `loader_workers` is the DataLoader
     worker count the readers are planned for (each holds its own cache)."""
-    planners = {
+    planners: dict[str, Callable[[Any], list[StagePlan]]] = {
         "rosbag_to_lerobot": lambda section: [plan_bags(section, system)],
         "gopro_prepare": lambda section: [plan_gopro(section, system, loader_workers)],
         "hdf5_index": lambda section: plan_hdf5(section, system, loader_workers),

@@ -6,6 +6,7 @@ list of `crimson-otter` runs says nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def pipeline_run_name() -> str:
 def conversion_run_name() -> str:
     """`local/kuavo_sample <- kuavo_sample.bag 2026-12-01 02:00` (the first input and how many more)."""
     config = flow_run.parameters.get("config")
-    get = config.get if isinstance(config, dict) else lambda name: getattr(config, name, None)
+    get: Callable[[str], Any] = config.get if isinstance(config, dict) else lambda name: getattr(config, name, None)
     inputs = get("input") or {}
     bags = list(inputs.get("bags", []) if isinstance(inputs, dict) else getattr(inputs, "bags", []))
     source = Path(str(bags[0])).name + (f" +{len(bags) - 1}" if len(bags) > 1 else "") if bags else "?"

@@ -117,7 +117,7 @@ def bag_task_runner(config: ConvertConfig, workers: BagWorkers) -> TaskRunner[An
     dask = config.task_runner.dask if config.task_runner else None
     if dask is not None:
         try:
-            from prefect_dask import DaskTaskRunner
+            from prefect_dask.task_runners import DaskTaskRunner
         except ImportError as err:
             raise DataprepError("task_runner.dask needs prefect-dask: pip install 'dataprep[dask]'") from err
         if dask.address is not None:

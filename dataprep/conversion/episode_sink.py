@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion.quality import QualityTracker
@@ -135,7 +136,7 @@ class EpisodeSink:
             self.tracker.on_drops([reason for _, reason in gap])
         return True
 
-    def _open(self, vectors: dict, tick_ns: int) -> None:
+    def _open(self, vectors: dict[str, Any], tick_ns: int) -> None:
         if not self.dims:
             self.mapper.validate_names(vectors)
             self.dims = {key: int(values.size) for key, values in vectors.items()}

@@ -19,7 +19,7 @@ dataset's lock: a crash at any point leaves the old dataset or the new one, and 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +115,8 @@ class _Plan:
             raise DataprepError(f"{root}: meta/episodes holds {rows.num_rows} rows, {COMMIT_PATH} says "
                                 f"{base.episode_count} episodes")
         kinds: dict[str, tuple[list[FileRef], list[FileRef]]] = {}
-        paths = {"data": lambda ref: data_file(*ref), "meta/episodes": lambda ref: episodes_file(*ref)}
+        paths: dict[str, Callable[[FileRef], str]] = {"data": lambda ref: data_file(*ref),
+                                                       "meta/episodes": lambda ref: episodes_file(*ref)}
         for key in info.video_keys:
             paths[f"videos/{key}"] = lambda ref, key=key: video_file(key, *ref)  # type: ignore[misc]
         limits = {"data": info.data_files_size_in_mb, "meta/episodes": info.data_files_size_in_mb,

@@ -110,7 +110,8 @@ class FeatureMapper:
 
     def _part_values(self, part: _Part, payload: Any, is_default: bool, time_ns: int) -> np.ndarray:
         if is_default:
-            return payload
+            values: np.ndarray = payload
+            return values
         where = f"bag {self._bag}: topic {part.spec.topic}: field {part.spec.field!r}"
         try:
             values = extract_values(payload, part.steps)

@@ -184,7 +184,8 @@ class GoproSpikeDataset:
 
     def _read_spike(self, path: Path) -> np.ndarray:
         if self.mode == "precomputed":
-            return np.load(path)
+            values: np.ndarray = np.load(path)
+            return values
         if self.mode == "spikes":
             return read_spikes(path, self.geometry)
         return voxelize_file(path, self.geometry, self.bins, self.voxel_dtype)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -189,7 +189,7 @@ def _prepare_sequence(config: GoproPrepareConfig, job: SequenceJob, dry_run: boo
     existing = read_tree(job.output_dir, link_folders, layout.voxel_folder)
     files, doubles = _list_files(config, job)
     relative = config.link == "relative"
-    base = (lambda p: p.resolve()) if relative else (lambda p: p.absolute())
+    base: Callable[[Path], Path] = (lambda p: p.resolve()) if relative else (lambda p: p.absolute())
     output_dir = base(job.output_dir)
     source_dirs: dict[str, Path] = {}
     if files:

@@ -127,7 +127,8 @@ def spike_to_voxel(spikes: np.ndarray, bins: int, dtype: str | np.dtype = "float
     if frames % bins:
         raise ValueError(f"{frames} spike frames do not divide into {bins} equal bins")
     grouped = spikes.reshape(bins, frames // bins, *spikes.shape[1:])
-    return grouped.sum(axis=1, dtype=np.uint16).astype(dtype, copy=False)
+    values: np.ndarray = grouped.sum(axis=1, dtype=np.uint16).astype(dtype, copy=False)
+    return values
 
 
 def voxelize_file(
@@ -153,4 +154,5 @@ def voxelize_file(
             bits = np.unpackbits(mapped[b * per_bin : (b + 1) * per_bin].reshape(-1), bitorder="little")
             np.add.reduce(bits.reshape(per_bin, -1), axis=0, dtype=acc, out=sums[b])
         sums = sums.reshape(shape)
-    return (sums[:, ::-1] if geometry.flip else sums).astype(dtype)
+    values: np.ndarray = (sums[:, ::-1] if geometry.flip else sums).astype(dtype)
+    return values

@@ -192,7 +192,8 @@ class ReplaySampler:
         item = self._queue.get()
         if isinstance(item, BaseException):
             raise item
-        return item
+        batch: ReplayBatch = item
+        return batch
 
     def batch_at(self, index: np.ndarray, images: np.ndarray | None = None) -> ReplayBatch:
         """The transitions starting at these index samples (global sample numbers).

@@ -117,7 +117,8 @@ def _check_rows(path: str, ds: h5py.Dataset, rows: int, against: str) -> None:
 
 def _read(path: str, ds: h5py.Dataset) -> np.ndarray:
     try:
-        return ds[()]
+        values: np.ndarray = ds[()]
+        return values
     except (OSError, ValueError, TypeError) as err:
         raise Hdf5Error(f"{path}: cannot read dataset {ds.name.lstrip('/')!r}: {err}") from err
 

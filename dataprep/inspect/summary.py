@@ -83,7 +83,7 @@ def _image_format(msg: Any, msgtype: str) -> ImageFormat:
     return ImageFormat(str(msg.encoding), int(msg.width), int(msg.height))
 
 
-def _gaps(times: array) -> tuple[float, float]:
+def _gaps(times: array[int]) -> tuple[float, float]:
     if len(times) < 2:
         return 0.0, 0.0
     gaps = np.diff(np.frombuffer(times, dtype=np.int64)) / NS_PER_S
@@ -93,7 +93,7 @@ def _gaps(times: array) -> tuple[float, float]:
 def inspect_bag(path: Path) -> BagSummary:
     """Summarise every topic of one bag."""
     with BagReader(path) as reader:
-        times: dict[str, array] = {topic: array("q") for topic in reader.topics}
+        times: dict[str, array[int]] = {topic: array("q") for topic in reader.topics}
         for topic, time_ns in reader.times():
             times[topic].append(time_ns)
         start = reader.start_ns

@@ -51,7 +51,7 @@ def _position(constant: str, body: str) -> int:
     return match.start() if match else len(body)
 
 
-def types_from_msg_keeping_lowercase_constants(text: str, msgtype: str) -> dict:
+def types_from_msg_keeping_lowercase_constants(text: str, msgtype: str) -> dict[str, Any]:
     """Parse a ROS1 definition, registering `type lowerName = value` lines as constants, not fields."""
     constants: dict[str, tuple[str, list[tuple[str, str, object]]]] = {}
     for name, body in _split_sections(text, msgtype):
@@ -70,20 +70,20 @@ def types_from_msg_keeping_lowercase_constants(text: str, msgtype: str) -> dict:
     return types
 
 
-def _parse(connection: Connection) -> dict:
+def _parse(connection: Connection) -> dict[str, Any]:
     data = connection.msgdef.data
     if connection.msgdef.format == MessageDefinitionFormat.MSG:
         return types_from_msg_keeping_lowercase_constants(data, connection.msgtype)
     separator = "=" * 80 + "\n"
     if data.startswith(f"{separator}IDL: "):
-        types: dict = {}
+        types: dict[str, Any] = {}
         for chunk in data.split(separator)[1:]:
             types.update(get_types_from_idl(chunk.split("\n", 1)[1]))
         return types
     return get_types_from_idl(data)
 
 
-def _named_types(node: tuple) -> list[str]:
+def _named_types(node: tuple[Any, Any]) -> list[str]:
     """Message type names a field definition refers to (through arrays and sequences)."""
     kind, detail = node
     if kind == _NAME:
@@ -91,13 +91,13 @@ def _named_types(node: tuple) -> list[str]:
     return _named_types(detail[0]) if kind in (_ARRAY, _SEQUENCE) else []
 
 
-def _references(types: dict) -> set[str]:
+def _references(types: dict[str, Any]) -> set[str]:
     return {name for _, fields in types.values() for _, node in fields for name in _named_types(node)}
 
 
-def with_dependencies(names: set[str], available: dict) -> dict:
+def with_dependencies(names: set[str], available: dict[str, Any]) -> dict[str, Any]:
     """`names` and every type they use, taken from `available` (unknown names are left for register to report)."""
-    found: dict = {}
+    found: dict[str, Any] = {}
     pending = [name for name in names if name in available]
     while pending:
         name = pending.pop()
@@ -130,7 +130,7 @@ def build_typestore(connections: Sequence[Connection], is_ros2: bool, bag: str,
     """
     fallback = get_typestore(Stores.ROS2_HUMBLE if is_ros2 else Stores.ROS1_NOETIC)
     available = {**fallback.fielddefs, **(user_types or {})}
-    defined: dict = {}
+    defined: dict[str, Any] = {}
     digests: dict[str, tuple[str, str]] = {}
     for connection in connections:
         if connection.msgdef.format == MessageDefinitionFormat.NONE or not connection.msgdef.data.strip():

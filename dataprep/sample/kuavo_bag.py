@@ -83,7 +83,8 @@ _CLAW_SPEED = 200.0  # percent per second: a full stroke takes 0.5 s
 
 def joint_positions(t_s: float) -> np.ndarray:
     """The 28 `joint_q` values (rad) at t_s seconds into the recording: legs 0-11, arms 12-25, head 26-27."""
-    return _OFFSET + _AMPLITUDE * np.sin(_OMEGA * t_s + _PHASE)
+    values: np.ndarray = _OFFSET + _AMPLITUDE * np.sin(_OMEGA * t_s + _PHASE)
+    return values
 
 
 def _claw_toggles(t_s: float, side: int) -> int:
@@ -133,7 +134,8 @@ def _background(camera: str, height: int, width: int) -> np.ndarray:
     u, v = xx / width, yy / height
     texture = 6.0 * np.sin(xx * (2 * np.pi / 23)) * np.sin(yy * (2 * np.pi / 17))
     chans = [c[i] + c[i + 1] * u + c[i + 2] * v + texture for i in (0, 3, 6)]
-    return np.clip(np.stack(chans, axis=-1), 0, 255).astype(np.uint8)
+    values: np.ndarray = np.clip(np.stack(chans, axis=-1), 0, 255).astype(np.uint8)
+    return values
 
 
 def _draw(background: np.ndarray, camera: str, frame_number: int) -> np.ndarray:

@@ -38,13 +38,13 @@ class SharedRing:
         if self._pid != os.getpid():
             self.__init__(self.keep)  # type: ignore[misc]
         if self._busy is None:
-            self._busy = torch.zeros(self.keep, dtype=torch.int32).share_memory_()
+            self._busy = torch.zeros(self.keep, dtype=torch.int32).share_memory_()  # type: ignore[no-untyped-call]
         busy = self._busy.numpy()
         for slot, storage in enumerate(self._buffers):
             if not busy[slot] and storage.nbytes() >= nbytes:
                 busy[slot] = 1
                 return storage, slot
-        storage = torch.UntypedStorage._new_shared(aligned(int(nbytes * (1 + headroom))))  # as default_collate does
+        storage = torch.UntypedStorage._new_shared(aligned(int(nbytes * (1 + headroom))))  # type: ignore[no-untyped-call]  # as default_collate does
         if len(self._buffers) < self.keep:
             self._buffers.append(storage)
             busy[len(self._buffers) - 1] = 1
@@ -86,7 +86,7 @@ def view(storage: torch.UntypedStorage, byte_offset: int, dtype: torch.dtype, sh
     """A tensor of `shape` over `storage` from `byte_offset` (a multiple of the dtype's size)."""
     itemsize = torch.empty(0, dtype=dtype).element_size()
     assert byte_offset % itemsize == 0 and byte_offset + math.prod(shape) * itemsize <= storage.nbytes()
-    return torch.empty(0, dtype=dtype).set_(storage, byte_offset // itemsize, shape)  # type: ignore[call-overload]
+    return torch.empty(0, dtype=dtype).set_(storage, byte_offset // itemsize, shape)  # type: ignore[call-overload,no-any-return]
 
 
 def in_worker() -> bool:
