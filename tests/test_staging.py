@@ -21,6 +21,7 @@ RUN_ONLY_VALUES = {
     "on_bag_error": "skip", "chunk_size": 7, "max_workers": "auto", "task_runner": {"dask": {"n_workers": 3}},
     "mode": "rebuild", "data_files_size_in_mb": 5, "video_files_size_in_mb": 5, "chunks_size": 10,
     "memory_budget_mb": 900, "compact_after_files": 20, "viewer": {"enabled": True, "out": "/elsewhere/viewer"},
+    "stats_quantiles": "exact",
 }
 
 

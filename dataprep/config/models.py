@@ -222,6 +222,13 @@ class ConvertConfig(StrictModel):
         "episodes files up to the limits above, no re-encoding) once more than this many files could be merged "
         "away; None: never (`python -m flows.edit_dataset compact ROOT` does it on demand)",
     )
+    stats_quantiles: Literal["lerobot", "exact"] = Field(
+        default="lerobot",
+        description="q01..q99 in meta/stats.json; lerobot: the count-weighted mean of the episodes' quantiles, as "
+        "lerobot 0.6.1 writes; exact: the whole dataset's, of every vector feature, from per-episode sketches in "
+        "meta/quantile_sketches (rank error below frames/256 + 1, exact when episodes have <= 257 frames), kept "
+        "through appends and edits",
+    )
     max_workers: WorkerCount = Field(default=1, description="bags converted at once: an int >= 1, auto (from "
                                      "the cores and available memory; dataprep/conversion/workers.py) or cpu*RATIO")
     task_runner: TaskRunnerSpec | None = Field(default=None, description="{dask: {address: ...}} or {dask: "

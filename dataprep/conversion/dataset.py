@@ -116,7 +116,7 @@ def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
     append = config.mode == "append"
     previous = read_quality_report(config.dataset_root) if append else None
     commit = Commit(append, settings_hash(config), committed_sources(conversions),
-                    {QUALITY_PATH: quality_document(config, conversions, previous)})
+                    {QUALITY_PATH: quality_document(config, conversions, previous)}, config.stats_quantiles)
     limits = PackLimits(config.data_files_size_in_mb, config.video_files_size_in_mb, config.chunks_size)
     with run_level_errors(config.output_root):
         summary = finalize_dataset(staged, config.dataset_root, config.repo_id, build_schema(config, first.dims),

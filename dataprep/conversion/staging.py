@@ -52,6 +52,7 @@ _NOT_CONTENT = frozenset({
     "max_workers", "task_runner",
     "mode", "data_files_size_in_mb", "video_files_size_in_mb", "chunks_size", "compact_after_files",
     "viewer",  # written after the run from the committed dataset; shapes no episode
+    "stats_quantiles",  # changes meta/stats.json and its sketches, never what an episode holds
 })
 
 

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from dataprep.edit.episode_stats import frames_stats, numbering_stats, png_frames, rows_stats
 from dataprep.edit.plan import FileKey, Take, assign_files, check_takes
+from dataprep.edit.quantiles import write_edit_sketches
 from dataprep.edit.rows import Numbered, write_data_files
 from dataprep.edit.source import EditError
 from dataprep.edit.video_cut import Segment, copyable, decode_frames, reencode, write_segments
@@ -108,7 +109,7 @@ def _write(out: Path, takes: Sequence[Take], version: NewVersion) -> EditSummary
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), path, compression="snappy")
     write_tasks(out, list(version.tasks))
     crash_point("edit-meta-episodes")
-    _write_stats(out, info, stats, takes)
+    _write_stats(out, info, stats, takes, write_edit_sketches(out, numbered))
     for relative, document in version.documents.items():
         write_json_atomic(out / relative, document)
     frames = sum(t.length for t in takes)
@@ -260,7 +261,8 @@ def _episode_row(item: Numbered, videos: dict[str, list[VideoPlace]],
     return row
 
 
-def _write_stats(out: Path, info: Any, stats: Sequence[dict[str, FeatureStats] | None], takes: Sequence[Take]) -> None:
+def _write_stats(out: Path, info: Any, stats: Sequence[dict[str, FeatureStats] | None], takes: Sequence[Take],
+                 quantiles: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> None:
     path = out / "meta/stats.json"
     if any(s is None for s in stats):
         logger.warning("%s: some episodes carry no statistics; meta/stats.json is kept as it was", takes[0].source.root)
@@ -270,4 +272,6 @@ def _write_stats(out: Path, info: Any, stats: Sequence[dict[str, FeatureStats] |
     for key in info.features:
         total = aggregate_stats([s[key] for s in stats if s is not None])
         result[key] = {name: np.atleast_1d(np.asarray(getattr(total, name))).tolist() for name in STAT_NAMES}
+        for name, value in (quantiles or {}).get(key, {}).items():  # stats_quantiles: exact
+            result[key][name] = np.asarray(value, dtype=np.float64).reshape(-1).tolist()
     write_json_atomic(path, result, indent=4)

@@ -35,6 +35,7 @@ from dataprep.lerobot.packing import (
     write_data_files,
     write_video_files,
 )
+from dataprep.lerobot.quantiles import append_sketches, link_sketches
 from dataprep.lerobot.schema import DatasetSchema, dataset_arrow_schema, info_features, staged_arrow_schema
 from dataprep.lerobot.video import VideoInfo
 from dataprep.storage import write_json_atomic
@@ -71,6 +72,7 @@ class Commit:
     settings_hash: str = ""
     sources: tuple[CommittedSource, ...] = ()
     documents: Mapping[str, Any] | None = None
+    quantiles: str = "lerobot"  # stats_quantiles: lerobot (0.6.1's merge) or exact (lerobot/quantiles.py)
 
 
 def finalize_dataset(
@@ -102,7 +104,13 @@ def finalize_dataset(
     tmp.mkdir(parents=True)
     try:
         placed, tasks = _build(tmp, staged, schema, limits, base)
-        write_stats(tmp, features, placed, base.stats if base else None)  # merged into the committed aggregate
+        if base is not None:
+            link_sketches(base.root, tmp)
+        exact = (append_sketches(tmp, base.root if base else None, base.episode_count if base else 0,
+                                 [(ep.source, ep.data_path) for ep in staged], schema.vector_keys)
+                 if commit.quantiles == "exact" and schema.vector_keys else None)
+        # merged into the committed aggregate; exact quantiles from every episode's sketch
+        write_stats(tmp, features, placed, base.stats if base else None, exact)
         crash_point("meta-stats")
         for relative, document in (commit.documents or {}).items():
             write_json_atomic(tmp / relative, document)

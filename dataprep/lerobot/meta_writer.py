@@ -147,16 +147,20 @@ _TASKS_PANDAS_METADATA = {
 
 
 def write_stats(out: Path, features: dict[str, dict[str, Any]], placed: Sequence[PlacedEpisode],
-                committed: Mapping[str, FeatureStats] | None = None) -> None:
+                committed: Mapping[str, FeatureStats] | None = None,
+                quantiles: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> None:
     """meta/stats.json over `placed`, merged with the `committed` aggregate of the episodes before them.
 
     Merging the aggregate equals aggregating every episode (the weights are counts, the variance is pooled),
-    up to float rounding, so an append reads one small file instead of every episode's row.
+    up to float rounding, so an append reads one small file instead of every episode's row. `quantiles`
+    (stats_quantiles: exact) replaces the merged q01..q99 of the features it names.
     """
     stats: dict[str, dict[str, Any]] = {}
     for key in features:
         total = aggregate_stats([*((committed[key],) if committed else ()), *(place.stats[key] for place in placed)])
         stats[key] = {name: _stat_value(total, name).tolist() for name in STAT_NAMES}
+        for name, value in (quantiles or {}).get(key, {}).items():
+            stats[key][name] = np.asarray(value, dtype=np.float64).reshape(-1).tolist()
     _write_json(out / STATS_PATH, stats)
 
 
