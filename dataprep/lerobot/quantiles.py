@@ -101,7 +101,8 @@ def column_values(table: pa.Table, key: str) -> np.ndarray:
     column = table.column(key).combine_chunks()
     values = column.flatten() if pa.types.is_list(column.type) or pa.types.is_fixed_size_list(column.type) \
         else column
-    return values.to_numpy(zero_copy_only=False).reshape(table.num_rows, -1)
+    array: np.ndarray = values.to_numpy(zero_copy_only=False).reshape(table.num_rows, -1)
+    return array
 
 
 # -- files -----------------------------------------------------------------------------------------------
