@@ -186,6 +186,17 @@ def _summary(model: type[BaseModel]) -> str:
     return "\n".join(line.strip() for line in doc.strip().splitlines())
 
 
+def _kinds(model: type[BaseModel]) -> dict[str, str]:
+    """Field -> the one word (`SETTINGS_KIND`) of the base model that declares it, for a model composed of
+    such bases (`ConvertConfig`: `content` settings shape the staged bags, `run` settings do not)."""
+    kinds: dict[str, str] = {}
+    for base in model.__mro__:
+        word = base.__dict__.get("SETTINGS_KIND")
+        if isinstance(word, str) and isinstance(base, type) and issubclass(base, BaseModel):
+            kinds.update(dict.fromkeys(base.model_fields, word))
+    return kinds
+
+
 def _section_lines(prefix: str, intro: str, section: Section) -> list[str]:
     """One model's heading, what it is, and a row per field."""
     lines = [f"## `{section.path or '(top level)'}`", ""]
@@ -198,12 +209,16 @@ def _section_lines(prefix: str, intro: str, section: Section) -> list[str]:
         lines += [intro, ""]
     if summary := _summary(section.model):
         lines += [_escape(summary), ""]
-    lines += ["| key | type | default | description |", "|---|---|---|---|"]
+    kinds = _kinds(section.model)
+    lines += (["| key | type | default | setting | description |", "|---|---|---|---|---|"] if kinds
+              else ["| key | type | default | description |", "|---|---|---|---|"])
     for name, field in section.model.model_fields.items():
         kind = type_name(field.annotation)
         if checks := constraints(field):
             kind += f" ({', '.join(checks)})"
-        lines.append(f"| `{name}` | {_cell(kind)} | {_cell(default_text(field))} | {_cell(field.description or '')} |")
+        setting = f" {kinds[name]} |" if kinds else ""
+        lines.append(f"| `{name}` | {_cell(kind)} | {_cell(default_text(field))} |{setting} "
+                     f"{_cell(field.description or '')} |")
     return [*lines, ""]
 
 

@@ -41,8 +41,8 @@ def test_the_reference_lists_every_section_and_field_with_its_default() -> None:
         assert heading in text
     for name in ConvertConfig.model_fields:
         assert f"| `{name}` |" in text
-    assert "| `fps` | int (> 0, <= 1000) | required | the frame grid's rate" in text
-    assert '| `chunk_size` | int \\| "auto" | `300` |' in text
+    assert "| `fps` | int (> 0, <= 1000) | required | content | the frame grid's rate" in text
+    assert '| `chunk_size` | int \\| "auto" | `300` | run |' in text
 
 
 def test_check_mode_exits_1_on_a_stale_page(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -10,8 +11,9 @@ import pytest
 from parallel_helpers import PROJECT, kuavo_config, write_bags
 
 from dataprep.config import ConvertConfig
+from dataprep.config.models import DatasetSettings, RunSettings
 from dataprep.conversion import bag_key, clean_staging, convert_dataset, staging_root
-from dataprep.conversion.staging import _NOT_CONTENT
+from dataprep.conversion.staging import settings_hash
 from dataprep.errors import DataprepError
 from flows.rosbag_to_lerobot import main
 
@@ -33,7 +35,7 @@ def bags(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_changing_a_run_only_setting_keeps_every_staging_key(bags: Path, tmp_path: Path) -> None:
     config = kuavo_config(bags, tmp_path)
     bag = bags / "bag_0.bag"
-    present = sorted(_NOT_CONTENT & set(ConvertConfig.model_fields))
+    present = sorted(RunSettings.model_fields)
     assert {"chunk_size", "max_workers", "task_runner"} <= set(present)
     for name in present:
         changed = ConvertConfig.model_validate({**config.model_dump(), name: RUN_ONLY_VALUES[name]})
@@ -41,6 +43,33 @@ def test_changing_a_run_only_setting_keeps_every_staging_key(bags: Path, tmp_pat
     for name, value in (("fps", 5), ("camera_storage", "image"), ("task", "Another task")):
         changed = ConvertConfig.model_validate({**config.model_dump(), name: value})
         assert bag_key(bag, changed) != bag_key(bag, config), name
+
+
+def test_every_setting_is_either_what_the_dataset_is_or_how_a_run_goes() -> None:
+    content, run = set(DatasetSettings.model_fields), set(RunSettings.model_fields)
+    assert not content & run
+    assert content | run == set(ConvertConfig.model_fields)
+    assert set(RUN_ONLY_VALUES) == run  # every run setting is shown to keep the key above
+
+
+# The run-only settings as staging.py listed them by hand before the split: the digest of the rest must not move,
+# or every staged bag and every committed dataset's provenance would look stale after the upgrade.
+_OLD_NOT_CONTENT = {
+    "input", "output_root", "repo_id", "on_bag_error", "chunk_size", "memory_budget_mb", "max_workers",
+    "task_runner", "mode", "data_files_size_in_mb", "video_files_size_in_mb", "chunks_size", "compact_after_files",
+    "viewer", "stats_quantiles",
+}
+
+
+def test_the_settings_digest_is_the_one_computed_before_the_split() -> None:
+    config = ConvertConfig.model_validate({
+        "input": {"bags": ["x.bag"]}, "repo_id": "a/b", "fps": 30, "task": "pick",
+        "features": {"observation.state": {"parts": [{"topic": "/joints", "field": "position"}]}},
+        "cameras": {"head": {"topic": "/cam"}}})
+    old = config.model_dump_json(exclude=_OLD_NOT_CONTENT)
+    assert settings_hash(config) == hashlib.sha256(old.encode()).hexdigest()[:16] == "46797f3b71a60d59"
+    assert settings_hash(kuavo_config(Path("x.bag"), Path("o"))) == hashlib.sha256(
+        kuavo_config(Path("x.bag"), Path("o")).model_dump_json(exclude=_OLD_NOT_CONTENT).encode()).hexdigest()[:16]
 
 
 def stage_without_commit(bags: Path, config: ConvertConfig) -> list[Path]:

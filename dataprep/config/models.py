@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -185,21 +185,89 @@ class InputSpec(StrictModel):
         return (value,) if isinstance(value, str) else value
 
 
-class ConvertConfig(StrictModel):
-    """One ROS bag -> LeRobot v3.0 conversion."""
+class DatasetSettings(StrictModel):
+    """What the dataset is: every setting that shapes a staged bag's episodes (its frame grid, features,
+    cameras, encoding, clocks, quality rules, episode cuts).
+
+    The staging key and `settings_hash` are derived from these fields alone (`dataprep.conversion.staging`),
+    so changing one converts every bag again; a setting added here does so too, one added to `RunSettings`
+    does not.
+    """
+
+    SETTINGS_KIND: ClassVar[str] = "content"  # the word the configuration reference shows for these fields
+
+    fps: int = Field(gt=0, le=1000, description="the frame grid's rate (Kuavo's train_hz)")
+    robot_type: str = Field(default="unknown", description="written to info.json")
+    task: str = Field(min_length=1, description="the task of every episode (unless annotations give their own)")
+    max_episode_frames: int | None = Field(default=None, ge=1,
+                                           description="split long bags (off: one bag, one episode)")
+    camera_storage: Literal["video", "image"] = Field(
+        default="video", description="video: mp4 encoded while frames stream in; image: PNG in parquet")
+    video: VideoSpec = Field(default=VideoSpec(), description="encoder settings (camera_storage: video)")
+    timeline: TimelineSpec = Field(default=TimelineSpec(), description="where the frame grid starts and is cut")
+    features: dict[str, FeatureSpec] = Field(default_factory=dict, description="vector features by name, e.g. "
+                                             "observation.state, action")
+    cameras: dict[str, CameraSpec] = Field(default_factory=dict, description="cameras by name, written as "
+                                           "observation.images.<name>")
+    types: TypesSpec = Field(default=TypesSpec(), description="message definitions the bags lack")
+    clock: ClockSpec = Field(default=ClockSpec(), description="which time places each topic's messages")
+    quality: QualitySpec = Field(default=QualitySpec(), description="when an episode fails, and what then")
+    episodes: EpisodesSpec = Field(default=EpisodesSpec(), description="where episodes begin and end")
+
+    @field_validator("features", "cameras")
+    @classmethod
+    def _check_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not _FEATURE_NAME.match(name):
+                raise ValueError(f"name {name!r} may only hold letters, digits, '_', '.', '-' (no '/')")
+        return value
+
+    @field_validator("features")
+    @classmethod
+    def _check_reserved(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if name in RESERVED_FEATURES:
+                raise ValueError(f"feature name {name!r} is reserved: lerobot's default features "
+                                 f"({', '.join(RESERVED_FEATURES)}) are written by the converter")
+            if name.startswith(IMAGES_PREFIX):
+                raise ValueError(f"feature name {name!r}: {IMAGES_PREFIX}* is for cameras; configure it under "
+                                 f"cameras.{name.removeprefix(IMAGES_PREFIX)}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        if not self.features and not self.cameras:
+            raise ValueError("configure at least one feature or camera")
+        main = self.timeline.main_camera
+        if main is not None and main not in self.cameras:
+            raise ValueError(f"timeline.main_camera {main!r} is not one of the cameras {sorted(self.cameras)}")
+        depth = sorted(name for name, camera in self.cameras.items() if camera.depth)
+        if depth and self.camera_storage != "image":
+            raise ValueError(f"depth cameras {depth} are stored losslessly as 16-bit PNG: set camera_storage: image")
+        for name in self.cameras:
+            if self.camera_key(name) in self.features:
+                raise ValueError(f"feature {self.camera_key(name)!r} collides with camera {name!r}")
+        return self
+
+    @staticmethod
+    def camera_key(name: str) -> str:
+        return f"{IMAGES_PREFIX}{name}"
+
+
+class RunSettings(StrictModel):
+    """How a run goes: which bags, where the dataset is written, what a failing bag does, memory,
+    parallelism, how the dataset is packed and committed, what is written after the run. Changing one
+    keeps every staged bag (they act after staging, or on how fast it goes)."""
+
+    SETTINGS_KIND: ClassVar[str] = "run"
 
     input: InputSpec = Field(description="which bags to convert")
     output_root: Path = Field(default=Path("outputs"), description="the dataset goes to <output_root>/<repo_id>")
     repo_id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$", description="the dataset's name, owner/name")
-    fps: int = Field(gt=0, le=1000, description="the frame grid's rate (Kuavo's train_hz)")
-    robot_type: str = Field(default="unknown", description="written to info.json")
-    task: str = Field(min_length=1, description="the task of every episode (unless annotations give their own)")
     chunk_size: int | Literal["auto"] = Field(
         default=300, description="frames per chunk: flush, gc, memory snapshot; auto: the largest that fits")
     memory_budget_mb: int | None = Field(default=None, ge=1,
                                          description="what the memory plan may use at most (None: what is available)")
-    max_episode_frames: int | None = Field(default=None, ge=1,
-                                           description="split long bags (off: one bag, one episode)")
     on_bag_error: Literal["fail", "skip"] = Field(
         default="fail",
         description="every bag is attempted either way; fail: assemble nothing and list the failures; "
@@ -233,18 +301,6 @@ class ConvertConfig(StrictModel):
                                      "the cores and available memory; dataprep/conversion/workers.py) or cpu*RATIO")
     task_runner: TaskRunnerSpec | None = Field(default=None, description="{dask: {address: ...}} or {dask: "
                                                "{n_workers: N}}: bags on a Dask cluster")
-    camera_storage: Literal["video", "image"] = Field(
-        default="video", description="video: mp4 encoded while frames stream in; image: PNG in parquet")
-    video: VideoSpec = Field(default=VideoSpec(), description="encoder settings (camera_storage: video)")
-    timeline: TimelineSpec = Field(default=TimelineSpec(), description="where the frame grid starts and is cut")
-    features: dict[str, FeatureSpec] = Field(default_factory=dict, description="vector features by name, e.g. "
-                                             "observation.state, action")
-    cameras: dict[str, CameraSpec] = Field(default_factory=dict, description="cameras by name, written as "
-                                           "observation.images.<name>")
-    types: TypesSpec = Field(default=TypesSpec(), description="message definitions the bags lack")
-    clock: ClockSpec = Field(default=ClockSpec(), description="which time places each topic's messages")
-    quality: QualitySpec = Field(default=QualitySpec(), description="when an episode fails, and what then")
-    episodes: EpisodesSpec = Field(default=EpisodesSpec(), description="where episodes begin and end")
     viewer: ViewerSpec = Field(default=ViewerSpec(), description="the dataset viewer written after the run "
                                "(docs/viewer.md)")
 
@@ -260,41 +316,6 @@ class ConvertConfig(StrictModel):
     def _check_workers(cls, value: int | str) -> int | str:
         return at_least_one(value)
 
-    @field_validator("features", "cameras")
-    @classmethod
-    def _check_names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for name in value:
-            if not _FEATURE_NAME.match(name):
-                raise ValueError(f"name {name!r} may only hold letters, digits, '_', '.', '-' (no '/')")
-        return value
-
-    @field_validator("features")
-    @classmethod
-    def _check_reserved(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for name in value:
-            if name in RESERVED_FEATURES:
-                raise ValueError(f"feature name {name!r} is reserved: lerobot's default features "
-                                 f"({', '.join(RESERVED_FEATURES)}) are written by the converter")
-            if name.startswith(IMAGES_PREFIX):
-                raise ValueError(f"feature name {name!r}: {IMAGES_PREFIX}* is for cameras; configure it under "
-                                 f"cameras.{name.removeprefix(IMAGES_PREFIX)}")
-        return value
-
-    @model_validator(mode="after")
-    def _check_consistency(self) -> ConvertConfig:
-        if not self.features and not self.cameras:
-            raise ValueError("configure at least one feature or camera")
-        main = self.timeline.main_camera
-        if main is not None and main not in self.cameras:
-            raise ValueError(f"timeline.main_camera {main!r} is not one of the cameras {sorted(self.cameras)}")
-        depth = sorted(name for name, camera in self.cameras.items() if camera.depth)
-        if depth and self.camera_storage != "image":
-            raise ValueError(f"depth cameras {depth} are stored losslessly as 16-bit PNG: set camera_storage: image")
-        for name in self.cameras:
-            if self.camera_key(name) in self.features:
-                raise ValueError(f"feature {self.camera_key(name)!r} collides with camera {name!r}")
-        return self
-
     @property
     def chunk_frames(self) -> int:
         """`chunk_size` as a number: `auto` is resolved when the conversion is planned (`plan_conversion`)."""
@@ -307,9 +328,14 @@ class ConvertConfig(StrictModel):
         """Where the finished dataset lives: `<output_root>/<repo_id>`."""
         return self.output_root / self.repo_id
 
-    @staticmethod
-    def camera_key(name: str) -> str:
-        return f"{IMAGES_PREFIX}{name}"
+
+class ConvertConfig(DatasetSettings, RunSettings):
+    """One ROS bag -> LeRobot v3.0 conversion: what the dataset is and how the run goes, in one flat section
+    (the YAML keys and `--set` paths are the two models' fields side by side).
+
+    A `content` setting shapes the staged bags' episodes: changing one converts every bag again. A `run`
+    setting does not: changing one keeps every staged bag.
+    """
 
 
 class PipelineConfig(StrictModel):

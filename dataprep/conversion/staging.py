@@ -18,6 +18,7 @@ from typing import Any
 
 from dataprep.config import ConvertConfig
 from dataprep.config.bags import AnnotationSpec
+from dataprep.config.models import DatasetSettings
 from dataprep.conversion.quality import EpisodeQuality
 from dataprep.errors import DataprepError
 from dataprep.lerobot.episode_writer import STAGED_FORMAT, StagedEpisode
@@ -41,24 +42,19 @@ def lock_path(config: ConvertConfig) -> Path:
     return dataset_lock_path(config.output_root, config.repo_id)
 
 
-# Settings that say where and how to run, not what a staged bag holds: changing one keeps every staged bag.
-# Memory (chunk_size, memory_budget_mb), parallelism (max_workers, task_runner), how the dataset is packed and
-# committed (mode, data_files_size_in_mb, video_files_size_in_mb, chunks_size) all act after staging or on how
-# fast it goes. Names a version of the configuration does not have are ignored; tests/test_staging.py checks
-# that changing each one keeps the key.
-_NOT_CONTENT = frozenset({
-    "input", "output_root", "repo_id", "on_bag_error",
-    "chunk_size", "memory_budget_mb",
-    "max_workers", "task_runner",
-    "mode", "data_files_size_in_mb", "video_files_size_in_mb", "chunks_size", "compact_after_files",
-    "viewer",  # written after the run from the committed dataset; shapes no episode
-    "stats_quantiles",  # changes meta/stats.json and its sketches, never what an episode holds
-})
+# Only what the dataset is (`DatasetSettings`) enters a staging key: a run setting (`RunSettings`: where, memory,
+# parallelism, packing and committing, what is written after the run) acts after staging or on how fast it goes,
+# so changing one keeps every staged bag. tests/test_staging.py checks both, and that the digest is unchanged.
+_CONTENT_FIELDS = frozenset(DatasetSettings.model_fields)
+
+
+def _content_json(config: ConvertConfig) -> str:
+    return config.model_dump_json(include=set(_CONTENT_FIELDS))
 
 
 def settings_hash(config: ConvertConfig) -> str:
     """A digest of the settings that shape a staged bag's content (provenance of every episode)."""
-    return hashlib.sha256(config.model_dump_json(exclude=set(_NOT_CONTENT)).encode()).hexdigest()[:16]
+    return hashlib.sha256(_content_json(config).encode()).hexdigest()[:16]
 
 
 def bag_files(bag: Path) -> list[Path]:
@@ -79,7 +75,7 @@ def bag_key(bag: Path, config: ConvertConfig) -> str:
     if config.episodes.annotations and (sidecar := sidecar_path(bag, config.episodes.annotations)).is_file():
         files.append(sidecar)
     stamps = [Fingerprint.of(p).stamp(p.name) for p in files]
-    settings = config.model_dump_json(exclude=set(_NOT_CONTENT))
+    settings = _content_json(config)
     identity = "|".join([f"format {STAGED_FORMAT}.{BAG_FORMAT}", str(bag.resolve()), *stamps, settings])
     return f"{bag.name.replace('.', '_')}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
 
