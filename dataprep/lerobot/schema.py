@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 
 from dataprep.errors import DataprepError
+from dataprep.feature_names import RESERVED_FEATURES
 from dataprep.lerobot.layout import (
     CAMERA_AXIS_NAMES,
     DATASET_GLOBAL_FEATURES,
@@ -42,7 +43,7 @@ def _check_key(key: str, what: str) -> None:
             f"{what} key {key!r} contains '/', which lerobot forbids in feature names "
             f"(map topic names to dotted names, e.g. {key.strip('/').replace('/', '_')!r})"
         )
-    if key in DEFAULT_FEATURES:
+    if key in RESERVED_FEATURES:
         raise DataprepError(f"{what} key {key!r} is reserved for lerobot's default feature of that name")
 
 
