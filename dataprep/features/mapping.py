@@ -147,11 +147,11 @@ class FeatureMapper:
             for camera in self._cameras
         }
 
-    def frame(self, aligned: AlignedFrame, index: int) -> Frame:
-        """The writer's record of an aligned frame kept as the episode's `index`-th: images decoded first (a
-        `BadFrameError` drops the frame before any field is read), then the vectors."""
+    def frame(self, aligned: AlignedFrame, frame_index: int) -> Frame:
+        """The writer's record of an aligned frame kept as the episode's `frame_index`-th: images decoded first
+        (a `BadFrameError` drops the frame before any field is read), then the vectors."""
         images = self.images(aligned)
-        return Frame.at(index, self.config.fps, self.vectors(aligned), images)
+        return Frame.at(frame_index, self.config.fps, self.vectors(aligned), images)
 
     def max_offsets_ms(self, report: AlignmentReport) -> dict[str, float]:
         """The largest |message time - tick| per camera and per feature part (a held part is expected to lag)."""

@@ -69,7 +69,7 @@ class VideoSink:
     def add(self, frame: Frame) -> list[ReadyRow]:
         for key, image in frame.images.items():
             self._encoders[key].write(image)
-        return [ReadyRow(frame.index, frame.timestamp, frame.vectors, {})]
+        return [ReadyRow(frame.frame_index, frame.timestamp, frame.vectors, {})]
 
     def drain(self) -> list[ReadyRow]:
         return []
@@ -109,9 +109,9 @@ class PngSink:
 
     def add(self, frame: Frame) -> list[ReadyRow]:
         if self._pool is None:  # an episode without cameras
-            return [ReadyRow(frame.index, frame.timestamp, frame.vectors, {})]
+            return [ReadyRow(frame.frame_index, frame.timestamp, frame.vectors, {})]
         return [ReadyRow(*head, pngs) for head, pngs in
-                self._pool.submit((frame.index, frame.timestamp, frame.vectors), frame.images)]
+                self._pool.submit((frame.frame_index, frame.timestamp, frame.vectors), frame.images)]
 
     def drain(self) -> list[ReadyRow]:
         return [ReadyRow(*head, pngs) for head, pngs in self._pool.drain()] if self._pool is not None else []

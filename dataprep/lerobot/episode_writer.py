@@ -52,7 +52,7 @@ class EpisodeWriter:
     Usage::
 
         with EpisodeWriter(folder, schema, task, source, chunk_size=1000) as writer:
-            for frame in frames:  # Frame records, index 0, 1, 2, ...
+            for frame in frames:  # Frame records, frame_index 0, 1, 2, ...
                 writer.write(frame)
             staged = writer.close(extra=report)
 
@@ -107,12 +107,12 @@ class EpisodeWriter:
         """
         self._check_open()
         where = f"{self.source}, frame {self._frames}"
-        if frame.index != self._frames:
-            raise DataprepError(f"{where}: the frame is numbered {frame.index}; an episode's frames come in "
+        if frame.frame_index != self._frames:
+            raise DataprepError(f"{where}: the frame is numbered {frame.frame_index}; an episode's frames come in "
                                 f"order from 0, so this one must be {self._frames}")
-        if frame.timestamp != frame.index / self.schema.fps:
+        if frame.timestamp != frame.frame_index / self.schema.fps:
             raise DataprepError(f"{where}: timestamp {frame.timestamp!r} s, but lerobot requires frame_index / fps "
-                                f"= {frame.index / self.schema.fps!r} s (make frames with Frame.at)")
+                                f"= {frame.frame_index / self.schema.fps!r} s (make frames with Frame.at)")
         checked = self._check.check(frame, where)
         if not self._check.camera_shapes and checked.images:
             try:

@@ -26,7 +26,7 @@ class FrameCheck:
         _check_keys("camera", frame.images, self.schema.camera_keys, where)
         values = {vec.key: _coerce_vector(vec, frame.vectors[vec.key], where) for vec in self.schema.vectors}
         images = {key: self._checked_image(key, frame.images[key], where) for key in self.schema.camera_keys}
-        return Frame(frame.index, frame.timestamp, values, images)
+        return Frame(frame.frame_index, frame.timestamp, values, images)
 
     def fix_shapes(self, first: Mapping[str, np.ndarray]) -> None:
         """Every later frame must match these images' sizes."""
