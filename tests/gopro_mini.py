@@ -11,7 +11,8 @@ import numpy as np
 
 from dataprep.config import GoproPrepareConfig
 from dataprep.gopro import SpikeGeometry, spike_to_voxel
-from dataprep.sample import GoproTreeSpec, sample_spikes, write_gopro_tree
+from dataprep.sample import GoproTreeSpec, write_gopro_tree
+from dataprep.sample.gopro_tree import sample_spikes
 
 GEOMETRIES = {
     "bytes": SpikeGeometry("bytes", 4, 6, 8, False),  # 48-byte frames

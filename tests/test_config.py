@@ -96,10 +96,13 @@ def test_set_reaches_dotted_feature_keys_through_quotes() -> None:
 
 
 def test_reserved_feature_names_and_default_widths_are_refused_at_config_time() -> None:
-    from dataprep.config.models import RESERVED_FEATURES
-    from dataprep.lerobot.layout import DEFAULT_FEATURES
+    from dataprep.config import models
+    from dataprep.feature_names import DEFAULT_FEATURES, RESERVED_FEATURES
+    from dataprep.lerobot import layout, schema
 
-    assert set(RESERVED_FEATURES) == set(DEFAULT_FEATURES)
+    # one constant, read by configuration and the writer alike (no copy to keep equal)
+    assert models.RESERVED_FEATURES is schema.RESERVED_FEATURES is RESERVED_FEATURES
+    assert layout.DEFAULT_FEATURES is DEFAULT_FEATURES and tuple(DEFAULT_FEATURES) == RESERVED_FEATURES
 
     def convert(features: dict) -> ConvertConfig:
         return ConvertConfig.model_validate({"input": {"bags": "x"}, "repo_id": "a/b", "fps": 10, "task": "t",

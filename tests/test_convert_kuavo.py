@@ -16,7 +16,8 @@ from oracle import Rule, expected_frames, read_topics
 from dataprep.config import ConvertConfig, load_config
 from dataprep.conversion import convert_dataset, staging_root
 from dataprep.lerobot.video import psnr, read_video_frames
-from dataprep.sample import CAMERA_TOPICS, KuavoBagSpec, frame_number_from_image, write_kuavo_bag
+from dataprep.sample import KuavoBagSpec, write_kuavo_bag
+from dataprep.sample.kuavo_bag import CAMERA_TOPICS, frame_number_from_image
 
 PROJECT = Path(__file__).resolve().parents[1]
 MS = 1_000_000

@@ -15,7 +15,8 @@ from oracle import Rule, expected_frames, read_topics
 from dataprep.config import ConvertConfig
 from dataprep.conversion import convert_dataset
 from dataprep.lerobot.video import psnr, read_video_frames
-from dataprep.sample import Ros2BagSpec, ros2_camera_frame, write_ros2_bag
+from dataprep.sample import Ros2BagSpec, write_ros2_bag
+from dataprep.sample.ros2_bag import ros2_camera_frame
 
 MS = 1_000_000
 FPS = 5

@@ -1,4 +1,5 @@
-"""The EpisodeWriter's pieces whose behaviour is new: the PNG encoder pool, PNG-bounded row groups, spilled histograms."""
+"""The EpisodeWriter's pieces whose behaviour is new: the frame record, the PNG encoder pool, PNG-bounded row groups,
+spilled histograms."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from dataprep.errors import DataprepError
 from dataprep.lerobot import row_buffer
 from dataprep.lerobot.episode_writer import EpisodeWriter
+from dataprep.lerobot.frame import Frame, ReadyRow
 from dataprep.lerobot.image_stats import ImageStats
 from dataprep.lerobot.png_pool import PngEncoderPool
 from dataprep.lerobot.row_buffer import RowWriter
@@ -38,6 +40,28 @@ def noise(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 def image_schema(cameras: tuple[str, ...] = ("cam",)) -> DatasetSchema:
     return DatasetSchema(fps=10, robot_type="test", vectors=(VectorFeature("state", 2),),
                          cameras=tuple(CameraFeature(key) for key in cameras), camera_storage="image")
+
+
+def test_frame_records_are_written_in_order_and_a_wrong_index_or_timestamp_leaves_the_episode_as_it_was(
+    tmp_path: Path,
+) -> None:
+    state = {"state": np.array([1.5, -2.0], np.float32)}
+    with EpisodeWriter(tmp_path / "ep", image_schema(), "t", "order.bag", chunk_size=2) as writer:
+        for i in range(2):
+            writer.write(Frame.at(i, 10, state, {"cam": numbered_image(i)}))
+        with pytest.raises(DataprepError, match=r"order\.bag, frame 2: the frame is numbered 5; .* must be 2"):
+            writer.write(Frame.at(5, 10, state, {"cam": numbered_image(5)}))
+        with pytest.raises(DataprepError, match=r"order\.bag, frame 2: timestamp 0\.25 s, but lerobot requires "
+                                                r"frame_index / fps = 0\.2 s"):
+            writer.write(Frame(2, 0.25, state, {"cam": numbered_image(2)}))
+        writer.write(Frame.at(2, 10, state, {"cam": numbered_image(2)}))
+        writer.add_frame(state, {"cam": numbered_image(3)})  # numbered by order: the fourth frame
+        staged = writer.close()
+
+    table = pq.read_table(staged.data_path)
+    assert staged.length == 4 and table.column("frame_index").to_pylist() == [0, 1, 2, 3]
+    assert table.column("timestamp").to_pylist() == [float(np.float32(i / 10)) for i in range(4)]
+    assert [frame_number(cell["bytes"]) for cell in table.column("cam").to_pylist()] == [0, 1, 2, 3]
 
 
 def test_png_pool_hands_frames_back_in_order_with_bounded_work_in_flight() -> None:
@@ -73,7 +97,7 @@ def test_png_row_groups_are_bounded_in_bytes(tmp_path: Path) -> None:
     writer = RowWriter(image_schema(), tmp_path / "rows.tmp", tmp_path / "rows.parquet", chunk_size=1000,
                        max_group_bytes=bound)
     for i, png in enumerate(pngs):
-        writer.append({"state": np.array([i, -i], np.float32)}, {"cam": png})
+        writer.append(ReadyRow(i, i / 10, {"state": np.array([i, -i], np.float32)}, {"cam": png}))
     writer.close()
 
     rows = pq.ParquetFile(tmp_path / "rows.parquet")

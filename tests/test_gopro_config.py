@@ -11,7 +11,7 @@ from gopro_mini import build, digest
 
 from dataprep.config import ConfigError, PipelineConfig, load_config
 from dataprep.gopro import GoproConfigError, check_inputs, prepare_tree
-from dataprep.sample import write_missing_samples
+from dataprep.sample.missing import write_missing_samples
 from flows.gopro_prepare import main
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ from gopro_mini import TEST, TRAIN, build, expected_voxel
 
 from dataprep.gopro import GoproError, GoproSpikeDataset, SampleCache, prepare_tree, resolve_workers
 from dataprep.memory import resolve_workers as memory_resolve_workers
-from dataprep.sample import sample_image, sample_spikes
+from dataprep.sample.gopro_tree import sample_image, sample_spikes
 
 ENCODINGS = ["bytes", "bitpacked"]
 

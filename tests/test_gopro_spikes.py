@@ -17,7 +17,7 @@ from dataprep.gopro import (
     spike_to_voxel,
     voxelize_file,
 )
-from dataprep.sample import encode_spikes, sample_spikes
+from dataprep.sample.gopro_tree import encode_spikes, sample_spikes
 
 
 def test_bitpacked_bits_are_lsb_first_and_rows_stored_bottom_up(tmp_path: Path) -> None:

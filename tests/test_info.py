@@ -36,9 +36,31 @@ def test_lerobots_info_json_reads_and_writes_back_unchanged(tmp_path: Path, mode
     assert info.data_file(0, 3) == "data/chunk-000/file-003.parquet"
 
 
+@pytest.mark.parametrize("mode", ["video", "image"])
+def test_schema_features_are_the_typed_records_info_json_reads_back(mode: str) -> None:
+    """What the writer renders from the schema equals, record for record, what lerobot's info.json reads as."""
+    from dataprep.lerobot.info import FeatureInfo
+    from dataprep.lerobot.schema import info_features
+    from dataprep.lerobot.video import VideoInfo
+
+    golden = DatasetInfo.read(GOLDEN / mode)
+    camera = golden.features[frames.CAMERA]
+    videos = {}
+    if mode == "video":
+        stream = camera.info or {}
+        videos[frames.CAMERA] = VideoInfo(height=stream["video.height"], width=stream["video.width"],
+                                          codec_name=stream["video.codec"], pix_fmt=stream["video.pix_fmt"],
+                                          fps=stream["video.fps"], g=stream["video.g"], crf=stream["video.crf"],
+                                          preset=stream["video.preset"], frames=0)
+    features = info_features(our_schema(mode), {frames.CAMERA: camera.shape}, videos)  # type: ignore[dict-item]
+
+    assert all(isinstance(f, FeatureInfo) for f in features.values())
+    assert list(features) == list(golden.features) and features == golden.features
+
+
 def test_write_info_records_the_packing_limits_it_is_given(tmp_path: Path) -> None:
     golden = DatasetInfo.read(GOLDEN / "video")
-    features = {key: feature.to_json() for key, feature in golden.features.items()}
+    features = golden.features
     totals = (len(frames.EPISODES), sum(length for length, _ in frames.EPISODES), 2)
 
     info = write_info(

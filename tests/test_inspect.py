@@ -11,7 +11,8 @@ from dataprep.config import PipelineConfig, load_config
 from dataprep.conversion import convert_dataset
 from dataprep.errors import DataprepError
 from dataprep.inspect import draft_config, inspect_bag
-from dataprep.sample import CAMERA_TOPICS, KuavoBagSpec, ensure_kuavo_sample, write_kuavo_bag
+from dataprep.sample import KuavoBagSpec, ensure_kuavo_sample, write_kuavo_bag
+from dataprep.sample.kuavo_bag import CAMERA_TOPICS
 from flows import convert_all, inspect_bags
 
 

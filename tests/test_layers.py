@@ -85,9 +85,32 @@ def test_no_import_cycle_between_flows_modules() -> None:
 def test_config_is_a_leaf_and_cheap_to_import() -> None:
     """Configuration imports no stage and no measuring library: validating a file never depends on the machine."""
     graph = import_graph("dataprep", 2)
-    assert set(graph["dataprep.config"]) <= {"dataprep.errors"}
+    assert set(graph["dataprep.config"]) <= {"dataprep.errors", "dataprep.feature_names"}
+    assert "dataprep.feature_names" not in graph  # the reserved names import nothing of dataprep
     code = ("import sys, dataprep.config; "
             "print(sorted(m for m in ('psutil', 'numpy', 'h5py', 'cv2', 'rosbags') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("package", ["dataprep.sample", "dataprep.storage"])
+def test_facades_hold_about_ten_names_each_defined_in_a_submodule(package: str) -> None:
+    """A facade is what callers outside the package need; the rest is imported from its submodule."""
+    import importlib
+
+    facade = importlib.import_module(package)
+    assert 5 <= len(facade.__all__) <= 12, facade.__all__
+    assert sorted(facade.__all__) == sorted(name for name in vars(facade) if not name.startswith("_")
+                                            and not isinstance(getattr(facade, name), type(facade)))
+    for name in facade.__all__:
+        assert getattr(facade, name).__module__.startswith(package + "."), name
+
+
+@pytest.mark.parametrize("package", ["dataprep.storage", "dataprep.config", "dataprep.feature_names"])
+def test_leaf_packages_load_no_array_or_video_library(package: str) -> None:
+    """Configuration and storage helpers are imported by every stage and by config validation: they stay cheap."""
+    code = (f"import sys, {package}; "
+            "print(sorted(m for m in ('numpy', 'pyarrow', 'av', 'datasets', 'h5py', 'cv2') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
 

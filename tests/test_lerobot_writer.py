@@ -18,7 +18,7 @@ import pytest
 
 from dataprep.errors import DataprepError
 from dataprep.lerobot.episode_writer import EpisodeWriter, StagedEpisode
-from dataprep.lerobot.finalize import DatasetSummary, finalize_dataset
+from dataprep.lerobot.finalize import Commit, DatasetSummary, finalize_dataset
 from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature, dataset_hf_features
 from dataprep.lerobot.video import VideoSettings, psnr, read_video_frames
 
@@ -371,6 +371,23 @@ def test_rerun_of_finalize_replaces_existing_root(tmp_path: Path) -> None:
     assert (info["total_episodes"], info["total_frames"], info["total_tasks"]) == (1, 4, 1)
     assert sorted(p.name for p in (summary.root / "data/chunk-000").iterdir()) == ["file-000.parquet"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again", "dataset", "staging"]
+
+
+def test_append_compares_typed_features_with_the_committed_info_json(tmp_path: Path) -> None:
+    """Equal features (read back from info.json) append; a feature more is refused before anything is written."""
+    schema = make_schema(storage="image")
+    root = tmp_path / "dataset"
+    finalize_dataset([write_episode(tmp_path / "a", schema, 0, 3, "t")], root, "local/test", schema)
+    summary = finalize_dataset([write_episode(tmp_path / "b", schema, 1, 4, "t")], root, "local/test", schema,
+                               commit=Commit(append=True))
+    assert (summary.episodes, summary.frames) == (2, 7)
+    before = (root / "meta/info.json").read_bytes()
+
+    wider = make_schema(storage="image", gripper=True)
+    staged = [write_episode(tmp_path / "c", wider, 2, 3, "t", gripper=True)]
+    with pytest.raises(DataprepError, match=r"features differ from the dataset's \(info\.json\); set mode: rebuild"):
+        finalize_dataset(staged, root, "local/test", wider, commit=Commit(append=True))
+    assert (root / "meta/info.json").read_bytes() == before
 
 
 def test_finalize_refuses_to_replace_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from dataprep.config import ConvertConfig, load_config
 from dataprep.conversion import QUALITY_PATH, convert_bag, convert_dataset
 from dataprep.conversion.staging import settings_hash
 from dataprep.errors import DataprepError
-from dataprep.sample import CAMERA_TOPICS, KuavoBagSpec, Ros2BagSpec, write_kuavo_bag, write_ros2_bag
+from dataprep.sample import KuavoBagSpec, Ros2BagSpec, write_kuavo_bag, write_ros2_bag
+from dataprep.sample.kuavo_bag import CAMERA_TOPICS
 
 PROJECT = Path(__file__).resolve().parents[1]
 STALL = tuple(range(30, 90))  # cam_l loses frames 30..89: silent from 0.967 s to 3.000 s, a 2.03 s gap

@@ -145,6 +145,38 @@ def test_nan_in_stats_is_named(dataset: Path) -> None:
     assert "mean holds NaN" in finding.message
 
 
+def test_stats_are_read_into_typed_feature_stats_keeping_the_shapes_found(clean: Path) -> None:
+    from dataprep.lerobot.stats import FeatureStats
+    from dataprep.validate.meta import load_meta
+
+    found: list[Finding] = []
+    meta = load_meta(clean, found)
+
+    assert meta is not None and meta.stats is not None and found == []
+    action = meta.stats["action"]
+    assert isinstance(action, FeatureStats) and action.mean.shape == (2,) and action.count.shape == (1,)
+    camera = meta.episodes[0].stats[frames.CAMERA]  # type: ignore[index]
+    assert isinstance(camera, FeatureStats) and camera.std.shape == (3, 1, 1)
+    assert int(meta.episodes[1].stats["action"].count[0]) == frames.EPISODES[1][0]  # type: ignore[index,union-attr]
+
+
+def test_a_stat_lacking_null_or_not_numeric_is_named_per_feature(dataset: Path) -> None:
+    stats = json.loads((dataset / "meta/stats.json").read_text())
+    del stats["action"]["q01"]
+    stats["action"]["q99"] = None
+    stats["observation.state"]["std"] = ["wide", "narrow", "flat"]
+    (dataset / "meta/stats.json").write_text(json.dumps(stats))
+    rewrite_episodes(dataset, "stats/observation.state/count", 1, [0])
+
+    findings = only(validate_dataset(dataset).findings, "stats.shape")
+
+    assert [(f.file, f.episode, f.feature, f.message) for f in findings] == [
+        ("meta/stats.json", None, "observation.state", "std is not numeric: ['wide', 'narrow', 'flat']"),
+        ("meta/stats.json", None, "action", "lacks ['q01', 'q99']"),
+        (EPISODES, 1, "observation.state", "count must be a positive integer, is [0.0]"),
+    ]
+
+
 def test_missing_task_is_named(dataset: Path) -> None:
     tasks = pq.read_table(dataset / "meta/tasks.parquet")
     pq.write_table(tasks.slice(0, 1), dataset / "meta/tasks.parquet")

@@ -15,11 +15,9 @@ from dataprep.config.hdf5 import Hdf5IndexConfig
 from dataprep.config.parallel import TaskRunnerSpec
 from dataprep.config.workers import WorkerCount, at_least_one
 from dataprep.errors import DataprepError
+from dataprep.feature_names import RESERVED_FEATURES
 
 _FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
-# lerobot's five default features (DEFAULT_FEATURES in dataprep/lerobot/layout.py, kept equal by a test), written
-# by the converter itself; spelled out so configuration does not import the writer
-RESERVED_FEATURES = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 IMAGES_PREFIX = "observation.images."  # camera features; a vector feature may not use the prefix
 _SLICE = re.compile(r"^\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(-?\d+)\s*)?$")
 

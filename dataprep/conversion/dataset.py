@@ -34,9 +34,11 @@ from dataprep.lerobot.finalize import Commit, DatasetSummary, committed_summary,
 from dataprep.lerobot.packing import PackLimits
 from dataprep.rosbag.discover import expand_bags
 from dataprep.stages import UnitFailure
-from dataprep.storage import LockHolder, ensure_writable, output_lock
+from dataprep.storage import output_lock
 from dataprep.storage.crashpoints import crash_point
 from dataprep.storage.inputs import Rejected
+from dataprep.storage.lock import LockHolder
+from dataprep.storage.writable import ensure_writable
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+import numpy as np
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion.quality import QualityTracker
@@ -94,16 +95,15 @@ class EpisodeSink:
         if not self._place(frame.tick_ns):
             return
         try:
-            images = self.mapper.images(frame)
+            record = self.mapper.frame(frame, self.writer.frames if self.writer is not None else 0)
         except BadFrameError as err:  # never garbage pixels: the frame goes, counted by reason
             self.report.dropped[err.reason] += 1
             self.tracker.on_drops([err.reason])
             return
-        vectors = self.mapper.vectors(frame)
         if self.writer is None:
-            self._open(vectors, frame.tick_ns)
+            self._open(record.vectors, frame.tick_ns)
         assert self.writer is not None
-        self.writer.add_frame(vectors, images)
+        self.writer.write(record)
         self.tracker.on_frame(frame)
         self.frames += 1
         self._last_tick = frame.tick_ns
@@ -136,7 +136,7 @@ class EpisodeSink:
             self.tracker.on_drops([reason for _, reason in gap])
         return True
 
-    def _open(self, vectors: dict[str, Any], tick_ns: int) -> None:
+    def _open(self, vectors: Mapping[str, np.ndarray], tick_ns: int) -> None:
         if not self.dims:
             self.mapper.validate_names(vectors)
             self.dims = {key: int(values.size) for key, values in vectors.items()}

@@ -27,6 +27,7 @@ from dataprep.edit.rows import Numbered, write_data_files
 from dataprep.edit.source import EditError
 from dataprep.edit.video_cut import Segment, copyable, decode_frames, reencode, write_segments
 from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord, recover_dataset
+from dataprep.lerobot.info import DatasetInfo
 from dataprep.lerobot.layout import STAT_NAMES, episodes_file
 from dataprep.lerobot.meta_writer import write_tasks
 from dataprep.lerobot.packing import VideoPlace, next_file
@@ -261,7 +262,7 @@ def _episode_row(item: Numbered, videos: dict[str, list[VideoPlace]],
     return row
 
 
-def _write_stats(out: Path, info: Any, stats: Sequence[dict[str, FeatureStats] | None], takes: Sequence[Take],
+def _write_stats(out: Path, info: DatasetInfo, stats: Sequence[dict[str, FeatureStats] | None], takes: Sequence[Take],
                  quantiles: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> None:
     path = out / "meta/stats.json"
     if any(s is None for s in stats):

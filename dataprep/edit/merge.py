@@ -25,11 +25,11 @@ from dataprep.lerobot.commit_record import CommitRecord, CommittedSource
 
 def _check_compatible(sources: Sequence[SourceDataset]) -> None:
     first = sources[0]
-    features = {key: f.to_json() for key, f in first.info.features.items()}
+    features = first.info.features
     for other in sources[1:]:
         if other.info.fps != first.info.fps:
             raise EditError(f"{other.root}: fps {other.info.fps} differs from {first.root}'s {first.info.fps}")
-        theirs = {key: f.to_json() for key, f in other.info.features.items()}
+        theirs = other.info.features
         if theirs != features:
             differing = sorted(k for k in set(features) | set(theirs) if features.get(k) != theirs.get(k))
             raise EditError(f"{other.root}: features {differing} differ from {first.root}'s (info.json); only "

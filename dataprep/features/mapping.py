@@ -1,7 +1,8 @@
 """From configuration to alignment channels, and from aligned frames to feature vectors and images.
 
 Every feature part and every camera is one alignment channel. Messages travel through the aligner as they
-were deserialized; fields are extracted and images decoded only for frames that are emitted.
+were deserialized; fields are extracted and images decoded only for frames that are emitted, into the
+`Frame` record the episode writer takes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataprep.config import AlignSpec, ConvertConfig, PartSpec
 from dataprep.errors import DataprepError
 from dataprep.features.images import IMAGE_TYPES, decode_depth, decode_image
 from dataprep.features.transforms import apply_transforms
+from dataprep.lerobot.frame import Frame
 from dataprep.rosbag import BagError, BagReader, check_field_path, extract_values, parse_field_path
 from dataprep.timeline import NS_PER_S, AlignedFrame, AlignmentReport, Channel
 
@@ -144,6 +146,12 @@ class FeatureMapper:
                 camera.resize, camera.topic)
             for camera in self._cameras
         }
+
+    def frame(self, aligned: AlignedFrame, frame_index: int) -> Frame:
+        """The writer's record of an aligned frame kept as the episode's `frame_index`-th: images decoded first
+        (a `BadFrameError` drops the frame before any field is read), then the vectors."""
+        images = self.images(aligned)
+        return Frame.at(frame_index, self.config.fps, self.vectors(aligned), images)
 
     def max_offsets_ms(self, report: AlignmentReport) -> dict[str, float]:
         """The largest |message time - tick| per camera and per feature part (a held part is expected to lag)."""

@@ -1,7 +1,7 @@
 """Where an episode's camera frames go, one sink per storage mode: video encoders, or PNGs for the rows.
 
-Both take a frame's vector values with its images and hand back the rows ready to be written, with the
-PNG cells they carry (none in video mode). The writer need not know which mode it runs in.
+Both take a checked `Frame` and hand back the rows ready to be written (`ReadyRow`), with the PNG cells they
+carry (none in video mode). The writer need not know which mode it runs in.
 """
 
 from __future__ import annotations
@@ -14,21 +14,21 @@ from typing import Protocol
 import numpy as np
 
 from dataprep.errors import DataprepError
+from dataprep.lerobot.frame import Frame, ReadyRow
 from dataprep.lerobot.png_pool import PngEncoderPool
 from dataprep.lerobot.schema import DatasetSchema
 from dataprep.lerobot.video import VideoEncoder, VideoInfo, count_video_frames
 
 logger = logging.getLogger(__name__)
 
-Values = Mapping[str, np.ndarray]  # one frame's vector features
-ReadyRow = tuple[Values, dict[str, bytes]]  # a row to write: its values and its PNG cells by camera key
+_RowHead = tuple[int, float, Mapping[str, np.ndarray]]  # a frame's index, timestamp and vectors, for the PNG pool
 
 
 class CameraSink(Protocol):
     def start(self, first: Mapping[str, np.ndarray]) -> None:
         """Open what the first frame's image sizes decide; all cameras or none."""
 
-    def add(self, values: Values, images: Mapping[str, np.ndarray]) -> list[ReadyRow]:
+    def add(self, frame: Frame) -> list[ReadyRow]:
         """Take one frame; return the rows now ready, in frame order."""
 
     def drain(self) -> list[ReadyRow]:
@@ -66,10 +66,10 @@ class VideoSink:
     def video_path(self, key: str) -> Path:
         return self.video_dir / f"{key}.mp4"
 
-    def add(self, values: Values, images: Mapping[str, np.ndarray]) -> list[ReadyRow]:
-        for key, image in images.items():
+    def add(self, frame: Frame) -> list[ReadyRow]:
+        for key, image in frame.images.items():
             self._encoders[key].write(image)
-        return [(values, {})]
+        return [ReadyRow(frame.frame_index, frame.timestamp, frame.vectors, {})]
 
     def drain(self) -> list[ReadyRow]:
         return []
@@ -102,18 +102,19 @@ class PngSink:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._pool: PngEncoderPool[Values] | None = None
+        self._pool: PngEncoderPool[_RowHead] | None = None
 
     def start(self, first: Mapping[str, np.ndarray]) -> None:  # noqa: ARG002 - CameraSink's signature
         self._pool = PngEncoderPool(self.source)
 
-    def add(self, values: Values, images: Mapping[str, np.ndarray]) -> list[ReadyRow]:
+    def add(self, frame: Frame) -> list[ReadyRow]:
         if self._pool is None:  # an episode without cameras
-            return [(values, {})]
-        return self._pool.submit(values, images)
+            return [ReadyRow(frame.frame_index, frame.timestamp, frame.vectors, {})]
+        return [ReadyRow(*head, pngs) for head, pngs in
+                self._pool.submit((frame.frame_index, frame.timestamp, frame.vectors), frame.images)]
 
     def drain(self) -> list[ReadyRow]:
-        return self._pool.drain() if self._pool is not None else []
+        return [ReadyRow(*head, pngs) for head, pngs in self._pool.drain()] if self._pool is not None else []
 
     def close(self, frames: int) -> dict[str, VideoInfo]:  # noqa: ARG002 - the rows hold the PNGs, counted
         if self._pool is not None:

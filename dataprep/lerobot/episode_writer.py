@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from dataprep.errors import DataprepError
-from dataprep.lerobot.camera_sink import ReadyRow, camera_sink
+from dataprep.lerobot.camera_sink import camera_sink
 from dataprep.lerobot.episode_stats import EpisodeStats
+from dataprep.lerobot.frame import Frame, ReadyRow
 from dataprep.lerobot.frame_check import FrameCheck
 from dataprep.lerobot.row_buffer import RowWriter
 from dataprep.lerobot.schema import DatasetSchema
@@ -51,9 +52,11 @@ class EpisodeWriter:
     Usage::
 
         with EpisodeWriter(folder, schema, task, source, chunk_size=1000) as writer:
-            for vectors, images in frames:
-                writer.add_frame(vectors, images)
+            for frame in frames:  # Frame records, frame_index 0, 1, 2, ...
+                writer.write(frame)
             staged = writer.close(extra=report)
+
+    `add_frame(vectors, images)` is the same for a caller that numbers frames by their order.
     """
 
     def __init__(self, folder: Path, schema: DatasetSchema, task: str, source: str, chunk_size: int) -> None:
@@ -96,31 +99,42 @@ class EpisodeWriter:
 
     # -- frames --------------------------------------------------------------------------------------
 
-    def add_frame(self, vectors: Mapping[str, np.ndarray], images: Mapping[str, np.ndarray]) -> None:
-        """Append one frame: each vector feature as a 1-D array, each camera as an RGB uint8 (h, w, 3) image.
+    def write(self, frame: Frame) -> None:
+        """Append the next frame: each vector feature as a 1-D array, each camera as an RGB uint8 (h, w, 3) image.
 
-        Everything is validated before anything is stored, so a rejected frame leaves the episode as it was.
+        Everything is validated before anything is stored (its index and timestamp too: the next in order,
+        at index / fps), so a rejected frame leaves the episode as it was.
         """
         self._check_open()
         where = f"{self.source}, frame {self._frames}"
-        values, frames = self._check.check(vectors, images, where)
-        if not self._check.camera_shapes and frames:
+        if frame.frame_index != self._frames:
+            raise DataprepError(f"{where}: the frame is numbered {frame.frame_index}; an episode's frames come in "
+                                f"order from 0, so this one must be {self._frames}")
+        if frame.timestamp != frame.frame_index / self.schema.fps:
+            raise DataprepError(f"{where}: timestamp {frame.timestamp!r} s, but lerobot requires frame_index / fps "
+                                f"= {frame.frame_index / self.schema.fps!r} s (make frames with Frame.at)")
+        checked = self._check.check(frame, where)
+        if not self._check.camera_shapes and checked.images:
             try:
-                self._cameras.start(frames)
+                self._cameras.start(checked.images)
             except DataprepError as err:
                 raise DataprepError(f"{where}: {err}") from err
-            self._check.fix_shapes(frames)
+            self._check.fix_shapes(checked.images)
         try:
-            self._stats.add_images(frames)
-            self._write(self._cameras.add(values, frames))
+            self._stats.add_images(checked.images)
+            self._write(self._cameras.add(checked))
             self._frames += 1
         except BaseException:
             self.abort()  # a frame half stored cannot be taken back: the episode is lost
             raise
 
+    def add_frame(self, vectors: Mapping[str, np.ndarray], images: Mapping[str, np.ndarray]) -> None:
+        """`write` the next frame, numbered by order (tests, benches and samples that hold plain arrays)."""
+        self.write(Frame.at(self._frames, self.schema.fps, vectors, images))
+
     def _write(self, rows: list[ReadyRow]) -> None:
-        for values, pngs in rows:
-            self._rows.append(values, pngs)
+        for row in rows:
+            self._rows.append(row)
 
     # -- finish --------------------------------------------------------------------------------------
 

@@ -94,7 +94,7 @@ def finalize_dataset(
     _check_episodes(staged, schema)
     base = read_committed(root) if commit.append and root.is_dir() and any(root.iterdir()) else None
     features = info_features(schema, staged[0].camera_shapes, staged[0].videos)
-    if base is not None and {key: f.to_json() for key, f in base.info.features.items()} != features:
+    if base is not None and base.info.features != features:
         raise DataprepError(
             f"{root}: the new episodes' features differ from the dataset's (info.json); set mode: rebuild "
             "(--set rosbag_to_lerobot.mode=rebuild) or choose a new repo_id"

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from dataprep.errors import DataprepError
+from dataprep.lerobot.frame import Frame
 from dataprep.lerobot.schema import DatasetSchema, VectorFeature
 
 
@@ -19,14 +20,13 @@ class FrameCheck:
         self.camera_shapes: dict[str, tuple[int, int, int]] = {}  # camera key -> (h, w, channels), once fixed
         self._depth = {c.key for c in schema.cameras if c.depth_unit}
 
-    def check(self, vectors: Mapping[str, np.ndarray], images: Mapping[str, np.ndarray],
-              where: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """The frame's vectors in their schema dtypes and its images as arrays; raises naming `where`."""
-        _check_keys("vector", vectors, self.schema.vector_keys, where)
-        _check_keys("camera", images, self.schema.camera_keys, where)
-        values = {vec.key: _coerce_vector(vec, vectors[vec.key], where) for vec in self.schema.vectors}
-        frames = {key: self._checked_image(key, images[key], where) for key in self.schema.camera_keys}
-        return values, frames
+    def check(self, frame: Frame, where: str) -> Frame:
+        """The frame with its vectors in their schema dtypes and its images as arrays; raises naming `where`."""
+        _check_keys("vector", frame.vectors, self.schema.vector_keys, where)
+        _check_keys("camera", frame.images, self.schema.camera_keys, where)
+        values = {vec.key: _coerce_vector(vec, frame.vectors[vec.key], where) for vec in self.schema.vectors}
+        images = {key: self._checked_image(key, frame.images[key], where) for key in self.schema.camera_keys}
+        return Frame(frame.frame_index, frame.timestamp, values, images)
 
     def fix_shapes(self, first: Mapping[str, np.ndarray]) -> None:
         """Every later frame must match these images' sizes."""

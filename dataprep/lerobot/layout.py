@@ -6,8 +6,8 @@ every file through `meta/info.json` and `meta/episodes/`, so these templates mus
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
+# lerobot's five default features (name -> dtype) live in the leaf module configuration also reads
+from dataprep.feature_names import DEFAULT_FEATURES as DEFAULT_FEATURES  # noqa: PLC0414 (re-export, mypy strict)
 
 # Version string lerobot checks in info.json; 0.6 refuses anything older than v3.0.
 CODEBASE_VERSION = "v3.0"
@@ -44,17 +44,6 @@ TASKS_PATH = "meta/tasks.parquet"
 
 # Name of the index of tasks.parquet; lerobot looks tasks up by this index, not by a column.
 TASKS_INDEX_NAME = "task"
-
-# Columns lerobot adds to every dataset, in their column order; all have shape [1] and no names.
-DEFAULT_FEATURES: Mapping[str, str] = MappingProxyType(
-    {
-        "timestamp": "float32",  # frame_index / fps, restarting at 0 in every episode
-        "frame_index": "int64",  # position inside the episode
-        "episode_index": "int64",  # position of the episode in the dataset
-        "index": "int64",  # global frame position, contiguous from 0
-        "task_index": "int64",  # row of meta/tasks.parquet
-    }
-)
 
 # The default features an episode writer knows before the episode has a place in the dataset.
 EPISODE_LOCAL_FEATURES = ("timestamp", "frame_index")

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataprep.lerobot.info import DatasetInfo
+from dataprep.lerobot.info import DatasetInfo, FeatureInfo
 from dataprep.lerobot.layout import (
     DATASET_GLOBAL_FEATURES,
     INFO_PATH,
@@ -146,7 +146,7 @@ _TASKS_PANDAS_METADATA = {
 }
 
 
-def write_stats(out: Path, features: dict[str, dict[str, Any]], placed: Sequence[PlacedEpisode],
+def write_stats(out: Path, features: Mapping[str, FeatureInfo], placed: Sequence[PlacedEpisode],
                 committed: Mapping[str, FeatureStats] | None = None,
                 quantiles: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> None:
     """meta/stats.json over `placed`, merged with the `committed` aggregate of the episodes before them.
@@ -167,7 +167,7 @@ def write_stats(out: Path, features: dict[str, dict[str, Any]], placed: Sequence
 def write_info(
     out: Path,
     schema: DatasetSchema,
-    features: dict[str, dict[str, Any]],
+    features: Mapping[str, FeatureInfo],
     totals: tuple[int, int, int],
     limits: PackLimits,
 ) -> DatasetInfo:
@@ -177,7 +177,7 @@ def write_info(
     info = DatasetInfo.from_json(
         {
             "fps": schema.fps,
-            "features": features,
+            "features": dict(features),
             "total_episodes": episodes,
             "total_frames": frames,
             "total_tasks": tasks,

@@ -8,13 +8,13 @@ its PNGs reach `max_group_bytes`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dataprep.lerobot.frame import ReadyRow
 from dataprep.lerobot.schema import DatasetSchema, staged_arrow_schema
 
 MB = 1024 * 1024
@@ -26,27 +26,30 @@ class RowBuffer:
 
     def __init__(self, schema: DatasetSchema, chunk_size: int) -> None:
         self.vectors = {v.key: np.zeros((chunk_size, v.dim), dtype=v.dtype) for v in schema.vectors}
+        self.frame_index = np.zeros(chunk_size, dtype=np.int64)
+        self.timestamp = np.zeros(chunk_size, dtype=np.float32)
         self.images: dict[str, list[bytes]] = {c.key: [] for c in schema.cameras}
         self.store_images = schema.camera_storage == "image"
         self.rows = 0
         self.image_bytes = 0
 
-    def append(self, values: Mapping[str, np.ndarray], pngs: Mapping[str, bytes]) -> None:
-        for key, value in values.items():
+    def append(self, row: ReadyRow) -> None:
+        self.frame_index[self.rows] = row.frame_index
+        self.timestamp[self.rows] = row.timestamp  # float32, as lerobot stores it
+        for key, value in row.values.items():
             self.vectors[key][self.rows] = value
-        for key, png in pngs.items():
+        for key, png in row.pngs.items():
             self.images[key].append(png)
             self.image_bytes += len(png)
         self.rows += 1
 
-    def table(self, first_frame: int, fps: int, schema: pa.Schema) -> pa.Table:
+    def table(self, schema: pa.Schema) -> pa.Table:
         n = self.rows
         columns: list[pa.Array] = [_vector_array(values[:n]) for values in self.vectors.values()]
         if self.store_images:
             columns.extend(_png_array(pngs) for pngs in self.images.values())
-        frame_index = np.arange(first_frame, first_frame + n, dtype=np.int64)
-        columns.append(pa.array((frame_index / fps).astype(np.float32)))  # exactly frame_index/fps
-        columns.append(pa.array(frame_index))
+        columns.append(pa.array(self.timestamp[:n]))
+        columns.append(pa.array(self.frame_index[:n]))
         return pa.Table.from_arrays(columns, schema=schema)
 
     def clear(self) -> None:
@@ -67,8 +70,8 @@ class RowWriter:
         self._parquet: pq.ParquetWriter | None = None
         self.rows = 0  # rows written or buffered
 
-    def append(self, values: Mapping[str, np.ndarray], pngs: Mapping[str, bytes]) -> None:
-        self._buffer.append(values, pngs)
+    def append(self, row: ReadyRow) -> None:
+        self._buffer.append(row)
         self.rows += 1
         if self._buffer.rows == self.chunk_size or self._buffer.image_bytes >= self.max_group_bytes:
             self.flush()
@@ -78,7 +81,7 @@ class RowWriter:
         buf = self._buffer
         if buf.rows == 0:
             return
-        table = buf.table(self.rows - buf.rows, self.schema.fps, self._arrow_schema)
+        table = buf.table(self._arrow_schema)
         buf.clear()  # the table holds its own copy of the PNGs
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self.tmp, self._arrow_schema, compression="snappy")

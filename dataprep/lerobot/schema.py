@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 
 from dataprep.errors import DataprepError
+from dataprep.feature_names import RESERVED_FEATURES
+from dataprep.lerobot.info import FeatureInfo
 from dataprep.lerobot.layout import (
     CAMERA_AXIS_NAMES,
     DATASET_GLOBAL_FEATURES,
@@ -42,7 +44,7 @@ def _check_key(key: str, what: str) -> None:
             f"{what} key {key!r} contains '/', which lerobot forbids in feature names "
             f"(map topic names to dotted names, e.g. {key.strip('/').replace('/', '_')!r})"
         )
-    if key in DEFAULT_FEATURES:
+    if key in RESERVED_FEATURES:
         raise DataprepError(f"{what} key {key!r} is reserved for lerobot's default feature of that name")
 
 
@@ -136,29 +138,29 @@ def info_features(
     schema: DatasetSchema,
     camera_shapes: Mapping[str, tuple[int, int, int]],
     videos: Mapping[str, VideoInfo],
-) -> dict[str, dict[str, Any]]:
-    """The `features` block of info.json: user features in declaration order, then the five defaults."""
-    features: dict[str, dict[str, Any]] = {}
+) -> dict[str, FeatureInfo]:
+    """The `features` of info.json, typed: user features in declaration order, then the five defaults.
+
+    The same records `DatasetInfo.read` gives, so an append compares them with the committed dataset's as
+    they are; JSON is made only where info.json is written.
+    """
+    features: dict[str, FeatureInfo] = {}
     for vec in schema.vectors:
-        names = list(vec.names) if vec.names is not None else None
-        features[vec.key] = {"dtype": vec.dtype, "shape": [vec.dim], "names": names}
+        features[vec.key] = FeatureInfo(dtype=vec.dtype, shape=(vec.dim,), names=vec.names)
     for cam in schema.cameras:
         if cam.key not in camera_shapes:
             raise DataprepError(f"camera feature {cam.key!r}: no image size known (no frame was written)")
-        entry: dict[str, Any] = {
-            "dtype": schema.camera_dtype,
-            "shape": list(camera_shapes[cam.key]),
-            "names": list(CAMERA_AXIS_NAMES),
-        }
+        info: dict[str, Any] | None = None
         if cam.depth_unit:
-            entry["info"] = {"is_depth_map": True, "depth_unit": cam.depth_unit}
+            info = {"is_depth_map": True, "depth_unit": cam.depth_unit}
         if schema.camera_storage == "video":
             if cam.key not in videos:
                 raise DataprepError(f"camera feature {cam.key!r}: no video was written")
-            entry["info"] = videos[cam.key].to_info_dict()
-        features[cam.key] = entry
+            info = videos[cam.key].to_info_dict()
+        features[cam.key] = FeatureInfo(dtype=schema.camera_dtype, shape=tuple(camera_shapes[cam.key]),
+                                        names=CAMERA_AXIS_NAMES, info=info)
     for key, dtype in DEFAULT_FEATURES.items():
-        features[key] = {"dtype": dtype, "shape": [1], "names": None}
+        features[key] = FeatureInfo(dtype=dtype, shape=(1,), names=None)
     return features
 
 

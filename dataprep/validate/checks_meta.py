@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
 from dataprep.lerobot.info import FeatureInfo
 from dataprep.lerobot.layout import INFO_PATH, STAT_NAMES, STATS_PATH, TASKS_PATH
+from dataprep.lerobot.stats import FeatureStats
 from dataprep.validate.meta import DatasetMeta
 from dataprep.validate.report import Finding
+from dataprep.validate.stats_read import NO_STATS, UnreadStats
 
 
 def check_episodes(meta: DatasetMeta) -> Iterator[Finding]:
@@ -47,28 +48,17 @@ def check_episodes(meta: DatasetMeta) -> Iterator[Finding]:
 
 
 def _stat_findings(
-    stats: Any, feature: str, shape: tuple[int, ...], file: str, episode: int | None
+    stats: FeatureStats | UnreadStats | None, feature: str, shape: tuple[int, ...], file: str, episode: int | None
 ) -> Iterator[Finding]:
     """Every stat name present, finite, of the feature's shape; count a positive (1,) integer."""
-    if not isinstance(stats, dict):
-        # lerobot loads and iterates it (its convert_image_to_video leaves a camera out of stats.json); only a
-        # policy normalising this feature would miss them
-        yield Finding("stats.shape", file, "no statistics for this feature (lerobot loads the dataset without them; "
-                      "a policy normalising it needs them)", episode, feature, warning=True)
+    if stats is None:
+        stats = UnreadStats((NO_STATS,), warning=True)
+    if isinstance(stats, UnreadStats):
+        for problem in stats.problems:
+            yield Finding("stats.shape", file, problem, episode, feature, warning=stats.warning)
         return
-    missing = [name for name in STAT_NAMES if name not in stats]
-    if missing:
-        yield Finding("stats.shape", file, f"lacks {missing}", episode, feature)
     for name in STAT_NAMES:
-        if name not in stats or stats[name] is None:
-            continue
-        try:
-            value = np.asarray(stats[name], dtype=np.float64)
-        except (TypeError, ValueError):
-            yield Finding(
-                "stats.shape", file, f"{name} is not numeric: {stats[name]!r:.80}", episode, feature
-            )
-            continue
+        value: np.ndarray = getattr(stats, name)
         want = (1,) if name == "count" else shape
         if value.shape != want:
             yield Finding(

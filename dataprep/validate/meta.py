@@ -17,7 +17,9 @@ import pyarrow.parquet as pq
 
 from dataprep.lerobot.info import DatasetInfo, DatasetInfoError, FeatureInfo
 from dataprep.lerobot.layout import CODEBASE_VERSION, EPISODES_PATH, INFO_PATH, STATS_PATH, TASKS_PATH
+from dataprep.lerobot.stats import FeatureStats
 from dataprep.validate.report import Finding
+from dataprep.validate.stats_read import UnreadStats, read_stats_table
 
 # what lerobot 0.6.1 needs to find an episode's rows; `tasks` and `stats/*` are optional: lerobot's own
 # convert_image_to_video writes episodes without them, and the dataset loads and iterates
@@ -47,7 +49,7 @@ class EpisodeEntry:
     start: int  # dataset_from_index
     end: int  # dataset_to_index
     videos: dict[str, VideoSpan]
-    stats: dict[str, dict[str, Any]] | None  # feature -> stat name -> nested lists; None: no stats/* columns
+    stats: dict[str, FeatureStats | UnreadStats] | None  # per feature; None: no stats/* columns
     meta_file: str  # the episodes parquet this row came from
 
 
@@ -59,7 +61,7 @@ class DatasetMeta:
     info: DatasetInfo
     tasks: dict[str, int] | None  # task text -> task_index; None when tasks.parquet is unreadable
     episodes: tuple[EpisodeEntry, ...]
-    stats: dict[str, Any] | None  # stats.json; None when unreadable
+    stats: dict[str, FeatureStats | UnreadStats] | None  # stats.json per feature; None when unreadable
 
     @property
     def fps(self) -> int:
@@ -146,7 +148,7 @@ def _load_tasks(root: Path, found: list[Finding]) -> dict[str, int] | None:
     return dict(zip(table["task"].to_pylist(), table["task_index"].to_pylist()))
 
 
-def _load_stats(root: Path, found: list[Finding]) -> dict[str, Any] | None:
+def _load_stats(root: Path, found: list[Finding]) -> dict[str, FeatureStats | UnreadStats] | None:
     try:
         stats = json.loads((root / STATS_PATH).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -158,7 +160,7 @@ def _load_stats(root: Path, found: list[Finding]) -> dict[str, Any] | None:
     if not isinstance(stats, dict):
         found.append(Finding("meta.stats", STATS_PATH, "is not a JSON object"))
         return None
-    return stats
+    return read_stats_table(stats)
 
 
 def _load_episodes(root: Path, found: list[Finding]) -> tuple[EpisodeEntry, ...]:
@@ -200,12 +202,13 @@ def _entry(row: dict[str, Any], meta_file: str) -> EpisodeEntry:
                        row[f"videos/{key}/from_timestamp"], row[f"videos/{key}/to_timestamp"])
         for key in keys
     }  # fmt: skip
-    stats: dict[str, dict[str, Any]] | None = None
+    raw: dict[str, dict[str, Any]] | None = None  # feature -> stat name -> nested lists
     for name, value in row.items():
         if name.startswith("stats/"):
             feature, stat = name[len("stats/") :].rsplit("/", 1)
-            stats = {} if stats is None else stats
-            stats.setdefault(feature, {})[stat] = value
+            raw = {} if raw is None else raw
+            raw.setdefault(feature, {})[stat] = value
+    stats = None if raw is None else read_stats_table(raw)
     tasks = tuple(row["tasks"] or ()) if "tasks" in row else None
     return EpisodeEntry(
         row["episode_index"], tasks, row["length"], row["data/chunk_index"],
