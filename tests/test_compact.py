@@ -167,3 +167,39 @@ def test_an_image_mode_dataset_compacts_its_data_and_episodes_files(bags: list[P
     assert summary.before == {"data": 2, "meta/episodes": 2} and summary.after == {"data": 1, "meta/episodes": 1}
     assert rows(out / REPO, "data").equals(before)
     assert validate_dataset(out / REPO).ok
+
+
+def test_a_file_no_episode_refers_to_is_named_and_the_dataset_is_left_as_it_was(appended: Path,
+                                                                                tmp_path: Path) -> None:
+    from dataprep.errors import DataprepError
+
+    out = tmp_path / "out"
+    shutil.copytree(appended, out)
+    root = out / REPO
+    stray = root / video_file(CAMERAS[0], 0, 99)
+    shutil.copy(root / video_file(CAMERAS[0], 0, 0), stray)  # the plan is the folder listing: it lists this too
+    before = {name: (root / name).read_bytes() for name in files(root, "")}
+
+    with pytest.raises(DataprepError, match=r"no episode refers to videos/.*/chunk-000/file-099\.mp4"):
+        compact_dataset(root)
+
+    assert {name: (root / name).read_bytes() for name in files(root, "")} == before
+    assert not list((out / "test").glob(".*"))
+
+
+def test_an_episode_whose_data_file_is_missing_is_named_and_the_dataset_is_left_as_it_was(appended: Path,
+                                                                                          tmp_path: Path) -> None:
+    from dataprep.errors import DataprepError
+    from dataprep.lerobot.layout import data_file
+
+    out = tmp_path / "out"
+    shutil.copytree(appended, out)
+    root = out / REPO
+    (root / data_file(0, 1)).unlink()
+    before = {name: (root / name).read_bytes() for name in files(root, "")}
+
+    with pytest.raises(DataprepError, match=r"file-001\.parquet: episode 1 refers to data/chunk-000/file-001\.parquet, "
+                                            r"which does not exist"):
+        compact_dataset(root)
+
+    assert {name: (root / name).read_bytes() for name in files(root, "")} == before

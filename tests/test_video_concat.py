@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import av
@@ -143,3 +144,37 @@ def test_failed_append_keeps_the_existing_file(tmp_path: Path) -> None:
         concat_videos([dest, broken], dest)
     assert dest.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4", "file-000.mp4"]
+
+
+def dts_of(path: Path) -> list[int]:
+    with av.open(str(path)) as container:
+        return [packet.dts for packet in container.demux(video=0) if packet.size > 0 and packet.dts is not None]
+
+
+@pytest.mark.parametrize("lengths", [(5, 1, 6), (1, 6), (4, 1, 1, 3)])
+def test_a_one_frame_h264_episode_between_others_keeps_dts_increasing_and_every_frame_in_place(
+        lengths: tuple[int, ...], tmp_path: Path) -> None:
+    """x264 gives a 1-frame video dts 0 and a longer one a first dts one frame early: copied as they are, the
+    next episode's first dts equalled the 1-frame episode's, the mux failed, and the file came out one frame
+    short (lerobot places the next appended episode at the file's duration)."""
+    sources = [encode_episode(tmp_path / f"h264-{e}.mp4", e, n, "h264") for e, n in enumerate(lengths)]
+    firsts = [dts_of(source)[0] for source in sources]
+    assert firsts[lengths.index(1)] == 0 and min(firsts) < 0, firsts  # the premise: the two delays differ
+    dest = tmp_path / "file-000.mp4"
+
+    spans = concat_videos(sources, dest)
+
+    dts = dts_of(dest)
+    assert all(b > a for a, b in pairwise(dts)), dts
+    assert decoded_numbers(dest) == [100 * e + k for e, n in enumerate(lengths) for k in range(n)]
+    for episode, (span, length) in enumerate(zip(spans, lengths)):
+        assert span.to_timestamp - span.from_timestamp == pytest.approx(length / FPS, abs=1e-9)
+        assert_episode_frames(dest, span, episode, length)
+    assert probe_video(dest).duration_s == pytest.approx(sum(lengths) / FPS, abs=1e-9)
+
+    more = encode_episode(tmp_path / "more.mp4", len(lengths), 4, "h264")  # an append extends the file in place
+    extended = concat_videos([dest, more], dest)
+    assert extended[1].from_timestamp == pytest.approx(sum(lengths) / FPS, abs=1e-9)
+    assert_episode_frames(dest, extended[1], len(lengths), 4)
+    for episode, (span, length) in enumerate(zip(spans, lengths)):
+        assert_episode_frames(dest, span, episode, length)

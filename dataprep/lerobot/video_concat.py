@@ -6,9 +6,14 @@ reader decodes the frame nearest `from_timestamp + k/fps` (within 1e-4 s) as the
 duration x time base) and `to_timestamp` to that plus the episode video's own duration; this module follows
 the same convention, so a file packed here can later be extended by lerobot and vice versa.
 
-Packets are copied as they are (no decode, no encode): each source's pts/dts are shifted by the running
-offset in the shared time base, so the first frame of a source lands exactly at its span's start. B-frames
-(h264) keep their pts/dts distance, and the muxer writes the one edit list the first source needed.
+Packets are copied as they are (no decode, no encode): each source's pts are shifted by the running
+offset in the shared time base, so the first frame of a source lands exactly at its span's start. The dts
+are shifted by the same offset and then by the source's decoding delay against the file's: x264 gives a
+1-frame video dts = pts (no reordering delay) and a longer one a first dts one frame before its first pts,
+so copied alike, the episode after a 1-frame one would repeat its dts (the mux fails) and the file's
+duration (last dts + duration - first dts, what lerobot places the next appended episode at) would come
+out a frame short. Every source is therefore given the largest delay among them (its dts moved earlier,
+never past its pts), and the muxer writes the one edit list that delay needs.
 """
 
 from __future__ import annotations
@@ -124,42 +129,63 @@ def concat_videos(sources: Sequence[Path], dest: Path) -> list[VideoSpan]:
     if not sources:
         raise VideoConcatError(f"{dest}: no source videos to concatenate")
     paths = [Path(p) for p in sources]
-    layout = _check_layouts(paths)
+    layout, delays = _check_layouts(paths)
     spans: list[VideoSpan] = []
     with atomic_path(Path(dest)) as tmp:
         try:
             with av.open(str(tmp), mode="w", format="mp4") as output:
-                offset = _copy_all(paths, output, layout, spans)
+                offset = _copy_all(paths, delays, output, layout, spans)
         except av.FFmpegError as err:
             raise VideoConcatError(f"{dest}: cannot write concatenated video: {err}") from err
     logger.debug("concatenated %d videos into %s (%d ticks)", len(paths), dest, offset)
     return spans
 
 
-def _check_layouts(paths: list[Path]) -> StreamLayout:
-    """All headers first, so a mismatch is reported before anything is written."""
-    first = probe_video(paths[0]).layout
+def _check_layouts(paths: list[Path]) -> tuple[StreamLayout, list[int]]:
+    """All headers first, so a mismatch is reported before anything is written; each source's delay."""
+    first, delays = _probe_delay(paths[0])
     for path in paths[1:]:
-        differences = first.differences(probe_video(path).layout)
+        layout, delay = _probe_delay(path)
+        differences = first.differences(layout)
         if differences:
             raise VideoConcatError(
                 f"{path}: cannot be concatenated after {paths[0]} without re-encoding: {'; '.join(differences)}"
             )
-    return first
+        delays.extend(delay)
+    return first, delays
 
 
-def _copy_all(paths: list[Path], output: Any, layout: StreamLayout, spans: list[VideoSpan]) -> int:
+def _probe_delay(path: Path) -> tuple[StreamLayout, list[int]]:
+    """The stream layout, and how many ticks the first packet's dts lies before the first frame's pts."""
+    try:
+        with av.open(str(path)) as container:
+            stream = _video_stream(container, path)
+            layout = _layout(stream, path)
+            start = int(stream.start_time or 0)
+            for packet in container.demux(stream):
+                if packet.size and packet.dts is not None:
+                    return layout, [max(0, start - int(packet.dts))]
+    except (av.FFmpegError, OSError) as err:
+        raise VideoConcatError(f"{path}: cannot read video header: {err}") from err
+    raise VideoConcatError(f"{path}: video has no frames")
+
+
+def _copy_all(paths: list[Path], delays: list[int], output: Any, layout: StreamLayout,
+              spans: list[VideoSpan]) -> int:
     """Copies each source's packets; returns the total duration in ticks of the shared time base."""
     out_stream = None
     offset = 0
-    for path in paths:
+    delay = max(delays)
+    last_dts: list[int | None] = [None]  # the last dts written, across sources
+    for path, source_delay in zip(paths, delays):
         try:
             with av.open(str(path)) as container:
                 stream = _video_stream(container, path)
                 if out_stream is None:
                     out_stream = output.add_stream_from_template(stream, opaque=True)
                     out_stream.time_base = layout.time_base
-                ticks, frames = _copy_packets(path, container, stream, output, out_stream, offset)
+                ticks, frames = _copy_packets(path, container, stream, output, out_stream, offset,
+                                              delay - source_delay, last_dts)
         except av.FFmpegError as err:
             raise VideoConcatError(f"{path}: cannot read video packets: {err}") from err
         tb = layout.time_base
@@ -169,12 +195,15 @@ def _copy_all(paths: list[Path], output: Any, layout: StreamLayout, spans: list[
 
 
 def _copy_packets(
-    path: Path, container: Any, stream: Any, output: Any, out_stream: Any, offset: int
+    path: Path, container: Any, stream: Any, output: Any, out_stream: Any, offset: int, earlier: int,
+    last_dts: list[int | None],
 ) -> tuple[int, int]:
     """Mux one source's packets shifted so its first presented frame sits at `offset`; (ticks, frames).
 
     Streams packet by packet: a source may be a 200 MB shared file. The header's start time (the edit
-    list already applied by the demuxer) is where the source's first frame is presented.
+    list already applied by the demuxer) is where the source's first frame is presented. The dts move
+    `earlier` ticks more (the file's delay minus the source's); a dts that would still not follow the last
+    one written (an encoder with uneven dts) is set just after it, as long as it stays at or before its pts.
     """
     start = int(stream.start_time or 0)
     shift = offset - start
@@ -191,7 +220,14 @@ def _copy_packets(
         first_pts = packet.pts if first_pts is None else min(first_pts, packet.pts)
         end = max(end, packet.pts + packet.duration)
         packet.pts += shift
-        packet.dts += shift
+        dts = packet.dts + shift - earlier
+        previous = last_dts[0]
+        if previous is not None and dts <= previous:
+            dts = previous + 1
+            if dts > packet.pts:
+                raise VideoConcatError(f"{path}: packet {frames} cannot be decoded after the packets before it "
+                                       f"(dts {dts} past its pts {packet.pts}); re-encode the episode")
+        packet.dts = last_dts[0] = dts
         packet.stream = out_stream
         try:
             output.mux(packet)
