@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from dataprep.lerobot.row_buffer import _png_array, numpy_array
+from dataprep.lerobot.row_buffer import _png_array, numpy_array, numpy_view
 from dataprep.lerobot.schema import (
     CameraFeature,
     DatasetSchema,
@@ -54,6 +54,17 @@ def test_row_arrays_equal_what_pa_array_makes(dtype: str) -> None:
     assert flat.type == pa.from_numpy_dtype(np.dtype(dtype)) and flat.null_count == 0
     assert numpy_array(values[:, 1]).equals(pa.array(values[:, 1]))  # a strided column is copied
     assert numpy_array(values[:0, 0]).equals(pa.array(values[:0, 0]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_numpy_view_equals_to_numpy_for_sliced_and_flattened_columns(dtype: str) -> None:
+    column = pa.FixedSizeListArray.from_arrays(pa.array(np.arange(30).astype(dtype)), 3)
+    for values in (column.flatten(), column.slice(4, 3).flatten(), column.flatten().slice(5, 11)):
+        view = numpy_view(values)
+        assert view.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(view, values.to_numpy(zero_copy_only=False))
+    with_null = pa.array([1.0, None, 3.0])
+    np.testing.assert_array_equal(numpy_view(with_null), with_null.to_numpy(zero_copy_only=False))
 
 
 def test_png_column_equals_what_pa_array_makes() -> None:

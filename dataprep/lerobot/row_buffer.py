@@ -117,6 +117,14 @@ def numpy_array(values: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)])
 
 
+def numpy_view(values: pa.Array) -> np.ndarray:
+    """A primitive arrow array without nulls as numpy, over the same bytes; `to_numpy` imports pandas."""
+    if values.null_count or not pa.types.is_primitive(values.type) or pa.types.is_boolean(values.type):
+        return values.to_numpy(zero_copy_only=False)
+    dtype = np.dtype(values.type.to_pandas_dtype())
+    return np.frombuffer(values.buffers()[1], dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize)
+
+
 def _png_array(pngs: list[bytes]) -> pa.Array:
     """The image struct column; the binary child is built from offsets, for the reason numpy_array says."""
     offsets = np.zeros(len(pngs) + 1, dtype=np.int32)
