@@ -120,7 +120,7 @@ def numpy_array(values: np.ndarray) -> pa.Array:
 def numpy_view(values: pa.Array) -> np.ndarray:
     """A primitive arrow array without nulls as numpy, over the same bytes; `to_numpy` imports pandas."""
     if values.null_count or not pa.types.is_primitive(values.type) or pa.types.is_boolean(values.type):
-        return values.to_numpy(zero_copy_only=False)
+        return np.asarray(values.to_numpy(zero_copy_only=False))
     dtype = np.dtype(values.type.to_pandas_dtype())
     return np.frombuffer(values.buffers()[1], dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize)
 
