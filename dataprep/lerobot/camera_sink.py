@@ -18,6 +18,7 @@ from dataprep.lerobot.frame import Frame, ReadyRow
 from dataprep.lerobot.png_pool import PngEncoderPool
 from dataprep.lerobot.schema import DatasetSchema
 from dataprep.lerobot.video import VideoEncoder, VideoInfo, count_video_frames
+from dataprep.memory.snapshot import release_free_heap
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class VideoSink:
                     f"({info.frames} written) but the episode has {frames} rows"
                 )
             videos[key] = info
+        release_free_heap()  # the encoders' freed buffers, or the next episode and finalize stack on them
         return videos
 
     def abort(self) -> None:
@@ -95,6 +97,7 @@ class VideoSink:
             except Exception:  # cleaning up after another error: keep going
                 logger.warning("%s: could not abort video encoder", self.source, exc_info=True)
         self._encoders.clear()
+        release_free_heap()
 
 
 class PngSink:

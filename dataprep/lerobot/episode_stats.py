@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from dataprep.lerobot.image_stats import ImageStats
+from dataprep.lerobot.row_buffer import numpy_view
 from dataprep.lerobot.schema import DatasetSchema
 from dataprep.lerobot.stats import FeatureStats, column_stats
 
@@ -36,7 +37,7 @@ class EpisodeStats:
         for vec in self.schema.vectors:
             column = rows.read(columns=[vec.key]).column(0).combine_chunks()
             values = column.flatten() if vec.dim > 1 else column
-            flat = values.to_numpy(zero_copy_only=False).reshape(frames, vec.dim)
+            flat = numpy_view(values).reshape(frames, vec.dim)
             stats[vec.key] = column_stats(flat, name=f"{self.source}: {vec.key}")
         frame_index = np.arange(frames, dtype=np.int64)
         stats["timestamp"] = column_stats((frame_index / self.schema.fps).astype(np.float32), "timestamp")
