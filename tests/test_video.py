@@ -359,3 +359,34 @@ def test_producer_gives_up_on_a_codec_stuck_mid_stream(tmp_path: Path, scripted:
     assert list(tmp_path.iterdir()) == []
     encoder.abort()  # a second abort returns at once instead of waiting on the stuck thread again
     assert time.monotonic() - started < 3
+
+
+class _RepeatedDts:
+    """The real stream, except that from its second packet on each gets the dts of the one before: what the
+    mp4 muxer refuses (EINVAL), as it did SVT-AV1's packet in two hours-long runs."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.last: int | None = None
+        self.gate = threading.Event()  # the `scripted` fixture opens every stream's gate at teardown
+
+    def encode(self, frame: Any) -> Any:
+        packets = self._stream.encode(frame)
+        for packet in packets:
+            if self.last is not None:
+                packet.dts = self.last
+            self.last = packet.dts
+        return packets
+
+
+def test_a_packet_the_muxer_refuses_is_named_with_its_timestamps(tmp_path: Path, scripted: list[Any]) -> None:
+    scripted.append(_RepeatedDts)
+    path = tmp_path / "cam.mp4"
+
+    with pytest.raises(VideoEncodingError, match=r"cam\.mp4.*refused packet pts=\d+ dts=(-?\d+) \(the last muxed "
+                                                 r"had dts=\1;") as caught:
+        encode(path, synthetic_clip(64, 48, 40), VideoSettings(codec="h264"), queue_frames=1)
+
+    assert isinstance(caught.value.__cause__, VideoEncodingError)
+    assert isinstance(caught.value.__cause__.__cause__, av.FFmpegError)
+    assert list(tmp_path.iterdir()) == []  # nothing at `path`, no temp file left

@@ -187,6 +187,7 @@ class VideoEncoder:
         self._frames = 0
         self._result: VideoInfo | None = None
         self._ended = False  # the codec has been sent end-of-stream
+        self._last_dts: int | None = None  # of the last packet muxed, named when the muxer refuses one
         self._hung = False  # waited _STALL_TIMEOUT_S on the thread once already: no second wait on abort
         _quiet_encoders()
         self._container = self._open(spec.encoder, settings)
@@ -325,14 +326,27 @@ class VideoEncoder:
         """The encoder thread: owns the codec and the container from the first frame to the last."""
         try:
             while (item := self._queue.get()) is not _STOP and not self._aborted.is_set():
-                self._container.mux(self._stream.encode(item))
+                self._mux(self._stream.encode(item))
             if not self._aborted.is_set():
                 self._ended = True
-                self._container.mux(self._stream.encode(None))
+                self._mux(self._stream.encode(None))
         except BaseException as err:  # noqa: BLE001 - handed to the producer, which re-raises it with the file name
             self._error = err  # a producer waiting on the full queue sees it within _PUT_POLL_S
         finally:
             self._release_codec()
+
+    def _mux(self, packets: list[av.Packet[Any]]) -> None:
+        """Mux the codec's packets, naming the one the muxer refuses: SVT-AV1 under load has, rarely, given a
+        packet the mp4 muxer rejects (EINVAL) in hours-long episodes, not reproduced on demand; the packet's
+        timestamps against the last muxed one are what tells an encoder fault from ours."""
+        for packet in packets:
+            try:
+                self._container.mux(packet)
+            except av.FFmpegError as err:
+                raise VideoEncodingError(
+                    f"the mp4 muxer refused packet pts={packet.pts} dts={packet.dts} (the last muxed had "
+                    f"dts={self._last_dts}; {self._frames} frames queued): {err}") from err
+            self._last_dts = packet.dts
 
     def _release_codec(self) -> None:
         """Ends the stream even on abort: SVT-AV1 prints an error when torn down without end-of-stream.
