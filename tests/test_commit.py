@@ -174,7 +174,8 @@ def test_a_run_with_nothing_new_changes_nothing(appended: Path, bags: list[Path]
 
 
 @pytest.mark.parametrize("point", [
-    "mid-bag", "pack-data-file", "pack-video-file", "meta-stats", "before-commit-record", "commit-recorded",
+    "mid-bag", "pack-data-file", "pack-video-file", "meta-stats", "before-commit-record", "commit-sources-written",
+    "commit-recorded",
     "swap-between-renames", "swap-before-cleanup", "before-staging-cleanup",
 ])  # fmt: skip
 def test_a_run_killed_anywhere_and_rerun_gives_the_uninterrupted_runs_dataset(

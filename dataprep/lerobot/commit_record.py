@@ -16,12 +16,14 @@ sources inside commit.json) is still read; the next commit writes format 2.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dataprep.errors import DataprepError
 from dataprep.storage.atomic import fsync_path, write_bytes_atomic, write_json_atomic
+from dataprep.storage.crashpoints import crash_point
 from dataprep.storage.swap import recover_swap
 
 COMMIT_PATH = "meta/commit.json"
@@ -99,17 +101,22 @@ class CommitRecord:
         if first and self.sources[: len(base.sources) if base else 0] != (base.sources if base else ()):
             raise DataprepError(f"{root}: the new record does not extend the committed one's sources")
         new = self.sources[len(base.sources):] if first and base is not None else self.sources
-        lines = "".join(json.dumps({"path": s.path, "staging_key": s.staging_key,
-                                    "episodes": [s.first_episode, s.end_episode]}, ensure_ascii=False) + "\n"
-                        for s in new)
         part = root / sources_part(first)
-        write_bytes_atomic(part, lines.encode())
+        write_bytes_atomic(part, encode_sources(new))
         fsync_path(part.parent)
+        crash_point("commit-sources-written")
         saved = CommitRecord(self.settings_hash, self.sources, self.episodes, self.frames, first + 1)
         path = root / COMMIT_PATH
         write_json_atomic(path, saved.to_json())  # under a temp name until whole: never a half record
         fsync_path(path.parent)
         return saved
+
+
+def encode_sources(sources: Sequence[CommittedSource]) -> bytes:
+    """A sources part: one JSON line per source."""
+    return "".join(json.dumps({"path": s.path, "staging_key": s.staging_key,
+                               "episodes": [s.first_episode, s.end_episode]}, ensure_ascii=False) + "\n"
+                   for s in sources).encode()
 
 
 def recover_dataset(root: Path) -> str | None:

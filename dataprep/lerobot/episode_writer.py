@@ -17,12 +17,12 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import numpy as np
 
 from dataprep.errors import DataprepError
 from dataprep.lerobot.camera_sink import ReadyRow, camera_sink
+from dataprep.lerobot.episode_quality import EpisodeQuality
 from dataprep.lerobot.episode_stats import EpisodeStats
 from dataprep.lerobot.frame_check import FrameCheck
 from dataprep.lerobot.row_buffer import RowWriter
@@ -53,7 +53,7 @@ class EpisodeWriter:
         with EpisodeWriter(folder, schema, task, source, chunk_size=1000) as writer:
             for vectors, images in frames:
                 writer.add_frame(vectors, images)
-            staged = writer.close(extra=report)
+            staged = writer.close(quality=measured)
     """
 
     def __init__(self, folder: Path, schema: DatasetSchema, task: str, source: str, chunk_size: int) -> None:
@@ -124,8 +124,9 @@ class EpisodeWriter:
 
     # -- finish --------------------------------------------------------------------------------------
 
-    def close(self, extra: dict[str, Any] | None = None) -> StagedEpisode:
-        """Flush, finish the files, check videos against rows, then write episode.json last."""
+    def close(self, quality: EpisodeQuality | None = None) -> StagedEpisode:
+        """Flush, finish the files, check videos against rows, then write episode.json last (with the
+        episode's measured `quality`, when the caller has one)."""
         if self._result is not None:
             return self._result
         self._check_open()
@@ -133,13 +134,13 @@ class EpisodeWriter:
             self.abort()
             raise DataprepError(f"{self.source}: episode has no frames; nothing to stage in {self.folder}")
         try:
-            self._result = self._finish(extra or {})
+            self._result = self._finish(quality)
         except BaseException:
             self.abort()
             raise
         return self._result
 
-    def _finish(self, extra: dict[str, Any]) -> StagedEpisode:
+    def _finish(self, quality: EpisodeQuality | None) -> StagedEpisode:
         self._write(self._cameras.drain())
         self._rows.close()
         videos = self._cameras.close(self._frames)
@@ -153,7 +154,7 @@ class EpisodeWriter:
             camera_shapes=dict(self._check.camera_shapes),
             videos=videos,
             stats=stats,
-            extra=extra,
+            quality=quality,
         )
         staged.save()
         logger.debug("staged %s: %d frames in %s", self.source, self._frames, self.folder)

@@ -217,18 +217,20 @@ class QualityDocument:
                    tuple(e for e in entries if e.episode_index is None))
 
 
-def _encode_part(entries: Iterable[QualityEntry]) -> bytes:
+def encode_part(entries: Iterable[QualityEntry]) -> bytes:
+    """A part as written: one entry a line (the round trip of `QualityEntry.from_json` gives these bytes)."""
     return "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in entries).encode()
 
 
-def _encode_head(totals: QualityTotals) -> bytes:
+def encode_head(totals: QualityTotals) -> bytes:
+    """meta/quality.json as written."""
     return (json.dumps(totals.to_json(), indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def document_files(document: QualityDocument) -> dict[str, bytes]:
     """The whole document as one part plus its head (a rebuild, an edit, adoption, a migration)."""
     totals = replace(document.totals, parts=1)
-    return {part_path(0): _encode_part([*document.episodes, *document.excluded]), QUALITY_PATH: _encode_head(totals)}
+    return {part_path(0): encode_part([*document.episodes, *document.excluded]), QUALITY_PATH: encode_head(totals)}
 
 
 def appended_files(root: Path | None, repo_id: str, entries: Sequence[QualityEntry], dropped: Mapping[str, int],
@@ -248,8 +250,8 @@ def appended_files(root: Path | None, repo_id: str, entries: Sequence[QualityEnt
     numbered = _numbered(entries, previous.episodes)
     totals = replace(previous.added(numbered, dropped), repo_id=repo_id, settings_hash=settings_hash,
                      thresholds=thresholds, parts=previous.parts + 1)
-    files[part_path(previous.parts)] = _encode_part(numbered)
-    files[QUALITY_PATH] = _encode_head(totals)
+    files[part_path(previous.parts)] = encode_part(numbered)
+    files[QUALITY_PATH] = encode_head(totals)
     return files
 
 
