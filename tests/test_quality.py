@@ -10,8 +10,9 @@ import pytest
 
 from dataprep.config import ConvertConfig, load_config
 from dataprep.conversion import convert_bag, convert_dataset
-from dataprep.conversion.staging import settings_hash
+from dataprep.conversion.staging import settings_hash, staging_root
 from dataprep.errors import DataprepError
+from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.quality_files import BagFile, TopicTotals, read_document
 from dataprep.sample import CAMERA_TOPICS, KuavoBagSpec, Ros2BagSpec, write_kuavo_bag, write_ros2_bag
 
@@ -65,12 +66,15 @@ def test_a_camera_stalling_for_2_s_is_measured_and_marks_the_episode_failing(sta
 
 
 def test_failing_episodes_are_excluded_or_fail_the_bag_as_configured(stalled_bag: Path, tmp_path: Path) -> None:
-    excluded = convert_bag(kuavo_config(stalled_bag, tmp_path / "a", "max_episode_frames=10",
-                                        "quality.on_failing=exclude"), stalled_bag)
+    excluded_config = kuavo_config(stalled_bag, tmp_path / "a", "max_episode_frames=10", "quality.on_failing=exclude")
+    excluded = convert_bag(excluded_config, stalled_bag)
     gone = [e.span_s for e in excluded.excluded]
     assert gone and all(start < 3.0 and end > 0.96 for start, end in gone)  # each overlaps the stall
     assert all(not e.quality.failing for e in excluded.episodes if e.quality)
     assert len(gone) == 1 and len(excluded.episodes) == 2  # ~30 frames kept in episodes of 10
+    staged = staging_root(excluded_config) / excluded.key
+    for episode in excluded.episodes:  # each staged episode.json keeps its measured quality, typed
+        assert StagedEpisode.load(staged / episode.folder).quality == episode.quality
     with pytest.raises(DataprepError, match=rf"bag {stalled_bag}: episode-0000 \(0\.\d\d-4\.\d\d s\) fails the quality "
                                             rf"thresholds: .*of ticks dropped.*{WRIST}: camera gap of 2\.03 s"):
         convert_bag(kuavo_config(stalled_bag, tmp_path / "b", "quality.on_failing=fail"), stalled_bag)
