@@ -256,6 +256,7 @@ def work_appends(args: argparse.Namespace) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
     reads: MetaReads | None = None
     rows = []
+    seen: set[int] = set()  # inodes of meta/ files after the previous append (hard links keep them)
     for bag in bags:
         config = load_config(ConvertConfig, PRESET, [f"input.bags={json.dumps([str(bag)])}",
                                                      f"output_root={json.dumps(str(out))}",
@@ -267,9 +268,11 @@ def work_appends(args: argparse.Namespace) -> dict[str, Any]:
         report = convert_dataset(config)
         wall = time.perf_counter() - t0
         files = sum(1 for p in config.dataset_root.rglob("*") if p.is_file())
-        meta = sum(p.stat().st_size for p in (config.dataset_root / "meta").rglob("*") if p.is_file())
-        rows.append({"wall_s": wall, "episodes": report.dataset.episodes, "files": files, "meta_bytes": meta,
-                     "read": reads.take()})
+        metas = {p.stat().st_ino: p.stat().st_size for p in (config.dataset_root / "meta").rglob("*") if p.is_file()}
+        written = sum(size for ino, size in metas.items() if ino not in seen)  # new inodes: not linked over
+        seen = set(metas)
+        rows.append({"wall_s": wall, "episodes": report.dataset.episodes, "files": files,
+                     "meta_bytes": sum(metas.values()), "meta_written": written, "read": reads.take()})
         if len(rows) == len(bags) // 2:  # the dataset at half the appends, for compaction's memory
             shutil.copytree(out, out.with_name("appends-half"), dirs_exist_ok=True)
     return {"rows": rows, "root": str(config.dataset_root)}
@@ -367,14 +370,14 @@ def main_appends(args: argparse.Namespace, work: Path) -> bool:
     done = run_worker("appends", work=work, bag=nights, out=work / "appends", codec=args.codec, runs=args.runs)
     rows, root = done["rows"], done["root"]
     print(f"{args.runs} appends of a {args.append_seconds:g} s bag (codec {args.codec}); reads of the dataset's own "
-          "files per append: JSON/text bytes, parquet rows, parquet bytes")
+          "files per append: JSON/text bytes, parquet rows, parquet bytes; meta/ bytes written (new files)")
     print(f"{'run':>4} {'wall s':>7} {'episodes':>8} {'files':>6} {'meta KB':>8} {'text B':>8} {'pq rows':>8} "
-          f"{'pq B':>8}")
+          f"{'pq B':>8} {'meta B w':>9}")
     for i, r in enumerate(rows):
         if i < 3 or i % 10 == 9 or i >= len(rows) - 2:
             text, prow, pbytes = r["read"]
             print(f"{i + 1:>4} {r['wall_s']:>7.2f} {r['episodes']:>8} {r['files']:>6} {r['meta_bytes'] / 1024:>8.0f} "
-                  f"{text:>8} {prow:>8} {pbytes:>8}")
+                  f"{text:>8} {prow:>8} {pbytes:>8} {r['meta_written']:>9}")
     result = main_compact(work, Path(str(work / "appends") + "-half"), Path(root), args.repeat)
     tenth = max(1, len(rows) // 10)
     head = statistics.median(r["wall_s"] for r in rows[1:tenth + 1])  # the first run creates the dataset

@@ -18,6 +18,7 @@ from dataprep.conversion.staging import settings_hash
 from dataprep.edit import read_source
 from dataprep.errors import DataprepError
 from dataprep.lerobot import COMMIT_PATH, CommitRecord
+from dataprep.lerobot.quality_files import read_document
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from dataprep.validate import validate_dataset
 from tests.edit_helpers import episode_frames, snapshot
@@ -67,9 +68,9 @@ def test_an_append_after_lerobots_delete_keeps_the_edit_and_adds_only_the_new_ba
     for e in range(2):  # lerobot's episodes as they were
         assert all(np.array_equal(a, b) for a, b in zip(episode_frames(root, e), before[e], strict=True))
     assert validate_dataset(root, decode_all=True).ok
-    quality = json.loads((root / "meta/quality.json").read_text())
-    assert [e["episode_index"] for e in quality["episodes"]] == [0, 1, 2]
-    assert quality["episodes"][2]["provenance"]["bag"] == str(bags[3].resolve())
+    quality = read_document(root)
+    assert quality is not None and [e.episode_index for e in quality.episodes] == [0, 1, 2]
+    assert quality.episodes[2].provenance.bag == str(bags[3].resolve())
     record = CommitRecord.load(root)
     assert {Path(s.path).name for s in record.sources} == {"a.bag", "b.bag", "c.bag", "d.bag"}
     assert record.settings_hash == settings_hash(config_for(bags, tmp_path))

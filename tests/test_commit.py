@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,9 @@ from dataprep.config.models import InputSpec
 from dataprep.conversion import conclude_conversion, convert_bag, convert_dataset, plan_conversion, staging_root
 from dataprep.errors import DataprepError
 from dataprep.lerobot import COMMIT_PATH, CommitRecord, FeatureStats, aggregate_stats
+from dataprep.lerobot.commit_record import sources_part
 from dataprep.lerobot.layout import STAT_NAMES
+from dataprep.lerobot.quality_files import QualityDocument, read_document
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from dataprep.storage.crashpoints import CRASH_ENV
 from dataprep.storage.swap import old_folder, recover_swap, tmp_folder
@@ -135,11 +138,14 @@ def test_appending_two_bags_leaves_every_committed_file_byte_identical(first: Pa
 def test_an_append_keeps_tasks_quality_records_and_aggregates_stats_over_all_episodes(
     first: Path, appended: Path
 ) -> None:
-    old_quality = json.loads((first / REPO / "meta/quality.json").read_text())
-    quality = json.loads((appended / REPO / "meta/quality.json").read_text())
-    assert quality["episodes"][:2] == old_quality["episodes"]
-    assert [e["episode_index"] for e in quality["episodes"]] == [0, 1, 2, 3]
-    assert quality["dataset"]["episodes"] == 4
+    old_quality, quality = read_document(first / REPO), read_document(appended / REPO)
+    assert old_quality is not None and quality is not None
+    assert quality.episodes[:2] == old_quality.episodes
+    assert [e.episode_index for e in quality.episodes] == [0, 1, 2, 3]
+    assert quality.totals.episodes == 4 and quality.totals.parts == 2  # one part per commit
+    totals = quality.totals  # updated from the first commit's totals and the new entries = computed from all
+    assert totals == replace(QualityDocument.of(REPO, quality.episodes, totals.dropped, totals.settings_hash,
+                                                totals.thresholds).totals, parts=2)
     info = json.loads((appended / REPO / "meta/info.json").read_text())
     assert (info["total_episodes"], info["total_tasks"], info["splits"]) == (4, 1, {"train": "0:4"})
     stats = json.loads((appended / REPO / "meta/stats.json").read_text())
@@ -168,7 +174,8 @@ def test_a_run_with_nothing_new_changes_nothing(appended: Path, bags: list[Path]
 
 
 @pytest.mark.parametrize("point", [
-    "mid-bag", "pack-data-file", "pack-video-file", "meta-stats", "before-commit-record", "commit-recorded",
+    "mid-bag", "pack-data-file", "pack-video-file", "meta-stats", "before-commit-record", "commit-sources-written",
+    "commit-recorded",
     "swap-between-renames", "swap-before-cleanup", "before-staging-cleanup",
 ])  # fmt: skip
 def test_a_run_killed_anywhere_and_rerun_gives_the_uninterrupted_runs_dataset(
@@ -208,8 +215,10 @@ def test_a_changed_configuration_is_refused_with_the_rebuild_hint(first: Path, b
     (out / REPO / COMMIT_PATH).unlink()  # lost: adopted (tests/test_adopt.py), its settings read from quality.json
     with pytest.raises(DataprepError, match=r"converted with other settings .* --set rosbag_to_lerobot\.mode=rebuild"):
         plan_conversion(config_for(bags, out, "fps=5"))
-    after = {k: v for k, v in snapshot(out / REPO).items() if k != COMMIT_PATH}
-    assert after == {k: v for k, v in snapshot(first / REPO).items() if k != COMMIT_PATH}
+    def record_aside(root: Path) -> dict[str, bytes]:  # the record: its marker and its sources' parts
+        return {k: v for k, v in snapshot(root).items() if k != COMMIT_PATH and not k.startswith("meta/commit/")}
+
+    assert record_aside(out / REPO) == record_aside(first / REPO)
 
 
 def test_rebuild_mode_replaces_the_dataset_with_every_planned_bag(first: Path, bags: list[Path], tmp_path: Path
@@ -287,9 +296,10 @@ def test_a_committed_bag_changed_on_disk_is_kept_as_committed_and_the_log_says_s
     out, changed = tmp_path / "out", tmp_path / "a.bag"
     shutil.copytree(first, out)
     shutil.copy(bags[0], changed)  # a private copy (the module's bags stay as they are): a new mtime, a new key
-    data = json.loads((out / REPO / COMMIT_PATH).read_text())
-    data["sources"][0]["path"] = str(changed.resolve())  # as if a.bag had been committed from here
-    (out / REPO / COMMIT_PATH).write_text(json.dumps(data))
+    part = out / REPO / sources_part(0)
+    lines = [json.loads(line) for line in part.read_text().splitlines()]
+    lines[0]["path"] = str(changed.resolve())  # as if a.bag had been committed from here
+    part.write_text("".join(json.dumps(line) + "\n" for line in lines))
 
     with caplog.at_level("WARNING"):
         plan = plan_conversion(config_for([changed, bags[1]], out))

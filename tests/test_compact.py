@@ -95,7 +95,10 @@ def test_compaction_leaves_one_file_per_kind_with_every_frame_and_row_unchanged(
     assert all(len(files(after, f"videos/{key}")) == 1 for key in CAMERAS)
     assert rows(after, "data").equals(rows(before, "data"))
     assert frames(after) == frames(before)
-    for name in ("meta/info.json", "meta/stats.json", "meta/tasks.parquet", "meta/quality.json", "meta/commit.json"):
+    meta = ["meta/info.json", "meta/stats.json", "meta/tasks.parquet", "meta/quality.json", "meta/commit.json",
+            *(str(p.relative_to(before)) for folder in ("meta/quality", "meta/commit") for p in (before / folder).iterdir())]
+    assert len(meta) > 5  # the quality and sources parts, one per commit
+    for name in meta:
         assert (after / name).read_bytes() == (before / name).read_bytes()
     assert validate_dataset(after).ok
     assert not compact_dataset(after).changed  # nothing left to merge

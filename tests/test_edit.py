@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import pytest
 from dataprep.conversion import convert_dataset
 from dataprep.edit import EditError, delete_episodes, read_source, trim_episode
 from dataprep.lerobot import CommitRecord, aggregate_stats, column_stats
+from dataprep.lerobot.quality_files import document_files, read_document
 from dataprep.lerobot.video import psnr
 from dataprep.storage.crashpoints import CRASH_ENV
 from dataprep.validate import validate_dataset
@@ -53,9 +55,9 @@ def test_delete_keeps_the_other_episodes_frame_for_frame_and_renumbers_them(conv
     record = CommitRecord.load(root)
     assert [(Path(s.path).name, s.first_episode, s.end_episode) for s in record.sources] == [
         ("a.bag", 0, 1), ("b.bag", 1, 1), ("c.bag", 1, 2), ("d.bag", 2, 3)]  # b's episodes are gone, b stays listed
-    quality = json.loads((root / "meta/quality.json").read_text())
-    assert [e["episode_index"] for e in quality["episodes"]] == [0, 1, 2]
-    assert quality["excluded"][-1]["removed_by"] == "delete"
+    quality = read_document(root)
+    assert quality is not None and [e.episode_index for e in quality.episodes] == [0, 1, 2]
+    assert quality.excluded[-1].removed_by == "delete" and quality.totals.episodes == 3
     stats = json.loads((root / "meta/stats.json").read_text())
     kept = read_source(root)
     for key in ("observation.state", CAMERA, "index", "episode_index"):
@@ -90,8 +92,8 @@ def test_trim_keeps_frames_a_to_b_minus_one_and_recomputes_that_episodes_stats(
     state = np.array(rows["observation.state"])
     assert ep.stats["observation.state"].to_dict() == column_stats(state).to_dict()
     assert int(ep.stats[CAMERA].count[0]) > 0 and ep.length == len(before)
-    quality = json.loads((root / "meta/quality.json").read_text())
-    assert quality["episodes"][1]["trim"]["frames"][0] == start
+    quality = read_document(root)
+    assert quality is not None and quality.episodes[1].trim is not None and quality.episodes[1].trim.frames[0] == start
 
 
 def test_an_append_after_delete_and_trim_adds_only_new_bags_and_keeps_the_edits(
@@ -165,9 +167,12 @@ def test_the_delete_flow_runs_on_a_prefect_server_and_deletes_the_failing_episod
     from tasks.artifacts import artifact_key
 
     root = copy_of(converted, tmp_path)
-    quality = json.loads((root / "meta/quality.json").read_text())
-    quality["dataset"]["failing_episodes"] = [0, 3]  # as a report with two failing takes would say
-    (root / "meta/quality.json").write_text(json.dumps(quality))
+    quality = read_document(root)
+    assert quality is not None
+    entries = [replace(e, quality=replace(e.quality, failing=("camera gap",))) if e.episode_index in (0, 3) and e.quality
+               else e for e in quality.episodes]  # as a report with two failing takes would say
+    for relative, data in document_files(replace(quality, episodes=tuple(entries))).items():
+        (root / relative).write_bytes(data)
     summary = delete_dataset_flow(str(root), failing=True)
     assert summary.episodes == 2
     assert [Path(s.path).name for s in CommitRecord.load(root).sources if s.end_episode > s.first_episode] == [

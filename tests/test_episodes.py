@@ -13,6 +13,7 @@ from dataprep.config import ConvertConfig, load_config
 from dataprep.conversion import convert_bag, convert_dataset
 from dataprep.conversion.episode_sink import GAP_SPLIT, OUTSIDE_SEGMENTS
 from dataprep.errors import DataprepError
+from dataprep.lerobot.quality_files import read_document
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -44,8 +45,8 @@ def test_annotations_split_one_bag_into_three_episodes_with_their_own_tasks(tmp_
     assert sorted(tasks.index) == sorted(m["description"] for m in KUAVO_MARKS["marks"])
     data = pq.read_table(root / "data/chunk-000/file-000.parquet").to_pandas()  # the episodes share one file
     assert set(data[data["episode_index"] == 2]["task_index"]) == {int(tasks.loc["wave", "task_index"])}
-    quality = json.loads((root / "meta/quality.json").read_text())
-    assert [e["task"] for e in quality["episodes"]] == [m["description"] for m in KUAVO_MARKS["marks"]]
+    quality = read_document(root)
+    assert quality is not None and [e.task for e in quality.episodes] == [m["description"] for m in KUAVO_MARKS["marks"]]
 
     (tmp_path / "demo.json").write_text(json.dumps({"marks": [{"start": 2, "end": 1, "description": "x"}]}))
     with pytest.raises(DataprepError, match=r"demo.json: segment 0: needs end > start and a task text"):

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dataprep.errors import DataprepError
+from dataprep.lerobot.episode_quality import ChannelQuality, EpisodeQuality, TopicQuality
 from dataprep.lerobot.episode_writer import EpisodeWriter, StagedEpisode
 from dataprep.lerobot.finalize import Commit, DatasetSummary, finalize_dataset
 from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature, dataset_hf_features
@@ -68,6 +69,14 @@ def image_of(episode: int, frame: int, camera: int) -> np.ndarray:
     return np.clip(np.stack([r, g, b], axis=-1), 0, 255).astype(np.uint8)
 
 
+def quality_of(episode: int, length: int) -> EpisodeQuality:
+    """A measured quality as the conversion records it: one topic, one channel, `episode` dropped ticks."""
+    return EpisodeQuality(length, length + episode, {"no message": episode} if episode else {},
+                          {"/cam": TopicQuality(length, 30.0, 0.034, 0.05, 1.5, None)},
+                          {CAMERAS[0]: ChannelQuality(1.0, 2.0, 5.0, 0)}, 0.9, ("dropped ticks",), (),
+                          ((1, "no message", episode),) if episode else ())
+
+
 def write_episode(
     folder: Path, schema: DatasetSchema, episode: int, length: int, task: str, gripper: bool = False
 ) -> StagedEpisode:
@@ -76,7 +85,7 @@ def write_episode(
             images = {key: image_of(episode, i, c) for c, key in enumerate(CAMERAS)}
             writer.add_frame(vectors_of(episode, i, gripper), images)
         assert writer.frames == length
-        return writer.close(extra={"alignment": {"dropped": episode}})
+        return writer.close(quality=quality_of(episode, length))
 
 
 def build(
@@ -441,15 +450,20 @@ def test_staged_episode_load_without_marker_names_the_folder(tmp_path: Path) -> 
         StagedEpisode.load(tmp_path / "corrupt")
 
 
+def test_an_episode_json_staged_before_quality_was_typed_reads_back_with_no_quality(tmp_path: Path) -> None:
+    write_episode(tmp_path / "ep", make_schema(storage="image"), 2, 13, "t")
+    marker = tmp_path / "ep" / "episode.json"
+    old = json.loads(marker.read_text())
+    del old["quality"]
+    marker.write_text(json.dumps({**old, "extra": {}}))  # as the previous version staged it (same STAGED_FORMAT)
+    loaded = StagedEpisode.load(tmp_path / "ep")
+    assert loaded.quality is None and loaded.length == 13 and set(loaded.stats) >= set(CAMERAS)
+
+
 def test_staged_episode_round_trips_through_episode_json(tmp_path: Path) -> None:
     staged = write_episode(tmp_path / "ep", make_schema(storage="image"), 2, 13, "t")
     loaded = StagedEpisode.load(tmp_path / "ep")
-    assert (loaded.length, loaded.task, loaded.source, loaded.extra) == (
-        13,
-        "t",
-        "bag_2.bag",
-        {"alignment": {"dropped": 2}},
-    )
+    assert (loaded.length, loaded.task, loaded.source, loaded.quality) == (13, "t", "bag_2.bag", quality_of(2, 13))
     assert loaded.camera_shapes == dict.fromkeys(CAMERAS, (H, W, 3))
     assert set(loaded.stats) == {"observation.state", "action", *CAMERAS, "timestamp", "frame_index"}
     np.testing.assert_array_equal(loaded.stats["action"].mean, staged.stats["action"].mean)

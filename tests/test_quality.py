@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import datasets
@@ -10,9 +9,11 @@ import numpy as np
 import pytest
 
 from dataprep.config import ConvertConfig, load_config
-from dataprep.conversion import QUALITY_PATH, convert_bag, convert_dataset
-from dataprep.conversion.staging import settings_hash
+from dataprep.conversion import convert_bag, convert_dataset
+from dataprep.conversion.staging import settings_hash, staging_root
 from dataprep.errors import DataprepError
+from dataprep.lerobot.episode_writer import StagedEpisode
+from dataprep.lerobot.quality_files import BagFile, TopicTotals, read_document
 from dataprep.sample import KuavoBagSpec, Ros2BagSpec, write_kuavo_bag, write_ros2_bag
 from dataprep.sample.kuavo_bag import CAMERA_TOPICS
 
@@ -50,27 +51,31 @@ def test_a_camera_stalling_for_2_s_is_measured_and_marks_the_episode_failing(sta
     assert f"{WRIST}: camera gap of 2.03 s > max_camera_gap_s 0.5 s" in quality.failing
     assert quality.score == pytest.approx(1 - dropped / quality.ticks, abs=1e-3)
 
-    document = json.loads((report.dataset.root / QUALITY_PATH).read_text())
-    assert document["dataset"]["failing_episodes"] == [0] and document["dataset"]["settings_hash"] == settings_hash(config)
-    assert document["dataset"]["topics"][CAMERA_TOPICS["cam_l"]] == {
-        "messages": wrist.messages, "min_rate_hz": wrist.rate_hz, "max_gap_s": wrist.max_gap_s}
-    provenance = document["episodes"][0]["provenance"]
-    assert provenance["bag"] == str(stalled_bag.resolve()) and provenance["staging_key"] == report.bags[0].key
-    assert provenance["bag_files"] == [{"file": "stall.bag", "size": stalled_bag.stat().st_size,
-                                        "mtime_ns": stalled_bag.stat().st_mtime_ns}]
-    assert provenance["span_s"] == pytest.approx(list(episode.span_s)) and 0 < episode.span_s[0] < 0.5
+    document = read_document(report.dataset.root)
+    assert document is not None
+    assert document.failing_episodes == [0] and document.totals.failing == 1
+    assert document.totals.settings_hash == settings_hash(config)
+    assert document.totals.topics[CAMERA_TOPICS["cam_l"]] == TopicTotals(wrist.messages, wrist.rate_hz, wrist.max_gap_s)
+    provenance = document.episodes[0].provenance
+    assert provenance.bag == str(stalled_bag.resolve()) and provenance.staging_key == report.bags[0].key
+    assert provenance.bag_files == (BagFile("stall.bag", stalled_bag.stat().st_size, stalled_bag.stat().st_mtime_ns),)
+    assert provenance.span_s == pytest.approx(episode.span_s) and 0 < episode.span_s[0] < 0.5
+    assert document.episodes[0].quality == quality  # the typed record, read back as it was measured
     # the extra file under meta/ does not disturb reading the dataset
     data = datasets.Dataset.from_parquet(str(report.dataset.root / "data/chunk-000/file-000.parquet"))
     assert len(data) == report.dataset.frames
 
 
 def test_failing_episodes_are_excluded_or_fail_the_bag_as_configured(stalled_bag: Path, tmp_path: Path) -> None:
-    excluded = convert_bag(kuavo_config(stalled_bag, tmp_path / "a", "max_episode_frames=10",
-                                        "quality.on_failing=exclude"), stalled_bag)
+    excluded_config = kuavo_config(stalled_bag, tmp_path / "a", "max_episode_frames=10", "quality.on_failing=exclude")
+    excluded = convert_bag(excluded_config, stalled_bag)
     gone = [e.span_s for e in excluded.excluded]
     assert gone and all(start < 3.0 and end > 0.96 for start, end in gone)  # each overlaps the stall
     assert all(not e.quality.failing for e in excluded.episodes if e.quality)
     assert len(gone) == 1 and len(excluded.episodes) == 2  # ~30 frames kept in episodes of 10
+    staged = staging_root(excluded_config) / excluded.key
+    for episode in excluded.episodes:  # each staged episode.json keeps its measured quality, typed
+        assert StagedEpisode.load(staged / episode.folder).quality == episode.quality
     with pytest.raises(DataprepError, match=rf"bag {stalled_bag}: episode-0000 \(0\.\d\d-4\.\d\d s\) fails the quality "
                                             rf"thresholds: .*of ticks dropped.*{WRIST}: camera gap of 2\.03 s"):
         convert_bag(kuavo_config(stalled_bag, tmp_path / "b", "quality.on_failing=fail"), stalled_bag)

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import psutil
 import pytest
 
+from dataprep.lerobot.commit_record import CommitRecord
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from dataprep.validate import validate_dataset
 from flows.deployment_specs import load_specs
@@ -272,8 +273,9 @@ def test_the_soak_keeps_the_server_up_crashes_the_killed_run_and_the_next_one_re
     killed = request(f"{api}/flow_runs/{runs[3]}")
     assert "No heartbeat for" in killed["state"]["message"], killed["state"]
     root = scheduled_run.out / "local/kuavo_sample"
-    commit = json.loads((root / "meta/commit.json").read_text())
-    sources = sorted(Path(source["path"]).name for source in commit["sources"])
+    commit = CommitRecord.load(root)
+    assert commit is not None
+    sources = sorted(Path(source.path).name for source in commit.sources)
     assert sources == ["b1.bag", "b2.bag", "b3.bag", "b4.bag", "b5.bag"], commit  # every bag, once
     report = validate_dataset(root)
     assert report.ok and report.episodes == 5, report.table()

@@ -7,7 +7,6 @@ the pieces of scripts/ui_screenshot.py; every process started here is stopped by
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import threading
@@ -23,6 +22,7 @@ from websockets.sync.client import connect
 from dataprep.config import ConvertConfig
 from dataprep.conversion import convert_dataset
 from dataprep.lerobot import EpisodeWriter, finalize_dataset
+from dataprep.lerobot.quality_files import read_document
 from dataprep.lerobot.schema import DatasetSchema, VectorFeature
 from dataprep.sample import Ros2BagSpec, write_ros2_bag
 from dataprep.viewer import ViewerSummary, make_server, write_viewer
@@ -127,10 +127,11 @@ def served(viewers: dict[str, ViewerSummary]) -> Iterator[Callable[[ViewerSummar
 
 
 def quality_scores(root: Path) -> dict[int, float | None]:
-    path = root / "meta" / "quality.json"
-    if not path.is_file():
+    document = read_document(root)
+    if document is None:
         return {}
-    return {e["episode_index"]: e["quality"]["score"] for e in json.loads(path.read_text())["episodes"]}
+    return {e.episode_index: e.quality.score if e.quality else None for e in document.episodes
+            if e.episode_index is not None}
 
 
 @pytest.mark.parametrize("name", ["libsvtav1", "h264", "golden"])
@@ -143,8 +144,8 @@ def test_the_index_lists_every_episode_with_its_score_and_filters_the_failing(
     assert [row["episode"] for row in shown] == list(range(summary.episodes))
     expected = [f"{scores[e]:.3f}" if e in scores else NO_SCORE for e in range(summary.episodes)]
     assert [row["cells"][4] for row in shown] == expected
-    failing = [e["episode_index"] for e in json.loads((summary.root / "meta/quality.json").read_text())["episodes"]
-               if e["quality"]["failing"]] if scores else []
+    document = read_document(summary.root)
+    failing = document.failing_episodes if document and scores else []
     browser.value("(() => { const box = document.getElementById('failing'); box.checked = true; "
                   "box.dispatchEvent(new Event('input')); return true; })()")
     assert [row["episode"] for row in browser.value("viewerIndex.shown()")] == failing
@@ -212,7 +213,8 @@ def test_an_image_mode_dataset_plays_its_plots_on_a_clock_and_seeks_on_click(
 def test_dropped_ticks_are_placed_on_the_episodes_time_axis(viewers: dict[str, ViewerSummary],
                                                             browser: Browser) -> None:
     summary = viewers["h264"]
-    entries = json.loads((summary.root / "meta/quality.json").read_text())["episodes"]
+    document = read_document(summary.root)
+    entries = [e.to_json() for e in document.episodes] if document else []
     for entry in entries:  # every drop the episode counts is placed, at a frame inside the episode
         quality = entry["quality"]
         placed: dict[str, int] = {}

@@ -20,11 +20,11 @@ from dataprep.conversion.dataset import (
     rejected_failures,
     with_absolute_paths,
 )
-from dataprep.conversion.quality import EpisodeQuality
 from dataprep.conversion.quality_report import QUALITY_PATH, quality_markdown
 from dataprep.conversion.stage import ConversionStage, bag_claim_path, convert_dataset
 from dataprep.conversion.staging import BagConversion, EpisodeReport, bag_key, lock_path, staging_root
 from dataprep.conversion.workers import BagWorkers, largest_first, plan_bag_workers
+from dataprep.lerobot.episode_quality import EpisodeQuality
 
 __all__ = [
     "QUALITY_PATH",

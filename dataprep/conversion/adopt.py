@@ -13,10 +13,8 @@ the append goes on as usual.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,12 +23,19 @@ from dataprep.errors import DataprepError
 from dataprep.lerobot.commit_record import CommitRecord, CommittedSource
 from dataprep.lerobot.info import DatasetInfo
 from dataprep.lerobot.layout import STAT_NAMES
-from dataprep.storage import write_json_atomic
+from dataprep.lerobot.quality_files import (
+    QUALITY_PATH,
+    Provenance,
+    QualityDocument,
+    QualityEntry,
+    document_files,
+    read_document,
+)
+from dataprep.storage import write_bytes_atomic
 
 logger = logging.getLogger(__name__)
 
 LEROBOT_BACKUP_SUFFIX = "_old"  # lerobot-edit-dataset, editing in place, moves the original to `<root>_old`
-QUALITY_PATH = "meta/quality.json"  # quality_report's (not imported: it needs the conversion config)
 
 
 def known_bags(root: Path) -> tuple[dict[str, str], str]:
@@ -47,17 +52,16 @@ def known_bags(root: Path) -> tuple[dict[str, str], str]:
     for source in record.sources if record else ():
         bags[source.path] = source.staging_key
     settings = record.settings_hash if record else ""
-    quality_path = root / QUALITY_PATH
-    if quality_path.is_file():
-        try:
-            quality = json.loads(quality_path.read_text(encoding="utf-8"))
-            settings = settings or str(quality.get("dataset", {}).get("settings_hash") or "")
-            for entry in [*quality.get("episodes", []), *quality.get("excluded", [])]:
-                provenance = entry.get("provenance") or {}
-                if provenance.get("bag"):
-                    bags.setdefault(provenance["bag"], provenance.get("staging_key", ""))
-        except (OSError, ValueError, AttributeError) as err:
-            logger.warning("%s: unreadable, not used to find its bags: %s", quality_path, err)
+    try:
+        quality = read_document(root)
+    except DataprepError as err:
+        logger.warning("%s: unreadable, not used to find its bags: %s", root / QUALITY_PATH, err)
+        quality = None
+    if quality is not None:
+        settings = settings or quality.totals.settings_hash
+        for entry in [*quality.episodes, *quality.excluded]:
+            if entry.provenance.bag:
+                bags.setdefault(entry.provenance.bag, entry.provenance.staging_key or "")
     return bags, settings
 
 
@@ -78,16 +82,12 @@ def _check_appendable(root: Path, info: DatasetInfo) -> None:
         )
 
 
-def _placeholder_quality(root: Path, info: DatasetInfo) -> dict[str, Any]:
+def _placeholder_quality(root: Path, info: DatasetInfo) -> QualityDocument:
     files = sorted((root / "meta/episodes").glob("chunk-*/file-*.parquet"))
     lengths = [length for path in files for length in pq.read_table(path, columns=["length"])["length"].to_pylist()]
-    episodes = [{"episode_index": i, "task": None, "frames": n, "duration_s": round(n / info.fps, 3), "quality": None,
-                 "provenance": {"bag": "", "span_s": [0.0, 0.0], "adopted": str(root)}}
+    episodes = [QualityEntry(i, None, n, round(n / info.fps, 3), None, Provenance("", (0.0, 0.0), adopted=str(root)))
                 for i, n in enumerate(lengths)]
-    dataset = {"repo_id": f"{root.parent.name}/{root.name}", "episodes": len(episodes), "frames": sum(lengths),
-               "mean_score": None, "min_score": None, "failing_episodes": [], "excluded_episodes": 0,
-               "dropped": {}, "topics": {}, "settings_hash": ""}
-    return {"dataset": dataset, "episodes": episodes, "excluded": []}
+    return QualityDocument.of(f"{root.parent.name}/{root.name}", episodes)
 
 
 def adopt_dataset(root: Path) -> CommitRecord:
@@ -98,7 +98,8 @@ def adopt_dataset(root: Path) -> CommitRecord:
     sources = tuple(CommittedSource(path, key, 0, 0) for path, key in sorted(bags.items()))
     record = CommitRecord(settings, sources, info.total_episodes, info.total_frames)
     if not (root / QUALITY_PATH).is_file():
-        write_json_atomic(root / QUALITY_PATH, _placeholder_quality(root, info))
+        for relative, data in document_files(_placeholder_quality(root, info)).items():  # the head last
+            write_bytes_atomic(root / relative, data)
     record.save(root)
     logger.warning("%s has no commit record (written or edited by another tool): adopted its %d episode(s) as "
                    "they are; %d bag(s) known to be in it are not converted again, new bags go after them",

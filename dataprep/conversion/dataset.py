@@ -9,7 +9,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from dataprep.config import ConvertConfig
 from dataprep.conversion.bag_to_episodes import build_schema
@@ -24,7 +23,7 @@ from dataprep.conversion.commit import (
 )
 from dataprep.conversion.containment import run_level_errors
 from dataprep.conversion.memory_plan import ConversionMemoryPlan, resolve_conversion_config
-from dataprep.conversion.quality_report import QUALITY_PATH, quality_document, read_quality_report
+from dataprep.conversion.quality_report import quality_files
 from dataprep.conversion.staging import BagConversion, lock_path, settings_hash, staging_root
 from dataprep.conversion.workers import BagWorkers, memory_planned_workers, plan_bag_workers
 from dataprep.errors import DataprepError
@@ -32,6 +31,7 @@ from dataprep.lerobot.commit_record import COMMIT_PATH
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.finalize import Commit, DatasetSummary, committed_summary, finalize_dataset
 from dataprep.lerobot.packing import PackLimits
+from dataprep.lerobot.quality_files import QualityDocument, QualityTotals, read_latest
 from dataprep.rosbag.discover import expand_bags
 from dataprep.stages import UnitFailure
 from dataprep.storage import output_lock
@@ -65,7 +65,9 @@ class ConversionReport:
     dataset: DatasetSummary
     bags: tuple[BagConversion, ...]
     skipped: tuple[UnitFailure, ...] = ()  # bags left out under on_bag_error: skip
-    quality: dict[str, Any] = field(default_factory=dict)  # what meta/quality.json holds
+    # the dataset's quality totals and the entries of the episodes this run added (meta/quality.json's head
+    # and this commit's part); empty when the dataset has no report
+    quality: QualityDocument = field(default_factory=lambda: QualityDocument(QualityTotals(""), (), ()))
     changed: tuple[str, ...] = ()  # committed bags whose files changed since; the dataset holds their old content
 
 
@@ -116,9 +118,9 @@ def finalize_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
         for episode in conversion.episodes
     ]
     append = config.mode == "append"
-    previous = read_quality_report(config.dataset_root) if append else None
-    commit = Commit(append, settings_hash(config), committed_sources(conversions),
-                    {QUALITY_PATH: quality_document(config, conversions, previous)}, config.stats_quantiles)
+    documents = quality_files(config, conversions, config.dataset_root if append else None)
+    commit = Commit(append, settings_hash(config), committed_sources(conversions), documents,
+                    config.stats_quantiles)
     limits = PackLimits(config.data_files_size_in_mb, config.video_files_size_in_mb, config.chunks_size)
     with run_level_errors(config.output_root):
         summary = finalize_dataset(staged, config.dataset_root, config.repo_id, build_schema(config, first.dims),
@@ -149,11 +151,13 @@ def conclude_conversion(config: ConvertConfig, conversions: Sequence[BagConversi
         logger.info("left out of %s: %s: %s", config.repo_id, failure.unit, failure.message)  # the report lists them
     if committed:  # under skip, new bags that failed leave the committed dataset as it is, and are listed
         logger.info("%s holds every planned bag that converted already; nothing to append", root)
-        return ConversionReport(committed_summary(root, config.repo_id), (), tuple(failures),
-                                read_quality_report(root) or {}, tuple(map(str, changed)))
+        totals = read_latest(root)
+        quality = QualityDocument(totals.totals, (), ()) if totals else QualityDocument(QualityTotals(""), (), ())
+        return ConversionReport(committed_summary(root, config.repo_id), (), tuple(failures), quality,
+                                tuple(map(str, changed)))
     ordered = in_plan_order(conversions)
     summary = finalize_conversion(config, ordered)
-    quality = read_quality_report(summary.root) or {}
+    quality = read_latest(summary.root) or QualityDocument(QualityTotals(config.repo_id), (), ())
     return ConversionReport(summary, tuple(ordered), tuple(failures), quality, tuple(map(str, changed)))
 
 

@@ -153,9 +153,9 @@ class EpisodeSink:
 
     def _close_episode(self) -> None:
         assert self.writer is not None
-        staged = self.writer.close()
-        self.writer = None
         quality = self.tracker.close_episode(self.report)
+        staged = self.writer.close(quality)  # episode.json keeps the episode's quality
+        self.writer = None
         span = ((self._first_tick - self.start_ns) / NS_PER_S, (self._last_tick - self.start_ns) / NS_PER_S)
         episode = EpisodeReport(staged.folder.name, staged.length, staged.length / self.config.fps,
                                 staged.task, span, quality)

@@ -19,8 +19,8 @@ from typing import Any
 from dataprep.config import ConvertConfig
 from dataprep.config.bags import AnnotationSpec
 from dataprep.config.models import DatasetSettings
-from dataprep.conversion.quality import EpisodeQuality
 from dataprep.errors import DataprepError
+from dataprep.lerobot.episode_quality import EpisodeQuality
 from dataprep.lerobot.episode_writer import STAGED_FORMAT, StagedEpisode
 from dataprep.storage.fingerprint import Fingerprint
 from dataprep.storage.lock import dataset_lock_path

@@ -13,7 +13,7 @@ from typing import Any
 
 from dataprep.edit.build import EditSummary, NewVersion, build_dataset
 from dataprep.edit.plan import Take
-from dataprep.edit.records import EDITS_PATH, QUALITY_PATH, already_done, edits_after, quality_after, renumbered_record
+from dataprep.edit.records import EDITS_PATH, already_done, edits_after, quality_after, renumbered_record
 from dataprep.edit.source import EditError, SourceDataset, read_source
 from dataprep.lerobot.commit_record import recover_dataset
 from dataprep.lerobot.layout import INFO_PATH
@@ -38,9 +38,7 @@ def edit_in_place(root: Path, operation: str, args: dict[str, Any],
             return EditSummary(root, len(source.episodes), source.frames, 0, 0)
         takes = list(takes_of(source))
         documents: dict[str, Any] = {EDITS_PATH: edits_after(source, operation, args, takes)}
-        quality = quality_after(source, takes, operation)
-        if quality is not None:
-            documents[QUALITY_PATH] = quality
+        documents.update(quality_after(source, takes, operation))
         version = NewVersion(source.tasks, {}, renumbered_record(source, takes), documents)
         return build_dataset(takes, root, version)
 

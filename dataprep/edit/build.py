@@ -27,6 +27,7 @@ from dataprep.edit.rows import Numbered, write_data_files
 from dataprep.edit.source import EditError
 from dataprep.edit.video_cut import Segment, copyable, decode_frames, reencode, write_segments
 from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord, recover_dataset
+from dataprep.lerobot.finalize import write_document
 from dataprep.lerobot.info import DatasetInfo
 from dataprep.lerobot.layout import STAT_NAMES, episodes_file
 from dataprep.lerobot.meta_writer import write_tasks
@@ -112,7 +113,7 @@ def _write(out: Path, takes: Sequence[Take], version: NewVersion) -> EditSummary
     crash_point("edit-meta-episodes")
     _write_stats(out, info, stats, takes, write_edit_sketches(out, numbered))
     for relative, document in version.documents.items():
-        write_json_atomic(out / relative, document)
+        write_document(out / relative, document)
     frames = sum(t.length for t in takes)
     new_info = info.model_copy(update={"total_episodes": len(takes), "total_frames": frames,
                                        "total_tasks": len(version.tasks), "splits": {"train": f"0:{len(takes)}"}})

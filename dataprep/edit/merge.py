@@ -12,15 +12,23 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from dataprep.edit.apply import edit_into
 from dataprep.edit.build import EditSummary, NewVersion
 from dataprep.edit.plan import Take, whole_episodes
-from dataprep.edit.records import EDITS_PATH, QUALITY_PATH, read_json
+from dataprep.edit.records import EDITS_PATH
 from dataprep.edit.source import EditError, SourceDataset, read_source
 from dataprep.lerobot.commit_record import CommitRecord, CommittedSource
+from dataprep.lerobot.quality_files import (
+    Provenance,
+    QualityDocument,
+    QualityEntry,
+    QualityTotals,
+    document_files,
+    read_document,
+)
 
 
 def _check_compatible(sources: Sequence[SourceDataset]) -> None:
@@ -63,31 +71,25 @@ def _record(sources: Sequence[SourceDataset], takes: Sequence[Take]) -> CommitRe
     return CommitRecord(settings, ordered, len(takes), sum(t.length for t in takes))
 
 
-def _quality(sources: Sequence[SourceDataset]) -> dict[str, Any]:
+def _quality(sources: Sequence[SourceDataset]) -> dict[str, bytes]:
     """The sources' reports one after another; an episode of a source without one has no quality entry."""
-    episodes: list[dict[str, Any]] = []
-    excluded: list[dict[str, Any]] = []
-    dataset: dict[str, Any] = {"repo_id": "", "dropped": {}, "topics": {}}  # what an append reads back
+    episodes: list[QualityEntry] = []
+    excluded: list[QualityEntry] = []
+    first: QualityTotals | None = None  # the first report's repo_id, settings and thresholds
     dropped: Counter[str] = Counter()
     for source in sources:
-        document = read_json(source.root, QUALITY_PATH) or {}
-        dataset = {**dataset, **document.get("dataset", {})} if not episodes else dataset  # the first source's
-        dropped.update(document.get("dataset", {}).get("dropped", {}))
-        entries = {e["episode_index"]: e for e in document.get("episodes", [])}
+        document = read_document(source.root)
+        if document is not None:
+            first = first or document.totals
+            dropped.update(document.totals.dropped)
+        entries = {e.episode_index: e for e in document.episodes} if document else {}
         for ep in source.episodes:
-            entry = entries.get(ep.index) or {"frames": ep.length, "quality": None}
-            episodes.append({**entry, "episode_index": len(episodes), "merged_from": str(source.root)})
-        excluded += document.get("excluded", [])
-    scores = [e["quality"]["score"] for e in episodes if e.get("quality")]
-    dataset.update({
-            "dropped": dict(dropped),
-            "episodes": len(episodes), "frames": sum(e["frames"] for e in episodes),
-            "mean_score": round(sum(scores) / len(scores), 3) if scores else None,
-            "min_score": min(scores, default=None),
-            "failing_episodes": [e["episode_index"] for e in episodes if e.get("quality") and e["quality"]["failing"]],
-            "excluded_episodes": len(excluded), "merged_from": [str(s.root) for s in sources],
-    })  # fmt: skip
-    return {"dataset": dataset, "episodes": episodes, "excluded": excluded}
+            entry = entries.get(ep.index) or QualityEntry(None, None, ep.length, 0.0, None, Provenance("", (0.0, 0.0)))
+            episodes.append(replace(entry, episode_index=len(episodes), merged_from=str(source.root)))
+        excluded += document.excluded if document else ()
+    totals = first or QualityTotals("")
+    return document_files(QualityDocument.of(totals.repo_id, [*episodes, *excluded], dropped, totals.settings_hash,
+                                             totals.thresholds))
 
 
 def merge_datasets(roots: Sequence[Path], into: Path, again: bool = False) -> EditSummary:
@@ -103,5 +105,5 @@ def merge_datasets(roots: Sequence[Path], into: Path, again: bool = False) -> Ed
     result = {"episodes": len(takes), "frames": sum(t.length for t in takes)}
     history = [{"op": "merge", "args": args, "result": result}]
     version = NewVersion(tuple(tasks), task_maps, _record(sources, takes),
-                         {EDITS_PATH: history, QUALITY_PATH: _quality(sources)})
+                         {EDITS_PATH: history, **_quality(sources)})
     return edit_into(into, "merge", args, takes, version, again)

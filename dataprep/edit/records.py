@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from dataprep.edit.plan import Take
 from dataprep.edit.source import SourceDataset
 from dataprep.lerobot.commit_record import CommitRecord, CommittedSource
+from dataprep.lerobot.quality_files import (
+    Provenance,
+    QualityDocument,
+    QualityEntry,
+    Trim,
+    document_files,
+    read_document,
+)
 
 EDITS_PATH = "meta/edits.json"
-QUALITY_PATH = "meta/quality.json"  # conversion.quality_report's; not imported: dataprep.edit needs no config
 
 
 def renumbered_record(source: SourceDataset, takes: Sequence[Take]) -> CommitRecord:
@@ -43,41 +51,33 @@ def read_json(root: Path, relative: str) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def quality_after(source: SourceDataset, takes: Sequence[Take], operation: str) -> dict[str, Any] | None:
-    """The source's quality.json for the new episodes; None when the source has none."""
-    document = read_json(source.root, QUALITY_PATH)
+def quality_after(source: SourceDataset, takes: Sequence[Take], operation: str) -> dict[str, bytes]:
+    """The source's quality files for the new episodes (head and one part); {} when the source has none."""
+    document = read_document(source.root)
     if document is None:
-        return None
-    old = {entry["episode_index"]: entry for entry in document.get("episodes", [])}
+        return {}
+    old = {entry.episode_index: entry for entry in document.episodes}
     episodes = []
     for i, take in enumerate(takes):
-        entry = dict(old.get(take.episode.index) or {"frames": take.length, "quality": None})
-        entry["episode_index"] = i
+        entry = old.get(take.episode.index) or QualityEntry(i, None, take.length, 0.0, None, Provenance("", (0.0, 0.0)))
+        trim = entry.trim
         if not take.whole:
-            earlier = entry.get("trim") or {"frames": [0, take.episode.length], "of": take.episode.length}
-            offset = earlier["frames"][0]
-            entry["trim"] = {"frames": [offset + take.start, offset + take.stop], "of": earlier["of"]}
-        entry["frames"] = take.length
-        episodes.append(entry)
+            earlier = entry.trim or Trim((0, take.episode.length), take.episode.length)
+            offset = earlier.frames[0]
+            trim = Trim((offset + take.start, offset + take.stop), earlier.of)
+        episodes.append(replace(entry, episode_index=i, frames=take.length, trim=trim))
     kept = {t.episode.index for t in takes}
-    removed = [{**{k: v for k, v in entry.items() if k != "episode_index"}, "removed_by": operation}
-               for index, entry in sorted(old.items()) if index not in kept]
-    excluded = [*document.get("excluded", []), *removed]
-    scores = [e["quality"]["score"] for e in episodes if e.get("quality")]
-    dataset = dict(document.get("dataset", {}))
-    dataset.update({
-        "episodes": len(episodes), "frames": sum(e["frames"] for e in episodes),
-        "mean_score": round(sum(scores) / len(scores), 3) if scores else None, "min_score": min(scores, default=None),
-        "failing_episodes": [e["episode_index"] for e in episodes if e.get("quality") and e["quality"]["failing"]],
-        "excluded_episodes": len(excluded),
-    })  # fmt: skip
-    return {**document, "dataset": dataset, "episodes": episodes, "excluded": excluded}
+    removed = [replace(entry, episode_index=None, removed_by=operation)
+               for index, entry in sorted(old.items(), key=lambda item: item[0] or 0) if index not in kept]
+    totals = document.totals
+    return document_files(QualityDocument.of(totals.repo_id, [*episodes, *document.excluded, *removed],
+                                             totals.dropped, totals.settings_hash, totals.thresholds))
 
 
 def failing_episodes(root: Path) -> list[int]:
-    """The episodes quality.json marks as failing; an error-free empty list when there is no report."""
-    document = read_json(root, QUALITY_PATH)
-    return list(document["dataset"]["failing_episodes"]) if document else []
+    """The episodes the quality report marks as failing; an error-free empty list when there is no report."""
+    document = read_document(root)
+    return document.failing_episodes if document else []
 
 
 def edits_after(source: SourceDataset, operation: str, args: dict[str, Any], takes: Sequence[Take]

@@ -16,7 +16,7 @@ import numpy as np
 from dataprep.edit.apply import edit_into
 from dataprep.edit.build import EditSummary, NewVersion
 from dataprep.edit.plan import whole_episodes
-from dataprep.edit.records import EDITS_PATH, QUALITY_PATH, edits_after, quality_after, renumbered_record
+from dataprep.edit.records import EDITS_PATH, edits_after, quality_after, renumbered_record
 from dataprep.edit.source import EditError, read_source
 
 
@@ -48,9 +48,7 @@ def split_dataset(
     for part, indices in (("train", train), ("val", val)):
         takes = whole_episodes(source, indices)
         documents: dict[str, Any] = {EDITS_PATH: edits_after(source, "split", {**args, "part": part}, takes)}
-        quality = quality_after(source, takes, "split")
-        if quality is not None:
-            documents[QUALITY_PATH] = quality
+        documents.update(quality_after(source, takes, "split"))
         version = NewVersion(source.tasks, {}, renumbered_record(source, takes), documents)
         dest = into[0] if part == "train" else into[1]
         results.append(edit_into(dest, "split", {**args, "part": part}, takes, version, again))

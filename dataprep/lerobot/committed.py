@@ -20,15 +20,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
-from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord
+from dataprep.lerobot.commit_record import COMMIT_PARTS, COMMIT_PATH, CommitRecord
 from dataprep.lerobot.info import DatasetInfo
 from dataprep.lerobot.layout import STAT_NAMES, STATS_PATH, TASKS_INDEX_NAME, TASKS_PATH
 from dataprep.lerobot.meta_writer import PlacedEpisode
 from dataprep.lerobot.packing import FileRef, VideoPlace
+from dataprep.lerobot.quality_files import QUALITY_PARTS
 from dataprep.lerobot.stats import FeatureStats
 
-# committed files an append links into the new version as they are; the rest of meta/ is written anew
+# committed files an append links into the new version as they are; the rest of meta/ is written anew.
+# LINKED_FOLDERS are also what compaction rewrites; APPENDED_FOLDERS hold one part per commit, never rewritten
 LINKED_FOLDERS = ("data", "videos", "meta/episodes")
+APPENDED_FOLDERS = (COMMIT_PARTS, QUALITY_PARTS)
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class CommittedDataset:
 
     def linked_files(self) -> Iterator[Path]:
         """Dataset-relative paths of the files the next version takes over unchanged."""
-        for folder in LINKED_FOLDERS:
+        for folder in (*LINKED_FOLDERS, *APPENDED_FOLDERS):
             for path in sorted((self.root / folder).rglob("*")):
                 if path.is_file():
                     yield path.relative_to(self.root)

@@ -17,12 +17,12 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import numpy as np
 
 from dataprep.errors import DataprepError
 from dataprep.lerobot.camera_sink import camera_sink
+from dataprep.lerobot.episode_quality import EpisodeQuality
 from dataprep.lerobot.episode_stats import EpisodeStats
 from dataprep.lerobot.frame import Frame, ReadyRow
 from dataprep.lerobot.frame_check import FrameCheck
@@ -54,7 +54,7 @@ class EpisodeWriter:
         with EpisodeWriter(folder, schema, task, source, chunk_size=1000) as writer:
             for frame in frames:  # Frame records, frame_index 0, 1, 2, ...
                 writer.write(frame)
-            staged = writer.close(extra=report)
+            staged = writer.close(quality=measured)
 
     `add_frame(vectors, images)` is the same for a caller that numbers frames by their order.
     """
@@ -138,8 +138,9 @@ class EpisodeWriter:
 
     # -- finish --------------------------------------------------------------------------------------
 
-    def close(self, extra: dict[str, Any] | None = None) -> StagedEpisode:
-        """Flush, finish the files, check videos against rows, then write episode.json last."""
+    def close(self, quality: EpisodeQuality | None = None) -> StagedEpisode:
+        """Flush, finish the files, check videos against rows, then write episode.json last (with the
+        episode's measured `quality`, when the caller has one)."""
         if self._result is not None:
             return self._result
         self._check_open()
@@ -147,13 +148,13 @@ class EpisodeWriter:
             self.abort()
             raise DataprepError(f"{self.source}: episode has no frames; nothing to stage in {self.folder}")
         try:
-            self._result = self._finish(extra or {})
+            self._result = self._finish(quality)
         except BaseException:
             self.abort()
             raise
         return self._result
 
-    def _finish(self, extra: dict[str, Any]) -> StagedEpisode:
+    def _finish(self, quality: EpisodeQuality | None) -> StagedEpisode:
         self._write(self._cameras.drain())
         self._rows.close()
         videos = self._cameras.close(self._frames)
@@ -167,7 +168,7 @@ class EpisodeWriter:
             camera_shapes=dict(self._check.camera_shapes),
             videos=videos,
             stats=stats,
-            extra=extra,
+            quality=quality,
         )
         staged.save()
         logger.debug("staged %s: %d frames in %s", self.source, self._frames, self.folder)

@@ -38,7 +38,7 @@ from dataprep.lerobot.packing import (
 from dataprep.lerobot.quantiles import append_sketches, link_sketches
 from dataprep.lerobot.schema import DatasetSchema, dataset_arrow_schema, info_features, staged_arrow_schema
 from dataprep.lerobot.video import VideoInfo
-from dataprep.storage import write_json_atomic
+from dataprep.storage import write_bytes_atomic, write_json_atomic
 from dataprep.storage.crashpoints import crash_point
 from dataprep.storage.markers import fsync_tree
 from dataprep.storage.swap import discard_tmp, link_or_copy, swap_into_place, tmp_folder
@@ -113,7 +113,7 @@ def finalize_dataset(
         write_stats(tmp, features, placed, base.stats if base else None, exact)
         crash_point("meta-stats")
         for relative, document in (commit.documents or {}).items():
-            write_json_atomic(tmp / relative, document)
+            write_document(tmp / relative, document)
         offset = base.episode_count if base else 0
         episodes = offset + len(placed)
         frames = (base.frames if base else 0) + sum(ep.length for ep in placed)
@@ -121,7 +121,7 @@ def finalize_dataset(
         fsync_tree(tmp)
         crash_point("before-commit-record")
         sources = (*(base.record.sources if base else ()), *(s.shifted(offset) for s in commit.sources))
-        CommitRecord(commit.settings_hash, sources, episodes, frames).save(tmp)
+        CommitRecord(commit.settings_hash, sources, episodes, frames).save(tmp, base.record if base else None)
         crash_point("commit-recorded")
     except BaseException:
         discard_tmp(root, COMMIT_PATH)
@@ -130,6 +130,14 @@ def finalize_dataset(
     logger.info("wrote %s: %d new episodes, %d in all, %d frames, %d tasks",
                 root, len(placed), episodes, frames, len(tasks))
     return DatasetSummary(root, repo_id, episodes, frames, schema.fps, tuple(features), tuple(tasks))
+
+
+def write_document(path: Path, document: Any) -> None:
+    """A caller's document: bytes written as they are (a JSON-lines part), anything else as JSON."""
+    if isinstance(document, bytes):
+        write_bytes_atomic(path, document)
+    else:
+        write_json_atomic(path, document)
 
 
 def committed_summary(root: Path, repo_id: str) -> DatasetSummary:

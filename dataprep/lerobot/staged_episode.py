@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dataprep.errors import DataprepError
+from dataprep.lerobot.episode_quality import EpisodeQuality
 from dataprep.lerobot.stats import FeatureStats
 from dataprep.lerobot.video import VideoInfo
 from dataprep.storage.markers import write_marker
@@ -29,7 +30,10 @@ DATA_FILE = "data.parquet"  # the episode's rows
 DATA_TMP_FILE = ".data.parquet.tmp"  # the rows while being written; has no footer until closed
 VIDEO_DIR = "videos"  # one `<key>.mp4` per camera
 MARKER_FILE = "episode.json"  # StagedEpisode record; written last, so it marks completion
-# Bumped when a staged episode changes incompatibly; part of every staging key (2: exact stats, lerobot's image counts)
+# Bumped when a staged episode changes incompatibly; part of every staging key (2: exact stats, lerobot's image counts).
+# Not bumped for `quality` (which replaced an opaque `extra` the conversion always left empty): an episode.json
+# staged before has `"extra": {}` and no `quality` and reads back as it was (quality None): bumping would
+# change every staging key and convert every staged bag again for nothing.
 STAGED_FORMAT = 2
 
 
@@ -44,7 +48,7 @@ class StagedEpisode:
     camera_shapes: dict[str, tuple[int, int, int]]  # camera key -> (h, w, 3)
     videos: dict[str, VideoInfo]  # empty in image mode
     stats: dict[str, FeatureStats]  # user features + timestamp + frame_index
-    extra: dict[str, Any]  # opaque JSON-able summary the caller wants kept
+    quality: EpisodeQuality | None = None  # measured while the bag streamed (conversion/quality.py)
 
     @property
     def data_path(self) -> Path:
@@ -62,7 +66,7 @@ class StagedEpisode:
             "camera_shapes": {k: list(v) for k, v in self.camera_shapes.items()},
             "videos": {k: dataclasses.asdict(v) for k, v in self.videos.items()},
             "stats": {k: v.to_dict() for k, v in self.stats.items()},
-            "extra": self.extra,
+            "quality": self.quality.to_dict() if self.quality else None,
         }
 
     @classmethod
@@ -80,7 +84,7 @@ class StagedEpisode:
             camera_shapes={k: (int(v[0]), int(v[1]), int(v[2])) for k, v in d["camera_shapes"].items()},
             videos={k: VideoInfo(**v) for k, v in d["videos"].items()},
             stats={k: FeatureStats.from_dict(v) for k, v in d["stats"].items()},
-            extra=dict(d["extra"]),
+            quality=EpisodeQuality.from_dict(d["quality"]) if d.get("quality") else None,
         )
 
     @classmethod

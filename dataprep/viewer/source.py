@@ -8,7 +8,6 @@ number of files. Our meta/quality.json is used when present.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +16,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dataprep.errors import DataprepError
 from dataprep.lerobot.info import DatasetInfo
 from dataprep.lerobot.layout import CODEBASE_VERSION, DEFAULT_FEATURES, INFO_PATH, TASKS_INDEX_NAME, TASKS_PATH
+from dataprep.lerobot.quality_files import QUALITY_PATH, QualityDocument, read_document
 from dataprep.viewer.errors import ViewerError
 
-QUALITY_PATH = "meta/quality.json"  # written by dataprep.conversion (quality_report.py); optional here
 _EPISODE_COLUMNS = ("episode_index", "tasks", "length", "data/chunk_index", "data/file_index")
 _VIDEO_COLUMNS = ("chunk_index", "file_index", "from_timestamp", "to_timestamp")
 
@@ -144,18 +144,13 @@ def _episode_row(meta: DatasetMeta, row: dict[str, Any]) -> EpisodeRow:
     return EpisodeRow(int(row["episode_index"]), tuple(row.get("tasks") or ()), int(row["length"]), data, videos)
 
 
-def read_quality(root: Path) -> tuple[dict[str, Any] | None, dict[int, dict[str, Any]]]:
-    """The dataset totals of meta/quality.json and, per episode index, its entry; (None, {}) without the file
-    (a dataset another tool wrote: the viewer shows no scores).
+def read_quality(root: Path) -> QualityDocument | None:
+    """The dataset's quality report (totals and every entry); None without one (a dataset another tool wrote:
+    the viewer shows no scores).
 
-    The file is read whole: it holds a few hundred bytes per episode, small beside the data it describes.
+    Every part is read: a few hundred bytes per episode, small beside the data the viewer reads.
     """
-    path = Path(root) / QUALITY_PATH
-    if not path.is_file():
-        return None, {}
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        entries = {int(entry["episode_index"]): entry for entry in document.get("episodes", [])}
-        return document.get("dataset"), entries
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-        raise ViewerError(f"{path}: unreadable quality report: {err}") from err
+        return read_document(Path(root))
+    except DataprepError as err:
+        raise ViewerError(f"{Path(root) / QUALITY_PATH}: unreadable quality report: {err}") from err

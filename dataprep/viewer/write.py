@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from dataprep.lerobot.quality_files import QualityDocument
 from dataprep.storage.swap import discard_tmp, swap_into_place, tmp_folder
 from dataprep.viewer.errors import ViewerError
 from dataprep.viewer.series import EpisodeSeries, SeriesReader
@@ -151,7 +152,7 @@ def write_viewer(root: Path, out: Path | None = None) -> ViewerSummary:
     out = Path(out).absolute() if out is not None else default_out(root)
     meta = read_meta(root)
     _check_out(out, root)
-    quality_document = read_quality(root)
+    quality_document = _quality_json(read_quality(root))
     tmp = tmp_folder(out)
     discard_tmp(out, MARKER)
     (tmp / "data" / "episodes").mkdir(parents=True)
@@ -171,6 +172,14 @@ def write_viewer(root: Path, out: Path | None = None) -> ViewerSummary:
     seconds = time.monotonic() - started
     logger.info("wrote the viewer of %s to %s: %d episodes in %.1f s", root, out, episodes, seconds)
     return ViewerSummary(out, root, episodes, frames, seconds, href == DATASET_LINK)
+
+
+def _quality_json(document: QualityDocument | None) -> tuple[dict[str, Any] | None, dict[int, dict[str, Any]]]:
+    """The report as the pages read it: the totals (with the failing episodes' numbers) and each entry."""
+    if document is None:
+        return None, {}
+    totals = {**document.totals.to_json()["dataset"], "failing_episodes": document.failing_episodes}
+    return totals, {e.episode_index: e.to_json() for e in document.episodes if e.episode_index is not None}
 
 
 def _write_episodes(meta: DatasetMeta, quality: tuple[dict[str, Any] | None, dict[int, dict[str, Any]]],
