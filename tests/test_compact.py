@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -17,7 +18,9 @@ import pytest
 from dataprep.config import ConvertConfig, load_config
 from dataprep.conversion import convert_dataset
 from dataprep.edit.compact import compact_dataset, partly_filled_files
+from dataprep.lerobot.commit_record import CommitRecord
 from dataprep.lerobot.layout import video_file
+from dataprep.lerobot.quality_files import read_document
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from dataprep.storage.crashpoints import CRASH_ENV
 from dataprep.validate import validate_dataset
@@ -95,11 +98,15 @@ def test_compaction_leaves_one_file_per_kind_with_every_frame_and_row_unchanged(
     assert all(len(files(after, f"videos/{key}")) == 1 for key in CAMERAS)
     assert rows(after, "data").equals(rows(before, "data"))
     assert frames(after) == frames(before)
-    meta = ["meta/info.json", "meta/stats.json", "meta/tasks.parquet", "meta/quality.json", "meta/commit.json",
-            *(str(p.relative_to(before)) for folder in ("meta/quality", "meta/commit") for p in (before / folder).iterdir())]
-    assert len(meta) > 5  # the quality and sources parts, one per commit
-    for name in meta:
+    for name in ("meta/info.json", "meta/stats.json", "meta/tasks.parquet"):
         assert (after / name).read_bytes() == (before / name).read_bytes()
+    for folder in ("meta/quality", "meta/commit"):  # one part per commit before, joined into one
+        assert len(list((before / folder).iterdir())) == 3 and len(list((after / folder).iterdir())) == 1
+    was, now = read_document(before), read_document(after)
+    assert was is not None and now is not None and was.totals.parts == 3
+    assert now == replace(was, totals=replace(was.totals, parts=1))  # every entry and total as it was
+    old, new = CommitRecord.load(before), CommitRecord.load(after)
+    assert old is not None and new is not None and new == old and new.parts == 1
     assert validate_dataset(after).ok
     assert not compact_dataset(after).changed  # nothing left to merge
 

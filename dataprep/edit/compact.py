@@ -15,8 +15,10 @@ and sizes (the folder listing), so `partly_filled_files` reads no parquet; the r
   way (the rows are never held all at once: memory stays flat in the number of episodes).
 
 A file that stays alone keeps its bytes (hard link, renamed if its number changes). Statistics, tasks,
-info.json, quality.json and the commit record do not change (the episodes, frames and sources are the same):
-every file outside data/, videos/ and meta/episodes/ is hard-linked whatever its format. The new version is
+info.json and what the quality document and the commit record say do not change (the episodes, frames and
+sources are the same), but their per-commit parts (meta/quality/, meta/commit/: one file each per append) are
+joined into one part each, so a year of appends does not leave hundreds of those either; every other file
+outside data/, videos/ and meta/episodes/ is hard-linked whatever its format. The new version is
 built beside the dataset and swapped in as a commit is (`storage.swap`), under the dataset's lock: a crash at
 any point leaves the old dataset or the new one, and a rerun finishes the job. Profile and timings against a
 byte copy: bench/README.md, "Compaction against a byte copy".
@@ -35,10 +37,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
-from dataprep.lerobot.commit_record import COMMIT_PATH, recover_dataset
-from dataprep.lerobot.committed import LINKED_FOLDERS, read_committed
+from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord, recover_dataset
+from dataprep.lerobot.committed import APPENDED_FOLDERS, LINKED_FOLDERS, read_committed
+from dataprep.lerobot.finalize import write_document
 from dataprep.lerobot.layout import data_file, episodes_file, video_file
 from dataprep.lerobot.packing import FileRef, plan_files
+from dataprep.lerobot.quality_files import QUALITY_PATH, document_files, read_document
 from dataprep.lerobot.video_concat import concat_videos
 from dataprep.storage.crashpoints import crash_point
 from dataprep.storage.lock import dataset_folder_lock_path, output_lock
@@ -146,8 +150,11 @@ class _Plan:
         return {prefix: len(set(where.values())) for prefix, where in self.kinds.items()}
 
     def write(self, out: Path) -> None:
-        for relative in _unchanged_files(self.root):  # info, stats, tasks, quality...: commit.json last
+        for relative in _unchanged_files(self.root):  # info, stats, tasks...: commit.json last
             link_or_copy(self.root / relative, out / relative)
+        quality = read_document(self.root)  # one entry a line per episode: not held beyond this call
+        for name, document in (document_files(quality) if quality is not None else {}).items():
+            write_document(out / name, document)
         self._write_parquet(out, "data", lambda table, _: table)
         shifts = {key: self._write_videos(out, key) for key in self.video_keys}
         seen: dict[str, set[FileRef]] = {prefix: set() for prefix in self.kinds}
@@ -162,7 +169,10 @@ class _Plan:
         crash_point("compact-meta")
         fsync_tree(out)
         crash_point("compact-before-commit-record")
-        link_or_copy(self.root / COMMIT_PATH, out / COMMIT_PATH)  # same record: written last, it marks completion
+        record = CommitRecord.load(self.root)
+        if record is None:
+            raise DataprepError(f"{self.root}: no {COMMIT_PATH}; refusing to compact")
+        record.save(out)  # the same record, its sources in one part; the marker, written last, marks completion
         crash_point("compact-recorded")
 
     def _write_parquet(self, out: Path, prefix: str, edit: Callable[[pa.Table, FileRef], pa.Table]) -> None:
@@ -248,13 +258,14 @@ class _Plan:
 
 def _unchanged_files(root: Path) -> Iterator[Path]:
     """Dataset-relative paths of every file compaction takes over as it is (not under data/, videos/,
-    meta/episodes/, nor the commit record, which is linked last); the big folders are not walked."""
-    skip = {root / folder for folder in LINKED_FOLDERS}
+    meta/episodes/, nor the quality and commit records and their parts, which are joined); the big folders are
+    not walked."""
+    skip = {root / folder for folder in (*LINKED_FOLDERS, *APPENDED_FOLDERS)}
     for current, folders, names in os.walk(root):
         folders[:] = sorted(f for f in folders if Path(current, f) not in skip)
         for name in sorted(names):
             relative = Path(current, name).relative_to(root)
-            if str(relative) != COMMIT_PATH:
+            if str(relative) not in (COMMIT_PATH, QUALITY_PATH):
                 yield relative
 
 
