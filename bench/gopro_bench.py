@@ -44,7 +44,8 @@ if str(ROOT) not in sys.path:  # `python bench/gopro_bench.py` puts bench/, not 
     sys.path.insert(0, str(ROOT))
 
 from dataprep.config import GoproPrepareConfig  # noqa: E402
-from dataprep.gopro import GoproSpikeDataset, SpikeGeometry, prepare_tree, voxelize_file  # noqa: E402
+from dataprep.gopro import GoproSpikeDataset, SpikeGeometry, prepare_tree  # noqa: E402
+from dataprep.gopro.spikes import voxelize_file  # noqa: E402
 from dataprep.gopro.voxels import write_voxel  # noqa: E402
 from dataprep.storage import atomic  # noqa: E402
 

@@ -85,7 +85,8 @@ class TreeSampler:
 
 def work(args: argparse.Namespace) -> dict[str, Any]:
     from dataprep.config import ConvertConfig, load_config
-    from dataprep.conversion import convert_dataset, plan_bag_workers, plan_conversion
+    from dataprep.conversion import convert_dataset, plan_conversion
+    from dataprep.conversion.workers import plan_bag_workers
     from dataprep.memory import peak_rss
 
     overrides = [f"input.bags={json.dumps([str(args.bags)])}", f"output_root={json.dumps(str(args.out))}",

@@ -14,7 +14,9 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from dataprep.config.gopro import SECTION, GoproPrepareConfig
-from dataprep.gopro import GoproStage, PrepareReport, SequenceJob, SequenceResult, check_inputs
+from dataprep.gopro import GoproStage, PrepareReport, SequenceResult
+from dataprep.gopro.plan import SequenceJob
+from dataprep.gopro.scan import check_inputs
 from dataprep.memory import resolve_workers
 from dataprep.stages import UnitFailure, split_outcomes
 from flows.cli import load_section, run_cli, stage_parser

@@ -13,7 +13,9 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from dataprep.config import Hdf5IndexConfig
-from dataprep.hdf5 import FileScan, Hdf5Stage, IndexReport, SourceFile
+from dataprep.hdf5 import Hdf5Stage, IndexReport
+from dataprep.hdf5.build import SourceFile
+from dataprep.hdf5.scan import FileScan
 from dataprep.stages import UnitFailure, split_outcomes
 from flows.cli import load_section, run_cli, stage_parser
 from flows.summaries import describe_index as describe

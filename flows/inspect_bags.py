@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dataprep.conversion import contained_failure
+from dataprep.conversion.containment import contained_failure
 from dataprep.errors import DataprepError
 from dataprep.inspect import draft_config, format_summary, inspect_bag
 from dataprep.rosbag.discover import expand_bags

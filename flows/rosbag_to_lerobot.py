@@ -13,16 +13,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion import (
-    BagConversion,
-    ConversionReport,
-    ConversionStage,
-    clean_staging,
-    conversion_lock,
-    largest_first,
-    rejected_failures,
-    with_absolute_paths,
-)
+from dataprep.conversion import BagConversion, ConversionReport, ConversionStage, clean_staging
+from dataprep.conversion.dataset import conversion_lock, rejected_failures, with_absolute_paths
+from dataprep.conversion.workers import largest_first
 from dataprep.stages import UnitFailure, mark_run, split_outcomes
 from flows.cli import load_section, run_cli, stage_parser
 from flows.run_names import conversion_run_name

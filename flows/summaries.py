@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataprep.conversion import QUALITY_PATH, ConversionReport
+from dataprep.conversion import ConversionReport
 from dataprep.conversion.commit import CHANGED_NOTE
-from dataprep.gopro import PrepareReport, format_report
-from dataprep.hdf5 import describe_index
+from dataprep.conversion.quality_report import QUALITY_PATH
+from dataprep.gopro import PrepareReport
+from dataprep.gopro.report import format_report
+from dataprep.hdf5.stage import describe_index
 from dataprep.lerobot import DatasetInfo
 
 

@@ -21,18 +21,18 @@ from prefect.task_runners import TaskRunner
 from dataprep.config import ConvertConfig
 from dataprep.conversion import (
     BagConversion,
-    BagWorkers,
     ConversionPlan,
     ConversionReport,
-    bag_claim_path,
-    bag_key,
     conclude_conversion,
     convert_bag,
     plan_conversion,
-    quality_markdown,
 )
+from dataprep.conversion.quality_report import quality_markdown
+from dataprep.conversion.stage import bag_claim_path
+from dataprep.conversion.staging import bag_key
+from dataprep.conversion.workers import BagWorkers
 from dataprep.errors import DataprepError
-from dataprep.lerobot import set_encoder_threads
+from dataprep.lerobot.video import set_encoder_threads
 from dataprep.stages import UnitFailure, bind_to_run, unit_claim
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
 from tasks.reporting import MemoryMonitor

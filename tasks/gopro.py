@@ -12,16 +12,9 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from dataprep.config.gopro import GoproPrepareConfig
-from dataprep.gopro import (
-    PreparePlan,
-    PrepareReport,
-    SequenceJob,
-    SequenceResult,
-    conclude_prepare,
-    plan_prepare,
-    prepare_sequence,
-    split_rows,
-)
+from dataprep.gopro import PreparePlan, PrepareReport, SequenceResult, conclude_prepare, plan_prepare, prepare_sequence
+from dataprep.gopro.plan import SequenceJob
+from dataprep.gopro.report import split_rows
 from dataprep.stages import UnitFailure
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
 

@@ -13,7 +13,9 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from dataprep.config import Hdf5IndexConfig
-from dataprep.hdf5 import FileScan, Hdf5Stage, IndexPlan, IndexReport, SourceFile, scan_source, write_index
+from dataprep.hdf5 import Hdf5Stage, IndexPlan, IndexReport, scan_source, write_index
+from dataprep.hdf5.build import SourceFile
+from dataprep.hdf5.scan import FileScan
 from dataprep.memory import take_snapshot
 from dataprep.stages import UnitFailure
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory

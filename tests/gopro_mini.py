@@ -10,7 +10,8 @@ from typing import NamedTuple
 import numpy as np
 
 from dataprep.config import GoproPrepareConfig
-from dataprep.gopro import SpikeGeometry, spike_to_voxel
+from dataprep.gopro import SpikeGeometry
+from dataprep.gopro.spikes import spike_to_voxel
 from dataprep.sample import GoproTreeSpec, write_gopro_tree
 from dataprep.sample.gopro_tree import sample_spikes
 

@@ -17,7 +17,7 @@ from dataprep.conversion import convert_dataset, plan_conversion
 from dataprep.conversion.staging import settings_hash
 from dataprep.edit import read_source
 from dataprep.errors import DataprepError
-from dataprep.lerobot import COMMIT_PATH, CommitRecord
+from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord
 from dataprep.lerobot.quality_files import read_document
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from dataprep.validate import validate_dataset

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from dataprep.config import ConfigError, ConvertConfig, PipelineConfig, load_config
-from dataprep.conversion import convert_dataset, staging_root
+from dataprep.conversion import convert_dataset
+from dataprep.conversion.staging import staging_root
 from dataprep.errors import DataprepError
 from dataprep.sample import Ros2BagSpec, write_ros2_bag
 from flows.convert_all import main

@@ -17,12 +17,13 @@ import pytest
 
 from dataprep.config import ConvertConfig, load_config
 from dataprep.config.models import InputSpec
-from dataprep.conversion import conclude_conversion, convert_bag, convert_dataset, plan_conversion, staging_root
+from dataprep.conversion import conclude_conversion, convert_bag, convert_dataset, plan_conversion
+from dataprep.conversion.staging import staging_root
 from dataprep.errors import DataprepError
-from dataprep.lerobot import COMMIT_PATH, CommitRecord, FeatureStats, aggregate_stats
-from dataprep.lerobot.commit_record import sources_part
+from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord, sources_part
 from dataprep.lerobot.layout import STAT_NAMES
 from dataprep.lerobot.quality_files import QualityDocument, read_document
+from dataprep.lerobot.stats import FeatureStats, aggregate_stats
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from dataprep.storage.crashpoints import CRASH_ENV
 from dataprep.storage.swap import old_folder, recover_swap, tmp_folder

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion import staging_root
 from dataprep.conversion.bag_to_episodes import convert_bag
-from dataprep.conversion.staging import BAG_MARKER
+from dataprep.conversion.staging import BAG_MARKER, staging_root
 from dataprep.lerobot.staged_episode import MARKER_FILE
 from dataprep.sample import Ros2BagSpec, write_ros2_bag
 

@@ -7,14 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dataprep.config import (
-    ConfigError,
-    ConvertConfig,
-    PipelineConfig,
-    Transform,
-    load_config,
-    parse_overrides,
-)
+from dataprep.config import ConfigError, ConvertConfig, PipelineConfig, load_config, parse_overrides
+from dataprep.config.models import Transform
 from dataprep.features import apply_transforms
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -13,14 +13,9 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
 
 from dataprep.config import ConvertConfig, load_config
-from dataprep.conversion import (
-    conclude_conversion,
-    contained_failure,
-    convert_bag,
-    convert_dataset,
-    run_level_error,
-    staging_root,
-)
+from dataprep.conversion import conclude_conversion, convert_bag, convert_dataset
+from dataprep.conversion.containment import contained_failure, run_level_error
+from dataprep.conversion.staging import staging_root
 from dataprep.errors import DataprepError, RunError, TransientError
 from dataprep.rosbag import BagError
 from dataprep.sample import KuavoBagSpec, Ros2BagSpec, write_kuavo_bag, write_ros2_bag

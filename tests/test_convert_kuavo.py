@@ -14,7 +14,8 @@ import pytest
 from oracle import Rule, expected_frames, read_topics
 
 from dataprep.config import ConvertConfig, load_config
-from dataprep.conversion import convert_dataset, staging_root
+from dataprep.conversion import convert_dataset
+from dataprep.conversion.staging import staging_root
 from dataprep.lerobot.video import psnr, read_video_frames
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from dataprep.sample.kuavo_bag import CAMERA_TOPICS, frame_number_from_image

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from parallel_helpers import PROJECT, kuavo_config, write_bags
 
-from dataprep.conversion import convert_dataset, lock_path
+from dataprep.conversion import convert_dataset
+from dataprep.conversion.staging import lock_path
 from dataprep.storage import OutputLockedError, output_lock
 
 HOLD = textwrap.dedent("""

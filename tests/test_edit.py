@@ -17,8 +17,9 @@ import pytest
 
 from dataprep.conversion import convert_dataset
 from dataprep.edit import EditError, delete_episodes, read_source, trim_episode
-from dataprep.lerobot import CommitRecord, aggregate_stats, column_stats
+from dataprep.lerobot.commit_record import CommitRecord
 from dataprep.lerobot.quality_files import document_files, read_document
+from dataprep.lerobot.stats import aggregate_stats, column_stats
 from dataprep.lerobot.video import psnr
 from dataprep.storage.crashpoints import CRASH_ENV
 from dataprep.validate import validate_dataset

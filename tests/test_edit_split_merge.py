@@ -16,7 +16,7 @@ import pytest
 from dataprep.conversion import convert_dataset
 from dataprep.edit import EditError, merge_datasets, read_source, split_dataset
 from dataprep.edit.split import choose_val
-from dataprep.lerobot import CommitRecord
+from dataprep.lerobot.commit_record import CommitRecord
 from dataprep.storage.crashpoints import CRASH_ENV
 from dataprep.validate import validate_dataset
 from tests.edit_helpers import (

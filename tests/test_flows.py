@@ -11,7 +11,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 
 from dataprep.config import ConvertConfig, load_config
-from dataprep.conversion import bag_key
+from dataprep.conversion.staging import bag_key
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from flows.convert_all import main
 from flows.rosbag_to_lerobot import rosbag_to_lerobot

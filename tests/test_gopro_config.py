@@ -10,7 +10,9 @@ import yaml
 from gopro_mini import build, digest
 
 from dataprep.config import ConfigError, PipelineConfig, load_config
-from dataprep.gopro import GoproConfigError, check_inputs, prepare_tree
+from dataprep.gopro import prepare_tree
+from dataprep.gopro.errors import GoproConfigError
+from dataprep.gopro.scan import check_inputs
 from dataprep.sample.missing import write_missing_samples
 from flows.gopro_prepare import main
 

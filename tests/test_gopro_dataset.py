@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from gopro_mini import TEST, TRAIN, build, expected_voxel
 
-from dataprep.gopro import GoproError, GoproSpikeDataset, SampleCache, prepare_tree, resolve_workers
+from dataprep.gopro import GoproError, GoproSpikeDataset, prepare_tree
+from dataprep.gopro.dataset import SampleCache
+from dataprep.memory import resolve_workers
 from dataprep.memory import resolve_workers as memory_resolve_workers
 from dataprep.sample.gopro_tree import sample_image, sample_spikes
 

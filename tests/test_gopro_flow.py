@@ -11,7 +11,7 @@ from gopro_mini import GOPRO_ONLY, SPIKE_ONLY, TEST, TRAIN, build, expected_prob
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-from dataprep.gopro import REPORT_FILE
+from dataprep.gopro.report import REPORT_FILE
 from flows import convert_all, gopro_prepare
 from tasks.artifacts import artifact_key
 

@@ -20,8 +20,8 @@ from gopro_mini import (
     listing,
 )
 
-from dataprep.gopro import REPORT_FILE, prepare_tree
-from dataprep.gopro.report import COUNTS
+from dataprep.gopro import prepare_tree
+from dataprep.gopro.report import COUNTS, REPORT_FILE
 
 ENCODINGS = ["bytes", "bitpacked"]
 

@@ -9,14 +9,9 @@ import numpy as np
 import pytest
 from gopro_mini import GEOMETRIES
 
-from dataprep.gopro import (
-    SpikeFileError,
-    SpikeGeometry,
-    check_spike_file,
-    read_spikes,
-    spike_to_voxel,
-    voxelize_file,
-)
+from dataprep.gopro import SpikeGeometry
+from dataprep.gopro.errors import SpikeFileError
+from dataprep.gopro.spikes import check_spike_file, read_spikes, spike_to_voxel, voxelize_file
 from dataprep.sample.gopro_tree import encode_spikes, sample_spikes
 
 

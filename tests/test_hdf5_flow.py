@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dataprep.hdf5 import SUMMARY_NAME
+from dataprep.hdf5.layout import SUMMARY_NAME
 from flows import convert_all, hdf5_index
 from tasks.artifacts import artifact_key
 from tasks.hdf5 import summary_key

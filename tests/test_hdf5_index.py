@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from dataprep.config import ConfigError, Hdf5IndexConfig, PipelineConfig, load_config
-from dataprep.hdf5 import LAST, SUMMARY_NAME, TERMINAL, TIMEOUT, Hdf5Error, IndexTables, build_index
+from dataprep.hdf5 import Hdf5Error, IndexTables, build_index
+from dataprep.hdf5.layout import LAST, SUMMARY_NAME, TERMINAL, TIMEOUT
 from dataprep.sample import ReplayFileSpec, write_replay_file, write_segment_file
 from dataprep.sample.missing import write_missing_samples
 from tests.hdf5_sources import index_config, read_column, write_sources

@@ -15,14 +15,8 @@ import numpy as np
 import pytest
 
 from dataprep.config import Hdf5IndexConfig
-from dataprep.hdf5 import (
-    IndexTables,
-    ReplayBatch,
-    ReplaySampler,
-    SegmentDataset,
-    build_index,
-    collate_segments,
-)
+from dataprep.hdf5 import IndexTables, ReplaySampler, SegmentDataset, build_index, collate_segments
+from dataprep.hdf5.replay import ReplayBatch
 from dataprep.sample import ReplayFileSpec, write_replay_file
 from tests.hdf5_sources import index_config, read_image, write_sources
 

@@ -93,17 +93,31 @@ def test_config_is_a_leaf_and_cheap_to_import() -> None:
     assert loaded.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("package", ["dataprep.sample", "dataprep.storage"])
-def test_facades_hold_about_ten_names_each_defined_in_a_submodule(package: str) -> None:
-    """A facade is what callers outside the package need; the rest is imported from its submodule."""
-    import importlib
+SUBPACKAGES = sorted(f"dataprep.{path.parent.name}" for path in (PROJECT / "dataprep").glob("*/__init__.py"))
 
+
+@pytest.mark.parametrize("package", SUBPACKAGES)
+def test_facades_hold_about_ten_names_each_defined_in_a_submodule(package: str) -> None:
+    """A facade is what callers outside the package need (its entry points, config and report types, main errors);
+    the rest is imported from its submodule. Every subpackage is covered, so a new one cannot grow a wide facade
+    unnoticed. The bound is 15, not 10: "about ten" leaves room for a stage's plan/unit/conclude trio and its
+    report types without pushing a name users need out to a submodule path."""
+    import importlib
+    import inspect
+
+    if package == "dataprep.torchdata":
+        pytest.importorskip("torch")
     facade = importlib.import_module(package)
-    assert 5 <= len(facade.__all__) <= 12, facade.__all__
+    assert 1 <= len(facade.__all__) <= 15, facade.__all__
     assert sorted(facade.__all__) == sorted(name for name in vars(facade) if not name.startswith("_")
                                             and not isinstance(getattr(facade, name), type(facade)))
+    submodules = [module for name, module in sorted(sys.modules.items()) if name.startswith(package + ".")]
     for name in facade.__all__:
-        assert getattr(facade, name).__module__.startswith(package + "."), name
+        value = getattr(facade, name)
+        if inspect.isclass(value) or inspect.isfunction(value):
+            assert value.__module__.startswith(package + "."), name
+        # constants and type aliases carry no module of their own: one of the package's submodules binds them
+        assert any(vars(module).get(name) is value for module in submodules), name
 
 
 @pytest.mark.parametrize("package", ["dataprep.storage", "dataprep.config", "dataprep.feature_names"])

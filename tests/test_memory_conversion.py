@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from dataprep.config import ConvertConfig, load_config
-from dataprep.conversion import convert_dataset, plan_conversion, staging_root
+from dataprep.conversion import convert_dataset, plan_conversion
 from dataprep.conversion.memory_figures import BagFigures, CameraFigure, read_bag_figures
 from dataprep.conversion.memory_plan import CHUNK_LADDER, ConversionMemoryError, plan_bag_conversion
 from dataprep.conversion.memory_sweep import measure_conversion
+from dataprep.conversion.staging import staging_root
 from dataprep.errors import DataprepError
 from dataprep.lerobot.row_buffer import ROW_GROUP_BYTES
 from dataprep.memory import MB, Coefficients, SystemMemory, load_coefficients

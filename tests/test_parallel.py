@@ -11,14 +11,9 @@ from parallel_helpers import dataset_content, kuavo_config, write_bags
 from test_flows import read_artifact
 
 from dataprep.config import ConvertConfig
-from dataprep.conversion import (
-    ChunkReport,
-    ConversionReport,
-    bag_key,
-    convert_dataset,
-    plan_bag_workers,
-    plan_conversion,
-)
+from dataprep.conversion import ChunkReport, ConversionReport, convert_dataset, plan_conversion
+from dataprep.conversion.staging import bag_key
+from dataprep.conversion.workers import plan_bag_workers
 from dataprep.memory import MB, cpu_count
 from flows.rosbag_to_lerobot import rosbag_to_lerobot
 from tasks.artifacts import artifact_key

@@ -19,11 +19,10 @@ from dataprep.conversion import convert_dataset
 from dataprep.edit import delete_episodes, merge_datasets, read_source, split_dataset, trim_episode
 from dataprep.edit.compact import compact_dataset
 from dataprep.errors import DataprepError
-from dataprep.lerobot import aggregate_stats
 from dataprep.lerobot import quantiles as sketches_module
 from dataprep.lerobot.layout import DEFAULT_FEATURES
 from dataprep.lerobot.quantiles import SKETCH_FOLDER, merged_quantiles, rank_error_bound, read_sketches, sketch_of
-from dataprep.lerobot.stats import QUANTILE_KEYS, QUANTILES
+from dataprep.lerobot.stats import QUANTILE_KEYS, QUANTILES, aggregate_stats
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from dataprep.validate import validate_dataset
 from tests.edit_helpers import REPO, config_for

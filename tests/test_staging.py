@@ -12,8 +12,8 @@ from parallel_helpers import PROJECT, kuavo_config, write_bags
 
 from dataprep.config import ConvertConfig
 from dataprep.config.models import DatasetSettings, RunSettings
-from dataprep.conversion import bag_key, clean_staging, convert_dataset, staging_root
-from dataprep.conversion.staging import settings_hash
+from dataprep.conversion import clean_staging, convert_dataset
+from dataprep.conversion.staging import bag_key, settings_hash, staging_root
 from dataprep.errors import DataprepError
 from flows.rosbag_to_lerobot import main
 

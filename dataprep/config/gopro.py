@@ -2,7 +2,7 @@
 
 Only what can be checked without touching disk is checked here (encodings, bins dividing frames, pattern
 syntax); whether the roots exist and the geometry matches the files on disk is checked by
-`dataprep.gopro.check_inputs`, still before any work, naming the same keys.
+`dataprep.gopro.scan.check_inputs`, still before any work, naming the same keys.
 """
 
 from __future__ import annotations

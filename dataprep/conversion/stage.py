@@ -28,7 +28,7 @@ from dataprep.conversion.dataset import (
 from dataprep.conversion.staging import BagConversion, bag_key, lock_path
 from dataprep.conversion.workers import largest_first
 from dataprep.errors import DataprepError
-from dataprep.lerobot import set_encoder_threads
+from dataprep.lerobot.video import set_encoder_threads
 from dataprep.stages import LocalExecutor, Report, Stage, StageOutcome, run_stage
 from dataprep.stages.claim import CLAIM_SUFFIX
 from dataprep.stages.failure import interrupted

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from dataprep.config import AlignSpec, ConvertConfig, PartSpec
+from dataprep.config import ConvertConfig
+from dataprep.config.models import AlignSpec, PartSpec
 from dataprep.errors import DataprepError
 from dataprep.features.images import IMAGE_TYPES, decode_depth, decode_image
 from dataprep.features.transforms import apply_transforms

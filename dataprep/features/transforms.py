@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dataprep.config import Transform
+from dataprep.config.models import Transform
 
 
 def apply_transforms(values: np.ndarray, transforms: Sequence[Transform]) -> np.ndarray:

@@ -6,43 +6,24 @@ Building: `plan_index` -> `scan_source` per file (reuses the stored scan of an u
 `SegmentDataset` with `collate_segments`, `IndexTables` for the raw columns.
 """
 
-from dataprep.hdf5.build import IndexReport, SourceFile, plan_index, scan_source, write_index
-from dataprep.hdf5.errors import Hdf5Error, IndexFolderError
-from dataprep.hdf5.index_file import IndexCounts, IndexTables
-from dataprep.hdf5.layout import FIRST, INDEX_NAME, LAST, SUMMARY_NAME, TERMINAL, TIMEOUT
-from dataprep.hdf5.replay import ReplayBatch, ReplaySampler
-from dataprep.hdf5.scan import FileScan
-from dataprep.hdf5.segments import Segment, SegmentBatch, SegmentDataset, collate_segments
-from dataprep.hdf5.stage import Hdf5Stage, IndexPlan, build_index, describe_index, raise_for_index_failures
-from dataprep.hdf5.stats import Moments
+from dataprep.hdf5.build import IndexReport, plan_index, scan_source, write_index
+from dataprep.hdf5.errors import Hdf5Error
+from dataprep.hdf5.index_file import IndexTables
+from dataprep.hdf5.replay import ReplaySampler
+from dataprep.hdf5.segments import SegmentDataset, collate_segments
+from dataprep.hdf5.stage import Hdf5Stage, IndexPlan, build_index
 
 __all__ = [
-    "FIRST",
-    "INDEX_NAME",
-    "LAST",
-    "SUMMARY_NAME",
-    "TERMINAL",
-    "TIMEOUT",
-    "FileScan",
     "Hdf5Error",
     "Hdf5Stage",
-    "IndexCounts",
-    "IndexFolderError",
     "IndexPlan",
     "IndexReport",
     "IndexTables",
-    "Moments",
-    "ReplayBatch",
     "ReplaySampler",
-    "Segment",
-    "SegmentBatch",
     "SegmentDataset",
-    "SourceFile",
     "build_index",
     "collate_segments",
-    "describe_index",
     "plan_index",
-    "raise_for_index_failures",
     "scan_source",
     "write_index",
 ]

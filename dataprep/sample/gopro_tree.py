@@ -2,7 +2,7 @@
 
 Every image and spike file is a deterministic function of (split, sequence, frame), so a test can rebuild
 what a file must hold without keeping it. Spike files are written by `encode_spikes`, the inverse of
-`dataprep.gopro.read_spikes` (bitpacked: LSB first, rows stored bottom to top).
+`dataprep.gopro.spikes.read_spikes` (bitpacked: LSB first, rows stored bottom to top).
 """
 
 from __future__ import annotations

@@ -7,8 +7,6 @@ mode's file-grouped order, and replay batches read straight into shared memory i
 in docs/recipes/ show one DataLoader per reader; docs/training-readers.md explains the choices.
 """
 
-from __future__ import annotations
-
 try:
     import torch  # noqa: F401 - fail here, with the fix, rather than deep inside a view
 except ImportError as err:  # pragma: no cover - the torch tests skip without torch
