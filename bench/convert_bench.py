@@ -130,7 +130,7 @@ def _video_settings(config: Any) -> Any:
 def work_convert(args: argparse.Namespace) -> dict[str, Any]:
     """One `convert_dataset` call with the Kuavo preset; optionally under cProfile."""
     from dataprep.conversion import convert_dataset
-    from dataprep.memory import peak_rss, take_snapshot
+    from dataprep.memory.snapshot import peak_rss, take_snapshot
 
     config = _config(args.bag, args.out, args.fps, args.codec, args.camera_storage)
     shutil.rmtree(args.out, ignore_errors=True)  # staged results would make convert_bag skip the bag
@@ -234,7 +234,7 @@ def work_baseline(args: argparse.Namespace) -> dict[str, Any]:
     import cv2  # noqa: F401  everything the timed part uses is imported before the clock starts
 
     from dataprep.lerobot.video import VideoEncoder  # noqa: F401
-    from dataprep.memory import peak_rss, take_snapshot
+    from dataprep.memory.snapshot import peak_rss, take_snapshot
 
     config = _config(args.bag, args.out, args.fps, args.codec)
     conv = json.loads(Path(args.conversion).read_text())
@@ -286,7 +286,7 @@ def work_floor(args: argparse.Namespace) -> dict[str, Any]:
     """Only three encoders (VideoEncoder, the preset's settings) fed with moving frames: the memory floor."""
     import numpy as np
 
-    from dataprep.memory import peak_rss, take_snapshot
+    from dataprep.memory.snapshot import peak_rss, take_snapshot
 
     video = _standalone_video_module()
     v = json.loads(args.video_settings)

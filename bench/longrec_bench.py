@@ -49,7 +49,7 @@ def _peak_rss() -> int:
     """This process's own high-water mark (VmHWM). Not `ru_maxrss`: a worker started by a parent that has just
     written an 11 GB bag inherits the parent's resident size at fork (measured: 1,306 MB for a 20 s bag whose
     conversion peaks at 254 MB)."""
-    from dataprep.memory import peak_rss
+    from dataprep.memory.snapshot import peak_rss
 
     return peak_rss()
 

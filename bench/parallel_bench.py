@@ -87,7 +87,7 @@ def work(args: argparse.Namespace) -> dict[str, Any]:
     from dataprep.config import ConvertConfig, load_config
     from dataprep.conversion import convert_dataset, plan_conversion
     from dataprep.conversion.workers import plan_bag_workers
-    from dataprep.memory import peak_rss
+    from dataprep.memory.snapshot import peak_rss
 
     overrides = [f"input.bags={json.dumps([str(args.bags)])}", f"output_root={json.dumps(str(args.out))}",
                  "repo_id=bench/parallel", f"camera_storage={args.mode}", f"max_workers={args.workers}",

@@ -16,7 +16,8 @@ from dataprep.config import ConvertConfig
 from dataprep.conversion import BagConversion, ConversionReport, ConversionStage, clean_staging
 from dataprep.conversion.dataset import conversion_lock, rejected_failures, with_absolute_paths
 from dataprep.conversion.workers import largest_first
-from dataprep.stages import UnitFailure, mark_run, split_outcomes
+from dataprep.stages import UnitFailure, split_outcomes
+from dataprep.stages.lifeline import mark_run
 from flows.cli import load_section, run_cli, stage_parser
 from flows.run_names import conversion_run_name
 from flows.summaries import describe_conversion as describe

@@ -33,7 +33,9 @@ from dataprep.conversion.staging import bag_key
 from dataprep.conversion.workers import BagWorkers
 from dataprep.errors import DataprepError
 from dataprep.lerobot.video import set_encoder_threads
-from dataprep.stages import UnitFailure, bind_to_run, unit_claim
+from dataprep.stages import UnitFailure
+from dataprep.stages.claim import unit_claim
+from dataprep.stages.lifeline import bind_to_run
 from tasks.artifacts import artifact_key, markdown_table, record_markdown, record_memory
 from tasks.reporting import MemoryMonitor
 

@@ -15,8 +15,10 @@ from typing import Any
 
 from prefect.futures import PrefectFuture
 
-from dataprep.stages import Executor, Stage, UnitFailure, bind_to_run, claimed
+from dataprep.stages import Executor, Stage, UnitFailure
 from dataprep.stages.contract import PlanT, ResultT, UnitT
+from dataprep.stages.lifeline import bind_to_run
+from dataprep.stages.local import claimed
 
 Submit = Callable[[Any], PrefectFuture[Any]]
 

@@ -20,7 +20,7 @@ from dataprep.conversion import convert_dataset
 from dataprep.conversion.stage import bag_claim_path
 from dataprep.conversion.staging import staging_root
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
-from dataprep.stages import unit_claim
+from dataprep.stages.claim import unit_claim
 from tests.parallel_helpers import PROJECT, dataset_content, kuavo_config
 
 

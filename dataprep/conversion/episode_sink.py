@@ -23,7 +23,8 @@ from dataprep.features import DEPTH_UNIT, BadFrameError, FeatureMapper
 from dataprep.lerobot.episode_writer import EpisodeWriter, remove_staged
 from dataprep.lerobot.schema import CameraFeature, DatasetSchema, VectorFeature
 from dataprep.lerobot.video import VideoSettings
-from dataprep.memory import MemorySnapshot, take_snapshot
+from dataprep.memory import take_snapshot
+from dataprep.memory.snapshot import MemorySnapshot
 from dataprep.rosbag import BagError
 from dataprep.timeline import NS_PER_S, AlignedFrame, AlignmentReport
 

@@ -21,8 +21,9 @@ from dataprep.config import ConvertConfig
 from dataprep.conversion.memory_figures import read_bag_figures
 from dataprep.conversion.memory_plan import estimate_conversion
 from dataprep.errors import DataprepError
-from dataprep.memory import MB, Coefficients, load_coefficients, peak_rss
+from dataprep.memory import MB, Coefficients, load_coefficients
 from dataprep.memory.measure import spawn, wait_json
+from dataprep.memory.snapshot import peak_rss
 
 
 @dataclass(frozen=True)

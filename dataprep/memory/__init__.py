@@ -12,20 +12,18 @@ other packages use most, and what training code calls (`plan_loader`, `read_gpus
 from dataprep.memory.batch import plan_loader
 from dataprep.memory.coefficients import Coefficients, load_coefficients
 from dataprep.memory.monitor import SystemMemory, memory_report, read_gpus, read_system
-from dataprep.memory.snapshot import MB, MemorySnapshot, peak_rss, take_snapshot
+from dataprep.memory.snapshot import MB, take_snapshot
 from dataprep.memory.stage_plan import StagePlan
 from dataprep.memory.workers import cpu_count, resolve_workers
 
 __all__ = [
     "MB",
     "Coefficients",
-    "MemorySnapshot",
     "StagePlan",
     "SystemMemory",
     "cpu_count",
     "load_coefficients",
     "memory_report",
-    "peak_rss",
     "plan_loader",
     "read_gpus",
     "read_system",

@@ -6,26 +6,18 @@ the Prefect executor lives in tasks/stages.py. `UnitFailure` and `unit_failure` 
 and the one policy for a unit that fails. No Prefect here.
 """
 
-from dataprep.stages.claim import unit_claim
 from dataprep.stages.contract import Executor, Report, Stage, StageOutcome, run_stage, split_outcomes
-from dataprep.stages.failure import FailureKind, UnitFailure, unit_failure
-from dataprep.stages.lifeline import bind_to_run, mark_run
-from dataprep.stages.local import LocalExecutor, attempt, claimed
+from dataprep.stages.failure import UnitFailure, unit_failure
+from dataprep.stages.local import LocalExecutor
 
 __all__ = [
     "Executor",
-    "FailureKind",
     "LocalExecutor",
     "Report",
     "Stage",
     "StageOutcome",
     "UnitFailure",
-    "attempt",
-    "bind_to_run",
-    "claimed",
-    "mark_run",
     "run_stage",
     "split_outcomes",
-    "unit_claim",
     "unit_failure",
 ]
