@@ -363,14 +363,16 @@ def main_appends(args: argparse.Namespace, work: Path) -> bool:
     nights = work / "nights"
     nights.mkdir(exist_ok=True)
     first = write_kuavo_bag(nights / "night_000.bag", KuavoBagSpec(duration_s=args.append_seconds,
-                                                                   width=args.width, height=args.height))
+                                                                   width=args.width, height=args.height,
+                                                                   noise=args.noise))
     for k in range(1, args.runs):
         (nights / f"night_{k:03d}.bag").unlink(missing_ok=True)
         os.link(first, nights / f"night_{k:03d}.bag")  # the same bytes under a new name: a new source
     done = run_worker("appends", work=work, bag=nights, out=work / "appends", codec=args.codec, runs=args.runs)
     rows, root = done["rows"], done["root"]
-    print(f"{args.runs} appends of a {args.append_seconds:g} s bag (codec {args.codec}); reads of the dataset's own "
-          "files per append: JSON/text bytes, parquet rows, parquet bytes; meta/ bytes written (new files)")
+    print(f"{args.runs} appends of a {args.append_seconds:g} s bag (codec {args.codec}, noise {args.noise}); reads of "
+          "the dataset's own files per append: JSON/text bytes, parquet rows, parquet bytes; meta/ bytes written "
+          "(new files)")
     print(f"{'run':>4} {'wall s':>7} {'episodes':>8} {'files':>6} {'meta KB':>8} {'text B':>8} {'pq rows':>8} "
           f"{'pq B':>8} {'meta B w':>9}")
     for i, r in enumerate(rows):
@@ -499,6 +501,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile-seconds", type=float, default=200.0)
     p.add_argument("--runs", type=int, default=100)
     p.add_argument("--append-seconds", type=float, default=2.0)
+    p.add_argument("--noise", type=int, default=0,
+                   help="appends: per-pixel camera noise (+-levels), so frames encode to a real camera's size")
     p.add_argument("--repeat", type=int, default=3, help="compaction and copy timings: median of this many")
     p.add_argument("--worker")
     p.add_argument("--result", type=Path)

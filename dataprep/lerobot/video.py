@@ -8,6 +8,8 @@ missing frame silently shifts every later frame against its parquet row.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import os
 import queue
@@ -48,6 +50,13 @@ _PUT_POLL_S = 0.1  # how often a blocked producer checks that the encoder thread
 # milliseconds even at load 14 on 2 cores. Failing the episode beats a nightly run that never ends.
 _STALL_TIMEOUT_S = 300.0
 _STOP = object()  # end-of-stream marker in the frame queue
+# SVT-AV1 (4.1, g 2, three encoders on 2 busy cores) now and then hands out packets out of decode order: frame
+# 2528 between 2502 and 2504, then every packet ~25 frames early for a while, one frame 150 packets late. The
+# mp4 muxer refuses the first late one (EINVAL); most two-hour conversions failed on it. Every packet's dts is
+# still its place in decode order (frames are one tick apart), so packets are held and muxed in dts order, each
+# once the one before it has gone out. What is held is bounded: past this many bytes the oldest goes out and a
+# packet later still is refused by the muxer, named.
+_REORDER_BYTES = 32 * 2**20
 _encoder_threads = 0  # per encoder; 0: the codec decides (it takes every core). See set_encoder_threads.
 
 
@@ -188,6 +197,11 @@ class VideoEncoder:
         self._result: VideoInfo | None = None
         self._ended = False  # the codec has been sent end-of-stream
         self._last_dts: int | None = None  # of the last packet muxed, named when the muxer refuses one
+        self._held: list[tuple[int, int, av.Packet[Any]]] = []  # (dts, arrival, packet): a heap, see _mux
+        self._held_bytes = 0
+        self._arrival = itertools.count()
+        self._reordered = 0  # packets the encoder handed out after a later one
+        self._last_in: int | None = None  # the highest dts the encoder has handed out
         self._hung = False  # waited _STALL_TIMEOUT_S on the thread once already: no second wait on abort
         _quiet_encoders()
         self._container = self._open(spec.encoder, settings)
@@ -329,24 +343,53 @@ class VideoEncoder:
                 self._mux(self._stream.encode(item))
             if not self._aborted.is_set():
                 self._ended = True
-                self._mux(self._stream.encode(None))
+                self._mux(self._stream.encode(None), flush=True)
         except BaseException as err:  # noqa: BLE001 - handed to the producer, which re-raises it with the file name
             self._error = err  # a producer waiting on the full queue sees it within _PUT_POLL_S
         finally:
             self._release_codec()
 
-    def _mux(self, packets: list[av.Packet[Any]]) -> None:
-        """Mux the codec's packets, naming the one the muxer refuses: SVT-AV1 under load has, rarely, given a
-        packet the mp4 muxer rejects (EINVAL) in hours-long episodes, not reproduced on demand; the packet's
-        timestamps against the last muxed one are what tells an encoder fault from ours."""
+    def _mux(self, packets: list[av.Packet[Any]], flush: bool = False) -> None:
+        """Mux the codec's packets in decode order (see `_REORDER_BYTES`); on `flush` (end of stream) every held
+        packet goes out. A packet in its turn goes straight through: an encoder that keeps order holds nothing."""
         for packet in packets:
-            try:
-                self._container.mux(packet)
-            except av.FFmpegError as err:
-                raise VideoEncodingError(
-                    f"the mp4 muxer refused packet pts={packet.pts} dts={packet.dts} (the last muxed had "
-                    f"dts={self._last_dts}; {self._frames} frames queued): {err}") from err
-            self._last_dts = packet.dts
+            if packet.dts is None:  # nothing to order it by: what came before goes first, then this one
+                self._write_held(everything=True)
+                self._write(packet)
+                continue
+            if self._last_in is not None and packet.dts <= self._last_in:
+                self._reordered += 1
+                logger.debug("%s: encoder gave dts %d after dts %d", self.path, packet.dts, self._last_in)
+            self._last_in = packet.dts if self._last_in is None else max(self._last_in, packet.dts)
+            heapq.heappush(self._held, (packet.dts, next(self._arrival), packet))
+            self._held_bytes += packet.size
+            self._write_held()
+        if flush:
+            self._write_held(everything=True)
+            if self._reordered:
+                logger.info("%s: the encoder handed out %d packet(s) after a later one; muxed in decode order",
+                            self.path, self._reordered)
+
+    def _write_held(self, everything: bool = False) -> None:
+        """Mux held packets while the first is in its turn (one tick, i.e. one frame, after the last muxed:
+        our frames are one tick apart in the codec's time base), or while over the byte bound, or all."""
+        while self._held:
+            in_turn = self._last_dts is None or self._held[0][0] == self._last_dts + 1
+            if not (everything or in_turn or self._held_bytes > _REORDER_BYTES):
+                return
+            _, _, packet = heapq.heappop(self._held)
+            self._held_bytes -= packet.size
+            self._write(packet)
+
+    def _write(self, packet: av.Packet[Any]) -> None:
+        pts, dts = packet.pts, packet.dts  # in frames; muxing rescales the packet to the stream's time base
+        try:
+            self._container.mux(packet)
+        except av.FFmpegError as err:
+            raise VideoEncodingError(
+                f"the mp4 muxer refused the packet of frame pts={pts} dts={dts} (the last muxed had dts="
+                f"{self._last_dts}; {self._frames} frames queued): {err}") from err
+        self._last_dts = dts
 
     def _release_codec(self) -> None:
         """Ends the stream even on abort: SVT-AV1 prints an error when torn down without end-of-stream.

@@ -60,6 +60,9 @@ class KuavoBagSpec:
     arm_traj_hz: float = 30.0
     claw_state_hz: float = 5.0
     jpeg_quality: int = 90
+    # per-pixel sensor noise, +-noise levels, new every frame: what makes a real camera's frames 10-50 KB once
+    # encoded (a noiseless synthetic frame compresses to ~1.5 KB); 0 keeps the bundled sample unchanged
+    noise: int = 0
 
 
 # The bundled sample: small enough to generate in a second, with both camera traps present. The wrist
@@ -201,7 +204,12 @@ class _Messages:
         for k, t_ns in _grid(spec, spec.camera_hz, salt, first):
             if (n := k - first) in dropped:
                 continue
-            bgr = cv2.cvtColor(_draw(background, camera, n), cv2.COLOR_RGB2BGR)
+            rgb = _draw(background, camera, n)
+            if spec.noise:
+                rng = np.random.default_rng((salt, n))
+                grain = rng.integers(-spec.noise, spec.noise + 1, size=rgb.shape, dtype=np.int16)
+                rgb = np.clip(rgb.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+            bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
             ok, jpeg = cv2.imencode(".jpg", bgr, params)
             if not ok:
                 raise DataprepError(f"cv2.imencode failed for {camera} frame {n}")
