@@ -52,11 +52,14 @@ def downsample(frame: np.ndarray) -> np.ndarray:
 
 
 def channel_histograms(frame: np.ndarray, levels: int = _LEVELS) -> np.ndarray:
-    """(channels, levels) pixel counts per channel of the downsampled integer frame."""
-    channels = frame.shape[2]
-    offsets = np.arange(channels, dtype=np.intp) * levels
-    pixels = downsample(frame).reshape(-1, channels).astype(np.intp) + offsets
-    return np.bincount(pixels.ravel(), minlength=channels * levels).reshape(channels, levels)
+    """(channels, levels) pixel counts per channel of the downsampled integer frame.
+
+    One bincount per channel of a compact copy: 0.19 ms for a 640x480 frame, against 0.69 ms for one
+    bincount over channel-offset codes (its reshape copy, intp cast and add were most of it). It runs for
+    every frame in the thread that feeds the encoders, so on two cores it is encoding time (3 s of a 200 s
+    three-camera bag)."""
+    small = np.ascontiguousarray(downsample(frame))
+    return np.stack([np.bincount(small[..., c].ravel(), minlength=levels) for c in range(frame.shape[2])])
 
 
 def histogram_stats(hist: np.ndarray, count: int, scale: float = 255.0) -> FeatureStats:
