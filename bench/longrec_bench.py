@@ -6,6 +6,8 @@
     python -m bench.longrec_bench appends --runs 100    # nightly appends of a short bag to one dataset
     python -m bench.longrec_bench appends --runs 30 --append-seconds 10 --width 640 --height 480 --codec h264
     python -m bench.longrec_bench compact --work-dir DIR --keep   # compaction alone, on a kept appends run
+    python -m bench.longrec_bench appends --runs 10 --append-seconds 10 --width 640 --height 480 --codec h264 \
+        --noise 12                                        # frames that encode to a real camera's ~10 KB
 
 Every measurement runs in its own subprocess (ru_maxrss is per process). Long bags are written at the real
 Kuavo message rates (three 30 Hz JPEG cameras, 500 Hz sensors and joint commands, 30 Hz arm trajectory, 5 Hz
