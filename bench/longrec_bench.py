@@ -3,6 +3,7 @@
     python -m bench.longrec_bench index                 # index memory of a 1 M-message bag, each format
     python -m bench.longrec_bench memory --long 1800    # peak RSS: long Kuavo-like bag / 20 s bag
     python -m bench.longrec_bench memory --reader rosbags --profile   # the same with rosbags' ROS1 reader
+    python -m bench.longrec_bench memory --long 7200 --timeline   # and where in the run the RSS rises
     python -m bench.longrec_bench appends --runs 100    # nightly appends of a short bag to one dataset
     python -m bench.longrec_bench appends --runs 30 --append-seconds 10 --width 640 --height 480 --codec h264
     python -m bench.longrec_bench compact --work-dir DIR --keep   # compaction alone, on a kept appends run
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import statistics
@@ -180,6 +182,65 @@ class PeakSnapshot:
                 *lines]
 
 
+class _VideoLog(logging.Handler):
+    """Keeps what `dataprep.lerobot.video` logs at INFO, to print beside the figures."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+        logger = logging.getLogger("dataprep.lerobot.video")
+        logger.setLevel(logging.INFO)
+        logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"video: {record.getMessage()}")
+
+
+class RssTimeline:
+    """RSS every `interval` s with the main thread's innermost dataprep frame: where in the conversion the
+    resident memory rises (the encoders are C, so tracemalloc cannot see them; RSS does)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        import threading
+
+        self.interval = interval
+        self.samples: list[tuple[float, int, str]] = []  # (seconds, rss bytes, "module:function")
+        self._main = threading.get_ident()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssTimeline:
+        self._t0 = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _where(self) -> str:
+        frame = sys._current_frames().get(self._main)
+        while frame is not None and "dataprep" not in frame.f_code.co_filename:
+            frame = frame.f_back
+        return f"{Path(frame.f_code.co_filename).stem}:{frame.f_code.co_name}" if frame is not None else "-"
+
+    def _run(self) -> None:
+        from dataprep.memory.snapshot import take_snapshot
+
+        while not self._stop.wait(self.interval):
+            self.samples.append((time.perf_counter() - self._t0, take_snapshot().rss, self._where()))
+
+    def lines(self, phases: int = 12) -> list[str]:
+        """The highest RSS of each of the `phases` busiest-in-memory places, in order of time."""
+        best: dict[str, tuple[float, int]] = {}
+        for t, rss, where in self.samples:
+            if rss > best.get(where, (0.0, 0))[1]:
+                best[where] = (t, rss)
+        top = sorted(sorted(best.items(), key=lambda kv: -kv[1][1])[:phases], key=lambda kv: kv[1][0])
+        return ["RSS timeline (highest RSS per place in the main thread):",
+                *(f"  {t:8.1f} s {rss / MB:7.1f} MB  {where}" for where, (t, rss) in top)]
+
+
 def work_convert(args: argparse.Namespace) -> dict[str, Any]:
     """One conversion of one bag into one episode; peak RSS, or (profiled) the top holders at the traced peak."""
     from dataprep.conversion import convert_dataset
@@ -189,6 +250,7 @@ def work_convert(args: argparse.Namespace) -> dict[str, Any]:
     config = _convert_config(Path(args.bag), Path(args.out), args.codec)
     shutil.rmtree(args.out, ignore_errors=True)
     top: list[str] = []
+    video_log = _VideoLog()  # the encoder's INFO lines (packets it handed out of decode order)
     t0 = time.perf_counter()
     if args.profile:
         tracemalloc.start(1)
@@ -196,8 +258,13 @@ def work_convert(args: argparse.Namespace) -> dict[str, Any]:
             report = convert_dataset(config)
         top = peak.top()
         tracemalloc.stop()
+    elif args.timeline:
+        with RssTimeline() as timeline:
+            report = convert_dataset(config)
+        top = timeline.lines()
     else:
         report = convert_dataset(config)
+    top += video_log.lines
     wall = time.perf_counter() - t0
     return {"peak_rss": _peak_rss(), "wall_s": wall, "frames": report.dataset.frames,
             "episodes": report.dataset.episodes, "top": top}
@@ -459,7 +526,7 @@ def main_index(args: argparse.Namespace, work: Path) -> bool:
 
 def _convert_row(work: Path, seconds: float, bag: Path, args: argparse.Namespace, profile: bool) -> dict[str, Any]:
     r = run_worker("convert", work=work, bag=bag, out=work / "out", codec=args.codec, reader=args.reader,
-                   profile=profile)
+                   profile=profile, timeline=args.timeline and not profile)
     shutil.rmtree(work / "out", ignore_errors=True)
     label = "profiled, " if profile else ""
     print(f"{seconds:>7g} s bag ({bag.stat().st_size / MB:,.0f} MB): {r['frames']:,} frames in "
@@ -501,6 +568,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--reader", choices=["stream", "rosbags"], default="stream")
     p.add_argument("--profile", action="store_true", help="tracemalloc top holders of a --profile-seconds bag")
     p.add_argument("--profile-seconds", type=float, default=200.0)
+    p.add_argument("--timeline", action="store_true",
+                   help="memory: RSS every 50 ms of each conversion, highest per place in the main thread")
     p.add_argument("--runs", type=int, default=100)
     p.add_argument("--append-seconds", type=float, default=2.0)
     p.add_argument("--noise", type=int, default=0,
