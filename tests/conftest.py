@@ -104,3 +104,17 @@ def prefect_server() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_setups(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Start, as the session starts, the `BACKGROUND` setup of every collected module that has one (see
+    tests/background_setup.py), so minutes of waiting on real servers overlap the other tests; the module's own
+    fixture takes the value. Closed here too, for a session that ends before reaching the module."""
+    modules = {getattr(item, "module", None) for item in request.session.items}
+    setups = [setup for module in modules if (setup := getattr(module, "BACKGROUND", None)) is not None]
+    for setup in setups:
+        setup.start(tmp_path_factory)
+    yield
+    for setup in setups:
+        setup.close()

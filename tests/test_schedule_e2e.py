@@ -7,7 +7,8 @@ its run SIGKILLed in the middle of the fourth run's bag (a host going down), a n
 Crashed by the crash watch within the documented time, a fifth run completing; `/api/health` after every step
 and no error in the server's log; the dataset holds every bag once and validates. The first run's flow run,
 task runs, artifacts and logs are read back over the REST API, and the UI's run page is screenshotted with
-scripts/ui_screenshot.py. Every process started here is stopped by its PID. One server start for the module.
+scripts/ui_screenshot.py. Every process started here is stopped by its PID. One server start for the module,
+run in a thread from the session's start (tests/background_setup.py) so that its waiting overlaps other tests.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -33,6 +35,7 @@ from dataprep.lerobot.commit_record import CommitRecord
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
 from dataprep.validate import validate_dataset
 from flows.deployment_specs import load_specs
+from tests.background_setup import BackgroundSetup, SetupCancelledError
 
 PROJECT = Path(__file__).resolve().parents[1]
 RECIPE = PROJECT / "docs" / "scheduled-runs.md"
@@ -72,9 +75,11 @@ def request(url: str, body: dict[str, Any] | None = None) -> Any:
         return json.load(reply)
 
 
-def wait_until(check: Any, timeout_s: float, what: str) -> Any:
+def wait_until(check: Any, timeout_s: float, what: str, cancelled: threading.Event | None = None) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if cancelled is not None and cancelled.is_set():
+            raise SetupCancelledError(f"the session ended while waiting for {what}")
         try:
             value = check()
         except OSError:
@@ -131,8 +136,8 @@ def healthy(api: str) -> None:
 class Soak:
     """The processes of one soak and the steps it takes; `close` stops every one it started, by PID."""
 
-    def __init__(self, tmp: Path, port: str) -> None:
-        self.tmp, self.port = tmp, port
+    def __init__(self, tmp: Path, port: str, cancelled: threading.Event) -> None:
+        self.tmp, self.port, self.cancelled = tmp, port, cancelled
         self.api = f"http://127.0.0.1:{port}/api"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") and k != "DO_NOT_TRACK"}
         self.env.update(PREFECT_HOME=str(tmp / "prefect-home"), PREFECT_WORKER_QUERY_SECONDS="1",
@@ -168,7 +173,8 @@ class Soak:
         return found.group(1)
 
     def wait_final(self, run_id: str, timeout_s: float = 240) -> str:
-        return str(wait_until(lambda: (s := state_of(self.api, run_id)) in TERMINAL and s, timeout_s, f"run {run_id}"))
+        return str(wait_until(lambda: (s := state_of(self.api, run_id)) in TERMINAL and s, timeout_s, f"run {run_id}",
+                              self.cancelled))
 
     def close(self, stop_command: str) -> None:
         for worker in self.workers:
@@ -195,10 +201,10 @@ def kill_worker_and_its_run(worker: subprocess.Popen[bytes]) -> None:
     worker.wait()
 
 
-@pytest.fixture(scope="module")
-def scheduled_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def soak(tmp_path_factory: pytest.TempPathFactory, cancelled: threading.Event) -> Generator[Stack, None, None]:
+    """The soak, up to the fifth run's end; after the yield, every process it started is stopped."""
     tmp = tmp_path_factory.mktemp("schedule")
-    soak = Soak(tmp, free_port())
+    soak = Soak(tmp, free_port(), cancelled)
     commands = recipe_commands()
     assert [c.split()[:3] for c in commands] == [
         ["python", "-m", "deployments.server"], ["prefect", "work-pool", "create"], ["prefect", "deploy", "--prefect-file"],
@@ -226,7 +232,7 @@ def scheduled_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         write_kuavo_bag(soak.bags / "b4.bag", KuavoBagSpec(duration_s=120.0, **BAG))  # long enough to kill mid-bag
         run_ids.append(soak.deployment_run(run_cmd))
         staged = soak.out / ".staging/local/kuavo_sample"
-        wait_until(lambda: any(staged.glob("b4_bag-*/episode-*")), 180, "the fourth run to start on b4.bag")
+        wait_until(lambda: any(staged.glob("b4_bag-*/episode-*")), 180, "the fourth run to start on b4.bag", cancelled)
         assert state_of(soak.api, run_ids[-1]) == "RUNNING"
         kill_worker_and_its_run(worker)
         killed_at = time.monotonic()
@@ -245,6 +251,17 @@ def scheduled_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield Stack(soak.api, run_ids[0], tuple(run_ids), soak.out, tmp, soak.env, crashed_after)
     finally:
         soak.close(stop_cmd)
+
+
+# Started by tests/conftest.py as the session starts: most of the soak is waiting, which the rest of the suite
+# fills (it used to add ~3 minutes to the suite's wall time run in line).
+BACKGROUND = BackgroundSetup(soak)
+
+
+@pytest.fixture(scope="module")
+def scheduled_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield BACKGROUND.wait(tmp_path_factory, timeout_s=1200)
+    BACKGROUND.close()
 
 
 # Prefect's own SQLite contention, not something we call: the server upserts a worker's heartbeat in a
