@@ -213,3 +213,30 @@ def test_an_episode_whose_data_file_is_missing_is_named_and_the_dataset_is_left_
         compact_dataset(root)
 
     assert {name: (root / name).read_bytes() for name in files(root, "")} == before
+
+
+COMPACT_VALIDATE_PREVIEW = """
+import sys
+from pathlib import Path
+from dataprep.edit.compact import compact_dataset
+from dataprep.lerobot.preview import first_episode_preview
+from dataprep.validate import validate_dataset
+root = Path(sys.argv[1])
+assert compact_dataset(root).changed
+assert validate_dataset(root).ok
+assert first_episode_preview(root).frames > 0
+print(sorted(name for name in ("pandas", "datasets") if name in sys.modules))
+"""
+
+
+def test_compaction_validation_and_the_preview_import_neither_pandas_nor_datasets(appended: Path,
+                                                                                  tmp_path: Path) -> None:
+    """pandas is ~44 MB and 0.3-1 s of import that a compaction, a validation or a run's preview never uses
+    (pyarrow's `pa.array`, `pa.scalar`, `pc.equal` with a number and `pq.read_table` import it)."""
+    out = tmp_path / "out"
+    shutil.copytree(appended, out)
+    done = subprocess.run([sys.executable, "-c", COMPACT_VALIDATE_PREVIEW, str(out / REPO)], cwd=PROJECT,
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "[]"

@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
+from dataprep.lerobot.arrow_arrays import python_array
 from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord, recover_dataset
 from dataprep.lerobot.committed import APPENDED_FOLDERS, LINKED_FOLDERS, read_committed
 from dataprep.lerobot.finalize import write_document
@@ -287,4 +288,4 @@ def _groups(where: dict[FileRef, FileRef]) -> dict[FileRef, list[FileRef]]:
 def _set(table: pa.Table, name: str, values: Sequence[object]) -> pa.Table:
     index = table.schema.get_field_index(name)
     field = table.schema.field(index)
-    return table.set_column(index, field, pa.array(values, type=field.type))
+    return table.set_column(index, field, python_array(values, field.type))

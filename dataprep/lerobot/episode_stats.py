@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from dataprep.lerobot.arrow_arrays import numpy_view
 from dataprep.lerobot.image_stats import ImageStats
-from dataprep.lerobot.row_buffer import numpy_view
 from dataprep.lerobot.schema import DatasetSchema
 from dataprep.lerobot.stats import FeatureStats, column_stats
 

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dataprep.lerobot.arrow_arrays import python_array
 from dataprep.lerobot.info import DatasetInfo, FeatureInfo
 from dataprep.lerobot.layout import (
     DATASET_GLOBAL_FEATURES,
@@ -98,7 +99,7 @@ def write_episodes_meta(out: Path, placed: Sequence[PlacedEpisode], schema: Data
                 put(f"stats/{key}/{name}", _stat_column_type(value, name), value.tolist())
         put("meta/episodes/chunk_index", pa.int64(), where[0])
         put("meta/episodes/file_index", pa.int64(), where[1])
-    table = pa.table({name: pa.array(values, type=dtype) for name, (dtype, values) in columns.items()})
+    table = pa.table({name: python_array(values, dtype) for name, (dtype, values) in columns.items()})
     path = out / episodes_file(*where)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="snappy")
@@ -112,8 +113,8 @@ def write_tasks(out: Path, tasks: list[str]) -> None:
     """
     table = pa.table(
         {
-            "task_index": pa.array(range(len(tasks)), pa.int64()),
-            TASKS_INDEX_NAME: pa.array(tasks, pa.string()),
+            "task_index": python_array(range(len(tasks)), pa.int64()),
+            TASKS_INDEX_NAME: python_array(tasks, pa.string()),
         }
     )
     path = out / TASKS_PATH

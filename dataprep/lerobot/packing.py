@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dataprep.lerobot.arrow_arrays import numpy_array
 from dataprep.lerobot.episode_writer import StagedEpisode
 from dataprep.lerobot.layout import (
     DATASET_GLOBAL_FEATURES,
@@ -132,7 +133,7 @@ def _append_rows(
             "index": np.arange(start, start + n, dtype=np.int64),
             "task_index": np.full(n, task, dtype=np.int64),
         }
-        columns = table.columns + [pa.array(values[key]) for key in DATASET_GLOBAL_FEATURES]
+        columns = table.columns + [numpy_array(values[key]) for key in DATASET_GLOBAL_FEATURES]
         writer.write_table(pa.Table.from_arrays(columns, schema=target), row_group_size=max(n, 1))
         start += n
 

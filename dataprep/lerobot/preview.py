@@ -13,9 +13,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
+from dataprep.lerobot.arrow_arrays import column_numpy, numpy_array
 from dataprep.lerobot.info import DatasetInfo
 from dataprep.lerobot.video import read_video_frames
 
@@ -60,7 +62,7 @@ def _decode_png(data: bytes, key: str) -> np.ndarray:
 def first_episode_preview(root: Path, count: int = 3, max_frames: int = 300) -> EpisodePreview:
     """Episode 0 of the dataset at `root`: `count` thumbnails per camera and its vectors, from chunk 0 file 0."""
     info = DatasetInfo.read(root)
-    table = pq.read_table(root / info.data_file(0, 0), filters=[("episode_index", "=", 0)])
+    table = _first_rows_of_episode_0(root / info.data_file(0, 0), max_frames)
     frames = min(table.num_rows, max_frames)
     picks = _picks(frames, count)
     vectors, strips = {}, {}
@@ -74,3 +76,19 @@ def first_episode_preview(root: Path, count: int = 3, max_frames: int = 300) -> 
         elif feature.shape != (1,) and key in table.column_names:
             vectors[key] = np.asarray(table.column(key).to_pylist()[:frames], dtype=np.float64)
     return EpisodePreview(0, frames, info.fps, tuple(picks), strips, vectors)
+
+
+def _first_rows_of_episode_0(path: Path, max_frames: int) -> pa.Table:
+    """Episode 0's rows, up to `max_frames`, read row group by row group: episode 0 comes first in its file, so
+    this stops at the first row group past it (not the whole file, which may hold hundreds of MB of PNGs), and
+    never through pq.read_table's filters, which import pandas."""
+    groups, rows = [], 0
+    with pq.ParquetFile(path) as parquet:
+        for number in range(parquet.num_row_groups):
+            group = parquet.read_row_group(number)
+            episode = column_numpy(group["episode_index"])
+            groups.append(group.take(numpy_array(np.flatnonzero(episode == 0))))
+            rows += groups[-1].num_rows
+            if rows >= max_frames or (episode.size and episode[-1] != 0):
+                break
+        return pa.concat_tables(groups) if groups else parquet.schema_arrow.empty_table()

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dataprep.lerobot.arrow_arrays import column_numpy, numpy_array
 from dataprep.lerobot.layout import DEFAULT_FEATURES
 from dataprep.validate.meta import DatasetMeta, EpisodeEntry
 from dataprep.validate.report import Finding
@@ -38,9 +38,11 @@ def check_data(meta: DatasetMeta, found: list[Finding]) -> int | None:
             continue
         if total is not None:
             total += table.num_rows
-            indices.append(table["index"].to_numpy())
+            indices.append(column_numpy(table["index"]))
+        episode_of_row = column_numpy(table["episode_index"])
         for ep in by_file[(chunk, file)]:
-            found += _episode_rows(meta, relative, ep, table)
+            rows = table.take(numpy_array(np.flatnonzero(episode_of_row == ep.index)))  # pc.equal imports pandas
+            found += _episode_rows(meta, relative, ep, rows)
     found += _unreferenced_files(meta, {meta.data_file(chunk, file) for chunk, file in by_file})
     if total is not None and indices:
         index = np.concatenate(indices)
@@ -115,9 +117,8 @@ def _read_bookkeeping(
     return table
 
 
-def _episode_rows(meta: DatasetMeta, relative: str, ep: EpisodeEntry, table: pa.Table) -> Iterator[Finding]:
+def _episode_rows(meta: DatasetMeta, relative: str, ep: EpisodeEntry, rows: pa.Table) -> Iterator[Finding]:
     """The episode's rows: `length` of them, global index start..end-1, frame_index 0.., timestamp k/fps."""
-    rows = table.filter(pc.equal(table["episode_index"], ep.index))
     if rows.num_rows != ep.length:
         yield Finding(
             "data.rows",
@@ -127,7 +128,7 @@ def _episode_rows(meta: DatasetMeta, relative: str, ep: EpisodeEntry, table: pa.
             "episode_index",
         )
         return
-    index = rows["index"].to_numpy()
+    index = column_numpy(rows["index"])
     if not np.array_equal(index, np.arange(ep.start, ep.end)):
         yield Finding(
             "data.index",
@@ -136,7 +137,7 @@ def _episode_rows(meta: DatasetMeta, relative: str, ep: EpisodeEntry, table: pa.
             ep.index,
             "index",
         )
-    frame_index = rows["frame_index"].to_numpy()
+    frame_index = column_numpy(rows["frame_index"])
     if not np.array_equal(frame_index, np.arange(ep.length)):
         bad = int(np.flatnonzero(frame_index != np.arange(ep.length))[0])
         yield Finding(
@@ -146,7 +147,7 @@ def _episode_rows(meta: DatasetMeta, relative: str, ep: EpisodeEntry, table: pa.
             ep.index,
             "frame_index",
         )
-    error = np.abs(rows["timestamp"].to_numpy().astype(np.float64) - np.arange(ep.length) / meta.fps)
+    error = np.abs(column_numpy(rows["timestamp"]).astype(np.float64) - np.arange(ep.length) / meta.fps)
     if error.max(initial=0.0) > TIMESTAMP_TOLERANCE_S:
         bad = int(np.argmax(error))
         yield Finding(
