@@ -21,10 +21,12 @@ from dataprep.conversion import conclude_conversion, convert_bag, convert_datase
 from dataprep.conversion.staging import staging_root
 from dataprep.errors import DataprepError
 from dataprep.lerobot.commit_record import COMMIT_PATH, CommitRecord, sources_part
+from dataprep.lerobot.committed import APPENDED_FOLDERS, LINKED_FOLDERS
 from dataprep.lerobot.layout import STAT_NAMES
 from dataprep.lerobot.quality_files import QualityDocument, read_document
 from dataprep.lerobot.stats import FeatureStats, aggregate_stats
 from dataprep.sample import KuavoBagSpec, write_kuavo_bag
+from dataprep.storage import markers
 from dataprep.storage.crashpoints import CRASH_ENV
 from dataprep.storage.swap import old_folder, recover_swap, tmp_folder
 from dataprep.validate import validate_dataset
@@ -134,6 +136,35 @@ def test_appending_two_bags_leaves_every_committed_file_byte_identical(first: Pa
     record = CommitRecord.load(appended / REPO)
     assert [(Path(s.path).name, s.first_episode, s.end_episode) for s in record.sources] == [
         ("a.bag", 0, 1), ("b.bag", 1, 2), ("c.bag", 2, 3), ("d.bag", 3, 4)]
+
+
+def test_an_append_flushes_its_new_files_and_never_a_committed_one_again(
+    first: Path, bags: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The committed files an append links over are on disk already; flushing them again made every append
+    cost more than the one before (one fsync per committed file, ~7 files a nightly episode)."""
+    out = tmp_path / "out"
+    shutil.copytree(first, out)
+    taken_over = tuple(f"{folder}/" for folder in (*LINKED_FOLDERS, *APPENDED_FOLDERS))
+    committed = {name for name in snapshot(first / REPO) if name.startswith(taken_over)}
+    assert any(name.startswith("meta/commit/") for name in committed)
+    flushed: list[Path] = []
+    real = markers.fsync_path
+
+    def recorded(path: Path | str) -> None:
+        flushed.append(Path(path))
+        real(path)
+
+    monkeypatch.setattr(markers, "fsync_path", recorded)
+    convert_dataset(config_for(bags[:3], out))
+    new_version = tmp_folder(out / REPO)
+    files = {path.relative_to(new_version).as_posix() for path in flushed if path.is_relative_to(new_version)}
+    assert files, "the new version was not flushed"
+    assert not files & committed, sorted(files & committed)[:5]
+    written = {name for name in snapshot(out / REPO) if name.startswith(taken_over) and name not in committed}
+    linked_from_staging = {name for name in written if name.startswith("videos/")}
+    assert any(name.startswith("data/") for name in written) and linked_from_staging
+    assert linked_from_staging <= files  # new, though hard-linked from staging: flushed with the rest
 
 
 def test_an_append_keeps_tasks_quality_records_and_aggregates_stats_over_all_episodes(

@@ -10,7 +10,6 @@ grow with the number of committed episodes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +26,7 @@ from dataprep.lerobot.meta_writer import PlacedEpisode
 from dataprep.lerobot.packing import FileRef, VideoPlace
 from dataprep.lerobot.quality_files import QUALITY_PARTS
 from dataprep.lerobot.stats import FeatureStats
+from dataprep.storage.swap import link_tree
 
 # committed files an append links into the new version as they are; the rest of meta/ is written anew.
 # LINKED_FOLDERS are also what compaction rewrites; APPENDED_FOLDERS hold one part per commit, never rewritten
@@ -79,12 +79,9 @@ class CommittedDataset:
                                 f"in order")
         return episodes
 
-    def linked_files(self) -> Iterator[Path]:
-        """Dataset-relative paths of the files the next version takes over unchanged."""
-        for folder in (*LINKED_FOLDERS, *APPENDED_FOLDERS):
-            for path in sorted((self.root / folder).rglob("*")):
-                if path.is_file():
-                    yield path.relative_to(self.root)
+    def link_into(self, out: Path) -> set[str]:
+        """Hard-link the files the next version takes over unchanged into `out`; the links made (str paths)."""
+        return link_tree(self.root, out, (*LINKED_FOLDERS, *APPENDED_FOLDERS))
 
 
 def _episode_files(root: Path) -> list[Path]:

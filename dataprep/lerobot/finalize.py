@@ -41,7 +41,7 @@ from dataprep.lerobot.video import VideoInfo
 from dataprep.storage import write_bytes_atomic, write_json_atomic
 from dataprep.storage.crashpoints import crash_point
 from dataprep.storage.markers import fsync_tree
-from dataprep.storage.swap import discard_tmp, link_or_copy, swap_into_place, tmp_folder
+from dataprep.storage.swap import discard_tmp, swap_into_place, tmp_folder
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +103,8 @@ def finalize_dataset(
     discard_tmp(root, COMMIT_PATH)  # leftover of a crashed run
     tmp.mkdir(parents=True)
     try:
+        linked = base.link_into(tmp) | link_sketches(base.root, tmp) if base is not None else set()
         placed, tasks = _build(tmp, staged, schema, limits, base)
-        if base is not None:
-            link_sketches(base.root, tmp)
         exact = (append_sketches(tmp, base.root if base else None, base.episode_count if base else 0,
                                  [(ep.source, ep.data_path) for ep in staged], schema.vector_keys)
                  if commit.quantiles == "exact" and schema.vector_keys else None)
@@ -118,7 +117,7 @@ def finalize_dataset(
         episodes = offset + len(placed)
         frames = (base.frames if base else 0) + sum(ep.length for ep in placed)
         write_info(tmp, schema, features, (episodes, frames, len(tasks)), limits)
-        fsync_tree(tmp)
+        fsync_tree(tmp, durable=linked)  # the committed files linked over are on disk already
         crash_point("before-commit-record")
         sources = (*(base.record.sources if base else ()), *(s.shifted(offset) for s in commit.sources))
         CommitRecord(commit.settings_hash, sources, episodes, frames).save(tmp, base.record if base else None)
@@ -151,10 +150,8 @@ def _build(
     out: Path, staged: Sequence[StagedEpisode], schema: DatasetSchema, limits: PackLimits,
     base: CommittedDataset | None,
 ) -> tuple[list[PlacedEpisode], list[str]]:
-    """Link the committed files, pack the new episodes after them, write their episodes rows and the tasks."""
-    if base is not None:
-        for relative in base.linked_files():
-            link_or_copy(base.root / relative, out / relative)
+    """Pack the new episodes after the committed files (linked into `out` already), write their episodes rows
+    and the tasks."""
     tasks = list(dict.fromkeys([*(base.tasks if base else ()), *(ep.task for ep in staged)]))  # committed keep theirs
     numbers = {task: i for i, task in enumerate(tasks)}
     task_indices = [numbers[ep.task] for ep in staged]

@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from dataprep.errors import DataprepError
 from dataprep.lerobot.stats import QUANTILE_KEYS, QUANTILES
-from dataprep.storage.swap import link_or_copy
+from dataprep.storage.swap import link_tree
 
 SKETCH_POINTS = 256  # K: the ranks stored per episode and dimension are K + 1
 SKETCH_FOLDER = "meta/quantile_sketches"
@@ -154,10 +154,9 @@ def dataset_quantiles(sketches: Mapping[int, Mapping[str, Sketch]], keys: Sequen
     return {key: merged_quantiles([features[key] for features in sketches.values()], key) for key in keys}
 
 
-def link_sketches(committed_root: Path, out: Path) -> None:
-    """Take over the committed sketch files unchanged (an append never rewrites a committed file)."""
-    for path in sketch_files(committed_root):
-        link_or_copy(path, out / path.relative_to(committed_root))
+def link_sketches(committed_root: Path, out: Path) -> set[str]:
+    """Take over the committed sketch files unchanged (an append never rewrites a committed file); the links."""
+    return link_tree(committed_root, out, [SKETCH_FOLDER])
 
 
 def append_sketches(out: Path, committed_root: Path | None, committed_episodes: int,

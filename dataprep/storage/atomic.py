@@ -56,7 +56,7 @@ def write_json_if_changed(dest: Path, data: Any, indent: int = 2) -> bool:
     return True
 
 
-def fsync_path(path: Path) -> None:
+def fsync_path(path: Path | str) -> None:
     """Flush a file to disk, or a folder's entries (the files created and renamed in it)."""
     fd = os.open(path, os.O_RDONLY)
     try:

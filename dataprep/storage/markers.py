@@ -9,19 +9,28 @@ renamed into place), then flushes the folder so the rename itself is durable.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from dataprep.storage.atomic import fsync_path, write_json_atomic
 
 
-def fsync_tree(folder: Path) -> None:
+def fsync_tree(folder: Path, durable: Collection[str] = frozenset()) -> None:
     """Flush every file and folder under `folder` to disk, deepest first, so the marker written after is
-    never durable before what it marks."""
+    never durable before what it marks.
+
+    `durable` names files (str paths under `folder`) that are hard links to files already flushed, such as a
+    committed version's taken over by the next one (`swap.link_tree`): their data is on disk and the folder's
+    flush makes the new link durable, so they are skipped. An append would otherwise flush every committed
+    file again, a cost that grows with the dataset (~60 us a file here, 0.77 ms an episode at 7 files each).
+    """
     for current, _dirs, files in os.walk(folder, topdown=False):
         for name in files:
-            fsync_path(Path(current) / name)
-        fsync_path(Path(current))
+            path = Path(current, name)
+            if str(path) not in durable:
+                fsync_path(path)
+        fsync_path(current)
 
 
 def write_marker(folder: Path, name: str, data: Any, indent: int = 2) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from dataprep.errors import DataprepError
@@ -78,6 +79,30 @@ def swap_into_place(tmp: Path, root: Path) -> None:
     fsync_path(root.parent)
     crash_point("swap-before-cleanup")
     shutil.rmtree(old, ignore_errors=True)
+
+
+def link_tree(src: Path, dst: Path, folders: Iterable[str]) -> set[str]:
+    """Hard-link every file under `src/<folder>` to the same place under `dst`; returns the links made (paths
+    under `dst`, as str), i.e. the files taken over as they are, which `fsync_tree` need not flush again.
+
+    An append takes over every committed file, so this is the part of a commit that grows with the dataset:
+    one link a file, each folder made once (`link_or_copy` per file cost ~4x as much in pathlib, stat and
+    mkdir calls). A file that cannot be linked is copied, and not returned: a copy is new data to flush.
+    """
+    linked: set[str] = set()
+    for folder in folders:
+        for current, folders_below, names in os.walk(src / folder):
+            folders_below.sort()
+            target = dst / Path(current).relative_to(src)
+            target.mkdir(parents=True, exist_ok=True)
+            for name in sorted(names):
+                source, link = Path(current, name), target / name
+                try:
+                    os.link(source, link)
+                    linked.add(str(link))
+                except OSError:
+                    shutil.copy2(source, link)
+    return linked
 
 
 def link_or_copy(src: Path, dst: Path) -> None:
