@@ -208,9 +208,11 @@ class _Plan:
         for ref in sources:
             path = self.root / self.paths[prefix](ref)
             try:
-                parquet = pq.ParquetFile(path)
+                # Most of these files hold one night's rows: arrow's thread pool and read-ahead cost more than
+                # they save there (a 1-row, 121-column episodes file: 4.4 -> 2.9 ms; a data file 0.5 -> 0.17)
+                parquet = pq.ParquetFile(path, pre_buffer=False)
                 for group in range(parquet.num_row_groups):
-                    yield ref, parquet.read_row_group(group)
+                    yield ref, parquet.read_row_group(group, use_threads=False)
             except (OSError, ValueError, pa.ArrowException) as err:
                 raise DataprepError(f"{path}: cannot read it to compact: {err}") from err
 
