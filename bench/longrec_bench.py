@@ -368,12 +368,8 @@ def work_compact(args: argparse.Namespace) -> dict[str, Any]:
     the dataset's bytes once durably (copy2 + fsync per file: the yardstick) and compact a hard-linked copy of
     it (the dataset itself is never changed). Medians of each, peak RSS, files before/after."""
     import av  # noqa: F401  # every lazy import compaction triggers, loaded before any timing
-    import pandas  # noqa: F401  # pyarrow imports it on its first pa.array
-    import pyarrow as pa
 
     from dataprep.edit.compact import compact_dataset
-
-    pa.array([0])
     root = Path(args.out)
     copy, work = root.with_name(root.name + "-copy"), root.with_name(root.name + "-work")
     copies, compactions = [], []
