@@ -19,7 +19,7 @@ never past its pts), and the muxer writes the one edit list that delay needs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
@@ -145,66 +145,57 @@ def concat_videos(sources: Sequence[Path], dest: Path) -> list[VideoSpan]:
     if not sources:
         raise VideoConcatError(f"{dest}: no source videos to concatenate")
     paths = [Path(p) for p in sources]
-    layout, delays = _check_layouts(paths)
-    spans: list[VideoSpan] = []
-    with atomic_path(Path(dest)) as tmp:
+    delay = 0
+    while True:  # again with a larger delay when a later source needs one (a 1-frame x264 episode first)
+        spans: list[VideoSpan] = []
         try:
-            with av.open(str(tmp), mode="w", format="mp4") as output:
-                offset = _copy_all(paths, delays, output, layout, spans)
-        except av.FFmpegError as err:
-            raise VideoConcatError(f"{dest}: cannot write concatenated video: {err}") from err
-    logger.debug("concatenated %d videos into %s (%d ticks)", len(paths), dest, offset)
-    return spans
+            with atomic_path(Path(dest)) as tmp:
+                try:
+                    with av.open(str(tmp), mode="w", format="mp4") as output:
+                        offset = _copy_all(paths, delay, output, spans)
+                except av.FFmpegError as err:
+                    raise VideoConcatError(f"{dest}: cannot write concatenated video: {err}") from err
+        except _LargerDelay as needed:
+            delay = needed.delay
+            continue
+        logger.debug("concatenated %d videos into %s (%d ticks)", len(paths), dest, offset)
+        return spans
 
 
-def _check_layouts(paths: list[Path]) -> tuple[StreamLayout, list[int]]:
-    """All headers first, so a mismatch is reported before anything is written; each source's delay."""
-    first, delays = _probe_delay(paths[0])
-    for path in paths[1:]:
-        layout, delay = _probe_delay(path)
-        differences = first.differences(layout)
-        if differences:
-            raise VideoConcatError(
-                f"{path}: cannot be concatenated after {paths[0]} without re-encoding: {'; '.join(differences)}"
-            )
-        delays.extend(delay)
-    return first, delays
+class _LargerDelay(Exception):  # noqa: N818 - a restart signal, not an error
+    """A source's first dts lies further before its first pts than the delay the file was begun with."""
+
+    def __init__(self, delay: int) -> None:
+        super().__init__(delay)
+        self.delay = delay
 
 
-def _probe_delay(path: Path) -> tuple[StreamLayout, list[int]]:
-    """The stream layout, and how many ticks the first packet's dts lies before the first frame's pts."""
-    try:
-        with _open_header(path) as container:
-            stream = _video_stream(container, path)
-            layout = _layout(stream, path)
-            start = int(stream.start_time or 0)
-            # closed at once, not when collected: a demux left open mid-file holds ~0.1 MB (300 sources: 30 MB)
-            with closing(container.demux(stream)) as packets:
-                for packet in packets:
-                    if packet.size and packet.dts is not None:
-                        return layout, [max(0, start - int(packet.dts))]
-    except (av.FFmpegError, OSError) as err:
-        raise VideoConcatError(f"{path}: cannot read video header: {err}") from err
-    raise VideoConcatError(f"{path}: video has no frames")
-
-
-def _copy_all(paths: list[Path], delays: list[int], output: Any, layout: StreamLayout,
-              spans: list[VideoSpan]) -> int:
-    """Copies each source's packets; returns the total duration in ticks of the shared time base."""
+def _copy_all(paths: list[Path], delay: int, output: Any, spans: list[VideoSpan]) -> int:
+    """Copies each source's packets, one open a source; returns the total duration in ticks of the shared time
+    base. A source whose layout differs from the first's is named before any of its packets is written (the
+    caller's atomic write then leaves no file); one that needs a larger delay restarts the copy with it."""
     out_stream = None
+    first: StreamLayout | None = None
     offset = 0
-    delay = max(delays)
     last_dts: list[int | None] = [None]  # the last dts written, across sources
-    for path, source_delay in zip(paths, delays):
+    for path in paths:
         try:
             with _open_header(path) as container:
                 stream = _video_stream(container, path)
+                layout = _layout(stream, path)
+                if first is None:
+                    first = layout
+                elif differences := first.differences(layout):
+                    raise VideoConcatError(f"{path}: cannot be concatenated after {paths[0]} without re-encoding: "
+                                           f"{'; '.join(differences)}")
                 if out_stream is None:
                     out_stream = output.add_stream_from_template(stream, opaque=True)
                     out_stream.time_base = layout.time_base
-                ticks, frames = _copy_packets(path, container, stream, output, out_stream, offset,
-                                              delay - source_delay, last_dts)
-        except av.FFmpegError as err:
+                # closed at once, not when collected: a demux left open mid-file holds ~0.1 MB
+                with closing(container.demux(stream)) as demux:
+                    packets = _with_delay(path, demux, int(stream.start_time or 0), delay)
+                    ticks, frames = _copy_packets(path, packets, stream, output, out_stream, offset, last_dts)
+        except (av.FFmpegError, OSError) as err:
             raise VideoConcatError(f"{path}: cannot read video packets: {err}") from err
         tb = layout.time_base
         spans.append(VideoSpan(path, float(offset * tb), float((offset + ticks) * tb), frames))
@@ -212,8 +203,23 @@ def _copy_all(paths: list[Path], delays: list[int], output: Any, layout: StreamL
     return offset
 
 
+def _with_delay(path: Path, demux: Iterator[Any], start: int, delay: int) -> Iterator[tuple[Any, int]]:
+    """The source's packets, each with how many ticks earlier its dts must move: the file's `delay` minus the
+    source's own (how far its first dts lies before its first pts). Raises `_LargerDelay` before the first."""
+    earlier = None
+    for packet in demux:
+        if earlier is None and packet.size and packet.dts is not None:
+            own = max(0, start - int(packet.dts))
+            if own > delay:
+                raise _LargerDelay(own)
+            earlier = delay - own
+        yield packet, earlier or 0
+    if earlier is None:
+        raise VideoConcatError(f"{path}: video has no frames")
+
+
 def _copy_packets(
-    path: Path, container: Any, stream: Any, output: Any, out_stream: Any, offset: int, earlier: int,
+    path: Path, packets: Iterator[tuple[Any, int]], stream: Any, output: Any, out_stream: Any, offset: int,
     last_dts: list[int | None],
 ) -> tuple[int, int]:
     """Mux one source's packets shifted so its first presented frame sits at `offset`; (ticks, frames).
@@ -228,7 +234,7 @@ def _copy_packets(
     first_pts: int | None = None
     end = start
     frames = 0
-    for packet in container.demux(stream):
+    for packet, earlier in packets:
         if packet.size == 0:  # the demuxer's end-of-stream flush packet
             continue
         if packet.pts is None or packet.dts is None or not packet.duration or packet.duration < 0:
