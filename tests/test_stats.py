@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dataprep.errors import DataprepError
-from dataprep.lerobot.image_stats import ImageStats, downsample, sample_indices
+from dataprep.lerobot.image_stats import ImageStats, channel_histograms, downsample, sample_indices
 from dataprep.lerobot.stats import (
     QUANTILE_KEYS,
     QUANTILES,
@@ -55,6 +55,20 @@ def test_constant_and_single_row_columns_are_exact() -> None:
 
 def test_scalar_column_accepts_1d_values() -> None:
     assert column_stats(np.array([1.0, 2.0, 3.0])).mean.tolist() == [2.0]
+
+
+@pytest.mark.parametrize("shape", [(480, 640), (640, 480), (720, 1280), (480, 848), (479, 641), (1080, 1920),
+                                   (200, 299), (300, 301)])
+def test_camera_histograms_count_exactly_the_pixels_lerobots_stride_keeps(shape: tuple[int, int]) -> None:
+    """OpenCV's nearest-neighbour resize picks the columns the stride keeps; widths the stride does not divide
+    (848 / 5) add their last strided column by numpy; a view OpenCV cannot take (reversed channels) goes to
+    numpy whole. Each is compared with numpy counting lerobot's strided frame."""
+    rng = np.random.default_rng(sum(shape))
+    frame = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    for view in (frame, frame[..., ::-1]):
+        small = downsample(view)
+        expected = np.stack([np.bincount(small[..., c].ravel(), minlength=256) for c in range(3)])
+        np.testing.assert_array_equal(channel_histograms(view), expected)
 
 
 def test_a_long_columns_statistics_hold_one_dimension_at_a_time() -> None:

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
+import cv2
 import numpy as np
 
 from dataprep.errors import DataprepError
@@ -42,24 +43,47 @@ def sample_indices(length: int) -> np.ndarray:
     return np.round(np.linspace(0, length - 1, wanted)).astype(int)
 
 
+def downsample_factor(height: int, width: int) -> int:
+    """lerobot's stride for a frame of this size (1: not downsampled)."""
+    if max(width, height) < DOWNSAMPLE_THRESHOLD:
+        return 1
+    return int(width / DOWNSAMPLE_TARGET) if width > height else int(height / DOWNSAMPLE_TARGET)
+
+
 def downsample(frame: np.ndarray) -> np.ndarray:
     """An (h, w, c) frame strided as lerobot strides it before computing statistics."""
-    height, width = frame.shape[:2]
-    if max(width, height) < DOWNSAMPLE_THRESHOLD:
-        return frame
-    factor = int(width / DOWNSAMPLE_TARGET) if width > height else int(height / DOWNSAMPLE_TARGET)
-    return frame[::factor, ::factor]
+    factor = downsample_factor(*frame.shape[:2])
+    return frame if factor == 1 else frame[::factor, ::factor]
 
 
 def channel_histograms(frame: np.ndarray, levels: int = _LEVELS) -> np.ndarray:
     """(channels, levels) pixel counts per channel of the downsampled integer frame.
 
-    One bincount per channel of a compact copy: 0.19 ms for a 640x480 frame, against 0.69 ms for one
-    bincount over channel-offset codes (its reshape copy, intp cast and add were most of it). It runs for
-    every frame in the thread that feeds the encoders, so on two cores it is encoding time (3 s of a 200 s
-    three-camera bag)."""
-    small = np.ascontiguousarray(downsample(frame))
-    return np.stack([np.bincount(small[..., c].ravel(), minlength=levels) for c in range(frame.shape[2])])
+    It runs for every frame in the thread that feeds the encoders, so on two cores it is encoding time. For
+    8-bit frames OpenCV does it: the rows are strided by a view, the columns picked by a nearest-neighbour
+    resize to exactly 1/factor of the width (OpenCV takes source column floor(x * factor), the stride's own
+    column), and counted by calcHist (float32 counts: exact, ~20,000 pixels a frame). 0.06 ms for a 640x480
+    frame against 0.20 ms for numpy's strided copy and bincounts, ~0.85 s of a 200 s three-camera bag. The
+    columns past the last whole stride, and frames OpenCV cannot take as they are, are counted by numpy.
+    """
+    if frame.dtype != np.uint8 or levels != _LEVELS or frame.strides[1:] != (frame.shape[2], 1):
+        return _numpy_histograms(downsample(frame), levels)
+    factor = downsample_factor(*frame.shape[:2])
+    rows = frame[::factor]  # a view; OpenCV takes its row stride as it is
+    whole = frame.shape[1] // factor  # columns 0, factor, ..., (whole - 1) * factor
+    body = rows[:, : whole * factor]
+    if factor > 1:
+        body = cv2.resize(body, (whole, rows.shape[0]), interpolation=cv2.INTER_NEAREST)
+    hist = np.stack([cv2.calcHist([body], [c], None, [levels], [0, levels])[:, 0]
+                     for c in range(frame.shape[2])]).astype(np.int64)
+    if whole * factor < frame.shape[1]:  # the one strided column beyond them
+        hist += _numpy_histograms(rows[:, whole * factor :: factor], levels)
+    return hist
+
+
+def _numpy_histograms(small: np.ndarray, levels: int) -> np.ndarray:
+    compact = np.ascontiguousarray(small)
+    return np.stack([np.bincount(compact[..., c].ravel(), minlength=levels) for c in range(small.shape[2])])
 
 
 def histogram_stats(hist: np.ndarray, count: int, scale: float = 255.0) -> FeatureStats:
