@@ -209,8 +209,7 @@ def _decode_encode(jpegs: dict[str, list], out: Path, fps: int, settings: Any) -
     encoders = [VideoEncoder(out / f"{key}.mp4", fps, width, height, settings) for key in keys]
     for i in range(len(jpegs[keys[0]])):
         for key, encoder in zip(keys, encoders):
-            bgr = cv2.imdecode(jpegs[key][i], cv2.IMREAD_COLOR)
-            encoder.write(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            encoder.write(cv2.imdecode(jpegs[key][i], cv2.IMREAD_COLOR_RGB))  # as the converter decodes
     for encoder in encoders:
         encoder.close()
 

@@ -52,11 +52,13 @@ def _decode_compressed(msg: Any, where: str, topic: str) -> np.ndarray:
     data = np.frombuffer(msg.data, dtype=np.uint8)
     if "compressedDepth" in getattr(msg, "format", ""):
         raise ImageDecodeError(f"{where}: compressedDepth images are depth maps: configure the camera with depth: true")
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if bgr is None:
+    # Decoded to RGB by the codec itself (libjpeg-turbo, libpng): the pixels of imdecode + BGR2RGB, without
+    # the second pass over the frame (~0.1 ms of 1.2-1.5 ms for a 640x480 JPEG, in the encoders' feeding thread)
+    rgb = cv2.imdecode(data, cv2.IMREAD_COLOR_RGB)
+    if rgb is None:
         raise BadFrameError(f"{where}: cannot decode {len(data)} bytes of format {msg.format!r}",
                        f"{topic}: compressed image cannot be decoded")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return rgb
 
 
 def _raw_rows(msg: Any, bytes_per_pixel: int, where: str, topic: str) -> np.ndarray:
