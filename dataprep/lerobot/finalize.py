@@ -103,7 +103,7 @@ def finalize_dataset(
     discard_tmp(root, COMMIT_PATH)  # leftover of a crashed run
     tmp.mkdir(parents=True)
     try:
-        linked = base.link_into(tmp) | link_sketches(base.root, tmp) if base is not None else set()
+        linked = (base.link_into(tmp) | link_sketches(base.root, tmp)) if base is not None else set()
         placed, tasks = _build(tmp, staged, schema, limits, base)
         exact = (append_sketches(tmp, base.root if base else None, base.episode_count if base else 0,
                                  [(ep.source, ep.data_path) for ep in staged], schema.vector_keys)
