@@ -61,11 +61,11 @@ def test_scalar_column_accepts_1d_values() -> None:
                                    (200, 299), (300, 301)])
 def test_camera_histograms_count_exactly_the_pixels_lerobots_stride_keeps(shape: tuple[int, int]) -> None:
     """OpenCV's nearest-neighbour resize picks the columns the stride keeps; widths the stride does not divide
-    (848 / 5) add their last strided column by numpy; a view OpenCV cannot take (reversed channels) goes to
-    numpy whole. Each is compared with numpy counting lerobot's strided frame."""
+    (848 / 5) add their last strided column by numpy; views OpenCV cannot take (reversed channels or
+    rows) go to numpy whole. Each is compared with numpy counting lerobot's strided frame."""
     rng = np.random.default_rng(sum(shape))
     frame = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
-    for view in (frame, frame[..., ::-1]):
+    for view in (frame, frame[..., ::-1], frame[::-1]):
         small = downsample(view)
         expected = np.stack([np.bincount(small[..., c].ravel(), minlength=256) for c in range(3)])
         np.testing.assert_array_equal(channel_histograms(view), expected)

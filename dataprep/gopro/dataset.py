@@ -245,7 +245,7 @@ def _names_by_frame(folder: Path) -> dict[str, str]:
 
 
 def _read_rgb(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR_RGB)  # the codec's own RGB output: no second pass
     if image is None:
         raise GoproError(f"{path}: cannot read image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image

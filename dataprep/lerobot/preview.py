@@ -53,10 +53,10 @@ def _strip(images: list[np.ndarray]) -> bytes:
 
 
 def _decode_png(data: bytes, key: str) -> np.ndarray:
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
+    rgb = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)  # as the converter decodes
+    if rgb is None:
         raise DataprepError(f"{key}: an image cell of episode 0 does not decode")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return rgb
 
 
 def first_episode_preview(root: Path, count: int = 3, max_frames: int = 300) -> EpisodePreview:
